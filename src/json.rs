@@ -1,0 +1,163 @@
+//! Strict JSON reading for untrusted documents: UTF-8 without a BOM, a bounded nesting depth,
+//! and no member name twice in one object (RFC 7515 §5.2 and RFC 8725 §3.4 leave parsers that
+//! keep "the last one" open to confusion attacks; we refuse the document instead).
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Why a document could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonError {
+    /// Not UTF-8, has a BOM, or is not JSON.
+    Syntax,
+    /// A member name appears twice in one object.
+    DuplicateMember,
+    /// Nesting deeper than the limit.
+    TooDeep,
+}
+
+const DUPLICATE: &str = "edgeward: duplicate member";
+const TOO_DEEP: &str = "edgeward: too deep";
+
+/// Parses `bytes` as one JSON value, refusing duplicates and nesting deeper than `max_depth`
+/// (a scalar is depth 0, `{}` is depth 1).
+pub fn parse(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(JsonError::Syntax);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictValue { depth_left: max_depth }
+        .deserialize(&mut deserializer)
+        .map_err(|e| classify(&e))?;
+    deserializer.end().map_err(|_| JsonError::Syntax)?;
+    Ok(value)
+}
+
+/// Parses `bytes` as a JSON object (see [`parse`]).
+pub fn parse_object(bytes: &[u8], max_depth: usize) -> Result<Map<String, Value>, JsonError> {
+    match parse(bytes, max_depth)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(JsonError::Syntax),
+    }
+}
+
+fn classify(error: &serde_json::Error) -> JsonError {
+    let text = error.to_string();
+    if text.starts_with(DUPLICATE) {
+        JsonError::DuplicateMember
+    } else if text.starts_with(TOO_DEEP) || text.starts_with("recursion limit exceeded") {
+        JsonError::TooDeep
+    } else {
+        JsonError::Syntax
+    }
+}
+
+/// Builds a `serde_json::Value` while counting depth and checking member names.
+struct StrictValue {
+    depth_left: usize,
+}
+
+impl StrictValue {
+    fn nested<E: de::Error>(&self) -> Result<StrictValue, E> {
+        match self.depth_left.checked_sub(1) {
+            Some(depth_left) => Ok(StrictValue { depth_left }),
+            None => Err(E::custom(TOO_DEEP)),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // serde_json refuses non-finite literals, but a huge exponent can still overflow to inf.
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("non-finite number"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(StrictValue { depth_left: inner.depth_left })? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
+        let mut members = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if members.contains_key(&name) {
+                return Err(de::Error::custom(DUPLICATE));
+            }
+            let value = map.next_value_seed(StrictValue { depth_left: inner.depth_left })?;
+            members.insert(name, value);
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ordinary_objects() {
+        let map = parse_object(br#"{"a":1,"b":[true,null,"x"],"c":{"d":1.5}}"#, 8).unwrap_or_default();
+        assert_eq!(map.len(), 3);
+        assert_eq!(map["c"]["d"], 1.5);
+    }
+
+    #[test]
+    fn refuses_duplicates_at_any_depth() {
+        assert_eq!(parse(br#"{"a":1,"a":2}"#, 8), Err(JsonError::DuplicateMember));
+        assert_eq!(parse(br#"{"x":{"a":1,"a":1}}"#, 8), Err(JsonError::DuplicateMember));
+        // Escapes are decoded before comparing: "\u0061" is "a".
+        assert_eq!(parse(br#"{"a":1,"\u0061":2}"#, 8), Err(JsonError::DuplicateMember));
+    }
+
+    #[test]
+    fn bounds_depth() {
+        assert!(parse(b"[[[1]]]", 3).is_ok());
+        assert_eq!(parse(b"[[[1]]]", 2), Err(JsonError::TooDeep));
+        let deep = "[".repeat(100_000);
+        assert_eq!(parse(deep.as_bytes(), 32), Err(JsonError::TooDeep));
+    }
+
+    #[test]
+    fn refuses_bom_trailing_data_and_bad_utf8() {
+        assert_eq!(parse(b"\xEF\xBB\xBF{}", 8), Err(JsonError::Syntax));
+        assert_eq!(parse(b"{} {}", 8), Err(JsonError::Syntax));
+        assert_eq!(parse(b"{\"a\":\"\xff\"}", 8), Err(JsonError::Syntax));
+        assert_eq!(parse(b"{\"a\":1e999}", 8), Err(JsonError::Syntax));
+        assert_eq!(parse_object(b"[1]", 8), Err(JsonError::Syntax));
+        assert_eq!(parse(b"{\"a\":NaN}", 8), Err(JsonError::Syntax));
+    }
+}

@@ -1,0 +1,315 @@
+//! JWK and JWKS (RFC 7517) parsed into validated public keys, and key selection.
+//!
+//! A key is only ever a *public* verification key of a fixed type; its type decides which
+//! algorithms it may verify. Private material, short RSA moduli, off-curve points and wrong
+//! lengths make the document invalid; keys of a type no allowed algorithm uses are skipped.
+
+use crate::algorithm::Algorithm;
+use crate::base64url;
+use crate::error::Error;
+use crate::json;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// Largest JWKS document accepted, in bytes.
+pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// Most keys one JWKS may hold (counting skipped ones).
+pub const MAX_JWKS_KEYS: usize = 64;
+/// Smallest RSA modulus accepted, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus accepted, in bits.
+pub const MAX_RSA_BITS: usize = 8192;
+const MAX_JWKS_DEPTH: usize = 8;
+
+/// A validated public key.
+#[derive(Clone)]
+pub enum PublicKey {
+    /// P-256 (ES256).
+    P256(p256::ecdsa::VerifyingKey),
+    /// P-384 (ES384).
+    P384(p384::ecdsa::VerifyingKey),
+    /// RSA (RS256, PS256), modulus of at least 2048 bits.
+    Rsa(Box<RsaKey>),
+    /// Ed25519 (EdDSA).
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+impl PublicKey {
+    /// Whether this key's type can verify `alg`.
+    pub fn fits(&self, alg: Algorithm) -> bool {
+        matches!(
+            (self, alg),
+            (PublicKey::P256(_), Algorithm::ES256)
+                | (PublicKey::P384(_), Algorithm::ES384)
+                | (PublicKey::Rsa(_), Algorithm::RS256 | Algorithm::PS256)
+                | (PublicKey::Ed25519(_), Algorithm::EdDSA)
+        )
+    }
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Public, but still not printed: a key is named by its thumbprint, not its bytes.
+        f.write_str(match self {
+            PublicKey::P256(_) => "PublicKey::P256",
+            PublicKey::P384(_) => "PublicKey::P384",
+            PublicKey::Rsa(_) => "PublicKey::Rsa",
+            PublicKey::Ed25519(_) => "PublicKey::Ed25519",
+        })
+    }
+}
+
+/// An RSA public key, ready for both padding schemes (built once, when the JWKS loads).
+#[derive(Clone)]
+pub struct RsaKey {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    pub pkcs1v15: rsa::pkcs1v15::VerifyingKey<sha2::Sha256>,
+    /// RSASSA-PSS with SHA-256 and a 32-byte salt (RFC 7518 §3.5).
+    pub pss: rsa::pss::VerifyingKey<sha2::Sha256>,
+}
+
+/// One usable key of a JWKS with the parameters that constrain its use.
+#[derive(Debug, Clone)]
+pub struct Jwk {
+    /// `kid`, if the key has one.
+    pub kid: Option<String>,
+    /// `alg`, if the key names one: it may then verify only that algorithm.
+    pub alg: Option<String>,
+    /// `use`, if present (only `sig` keys are used).
+    pub key_use: Option<String>,
+    /// `key_ops`, if present (only keys allowing `verify` are used).
+    pub key_ops: Option<Vec<String>>,
+    /// The key itself.
+    pub key: PublicKey,
+    /// RFC 7638 SHA-256 thumbprint (base64url).
+    pub thumbprint: String,
+}
+
+impl Jwk {
+    /// Whether this key may verify a token with `alg` and `kid` (DESIGN.md's selection rule).
+    pub fn selectable(&self, alg: Algorithm, kid: Option<&str>) -> bool {
+        self.key.fits(alg)
+            && self.alg.as_deref().is_none_or(|a| a == alg.name())
+            && self.key_use.as_deref().is_none_or(|u| u == "sig")
+            && self.key_ops.as_ref().is_none_or(|ops| ops.iter().any(|op| op == "verify"))
+            && kid.is_none_or(|kid| self.kid.as_deref() == Some(kid))
+    }
+}
+
+/// The usable keys of one JWKS document.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<Arc<Jwk>>,
+    skipped: usize,
+}
+
+impl KeySet {
+    /// Parses a JWKS document, keeping the keys that one of `allowed` can use.
+    pub fn from_bytes(bytes: &[u8], allowed: &[Algorithm]) -> Result<KeySet, Error> {
+        if bytes.len() > MAX_JWKS_BYTES {
+            return Err(Error::jwks("", format!("document is larger than {MAX_JWKS_BYTES} bytes")));
+        }
+        let value = json::parse(bytes, MAX_JWKS_DEPTH).map_err(|e| {
+            Error::jwks(
+                "",
+                match e {
+                    json::JsonError::DuplicateMember => "a member name appears twice",
+                    json::JsonError::TooDeep => "nested too deeply",
+                    json::JsonError::Syntax => "not a JSON document",
+                },
+            )
+        })?;
+        KeySet::from_value(&value, allowed, "")
+    }
+
+    /// Reads an already-parsed JWKS value; `path` prefixes error paths (e.g. `providers.a.local_jwks`).
+    pub fn from_value(value: &Value, allowed: &[Algorithm], path: &str) -> Result<KeySet, Error> {
+        let at = |member: &str| join(path, member);
+        let Value::Object(doc) = value else {
+            return Err(Error::jwks(path, "expected an object with a \"keys\" array"));
+        };
+        let Some(keys) = doc.get("keys") else {
+            return Err(Error::jwks(at("keys"), "missing"));
+        };
+        let Value::Array(keys) = keys else {
+            return Err(Error::jwks(at("keys"), "expected an array"));
+        };
+        if keys.len() > MAX_JWKS_KEYS {
+            return Err(Error::jwks(at("keys"), format!("more than {MAX_JWKS_KEYS} keys")));
+        }
+        let mut set = KeySet::default();
+        for (index, key) in keys.iter().enumerate() {
+            let key_path = format!("{}[{index}]", at("keys"));
+            let Value::Object(members) = key else {
+                return Err(Error::jwks(key_path, "expected an object"));
+            };
+            match parse_jwk(members, allowed, &key_path)? {
+                Some(jwk) => set.keys.push(Arc::new(jwk)),
+                None => set.skipped += 1,
+            }
+        }
+        Ok(set)
+    }
+
+    /// The usable keys.
+    pub fn keys(&self) -> &[Arc<Jwk>] {
+        &self.keys
+    }
+
+    /// How many keys were skipped because no allowed algorithm can use them.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// Whether the set has no usable key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Selects the one key that may verify a token with `alg` and `kid`.
+    pub fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<&Arc<Jwk>, Error> {
+        let mut candidates = self.keys.iter().filter(|k| k.selectable(alg, kid));
+        match (candidates.next(), candidates.next()) {
+            (Some(key), None) => Ok(key),
+            (None, _) => Err(Error::NoMatchingKey),
+            (Some(_), Some(_)) => Err(Error::MultipleMatchingKeys),
+        }
+    }
+
+    /// Whether both sets hold the same keys with the same parameters (order ignored).
+    pub fn same_keys(&self, other: &KeySet) -> bool {
+        let fingerprint = |set: &KeySet| {
+            let mut v: Vec<(String, Option<String>, Option<String>, Option<String>, Option<Vec<String>>)> = set
+                .keys
+                .iter()
+                .map(|k| (k.thumbprint.clone(), k.kid.clone(), k.alg.clone(), k.key_use.clone(), k.key_ops.clone()))
+                .collect();
+            v.sort();
+            v
+        };
+        fingerprint(self) == fingerprint(other)
+    }
+}
+
+fn join(path: &str, member: &str) -> String {
+    if path.is_empty() { member.to_owned() } else { format!("{path}.{member}") }
+}
+
+/// Parses one JWK; `Ok(None)` when no allowed algorithm can use its type (skipped).
+fn parse_jwk(members: &Map<String, Value>, allowed: &[Algorithm], path: &str) -> Result<Option<Jwk>, Error> {
+    let at = |member: &str| join(path, member);
+    let text = |member: &str| -> Result<Option<String>, Error> {
+        match members.get(member) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Error::jwks(at(member), "expected a string")),
+        }
+    };
+    let kty = text("kty")?.ok_or_else(|| Error::jwks(at("kty"), "missing"))?;
+    let kid = text("kid")?;
+    let alg = text("alg")?;
+    let key_use = text("use")?;
+    let key_ops = match members.get("key_ops") {
+        None => None,
+        Some(Value::Array(ops)) => Some(
+            ops.iter()
+                .enumerate()
+                .map(|(i, op)| op.as_str().map(str::to_owned).ok_or_else(|| Error::jwks(format!("{}[{i}]", at("key_ops")), "expected a string")))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => return Err(Error::jwks(at("key_ops"), "expected an array of strings")),
+    };
+
+    // Which algorithms could this key type serve, among those allowed?
+    let crv = text("crv")?;
+    let usable_by: Vec<Algorithm> = allowed
+        .iter()
+        .copied()
+        .filter(|a| a.key_type() == kty && a.curve().is_none_or(|c| crv.as_deref() == Some(c)))
+        .collect();
+    if usable_by.is_empty() {
+        return Ok(None);
+    }
+    // A symmetric or private key is never used to verify: refuse the document rather than
+    // quietly serving a key set that leaks signing material.
+    for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+        if members.contains_key(private) {
+            return Err(Error::jwks(at(private), "private key material is not allowed in a JWKS"));
+        }
+    }
+    let bytes = |member: &str| -> Result<Vec<u8>, Error> {
+        let value = text(member)?.ok_or_else(|| Error::jwks(at(member), "missing"))?;
+        base64url::decode(&value).ok_or_else(|| Error::jwks(at(member), "not strict base64url"))
+    };
+    let fixed = |member: &str, len: usize| -> Result<Vec<u8>, Error> {
+        let b = bytes(member)?;
+        if b.len() == len { Ok(b) } else { Err(Error::jwks(at(member), format!("expected exactly {len} bytes"))) }
+    };
+
+    let (key, thumbprint_input) = match kty.as_str() {
+        "EC" => {
+            let crv = crv.unwrap_or_default();
+            let size = if crv == "P-256" { 32 } else { 48 };
+            let (x, y) = (fixed("x", size)?, fixed("y", size)?);
+            let mut sec1 = Vec::with_capacity(1 + 2 * size);
+            sec1.push(0x04);
+            sec1.extend_from_slice(&x);
+            sec1.extend_from_slice(&y);
+            let off_curve = || Error::jwks(path, "the point is not on the curve");
+            let key = if crv == "P-256" {
+                PublicKey::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| off_curve())?)
+            } else {
+                PublicKey::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| off_curve())?)
+            };
+            let input = format!(
+                r#"{{"crv":"{crv}","kty":"EC","x":"{}","y":"{}"}}"#,
+                base64url::encode(&x),
+                base64url::encode(&y)
+            );
+            (key, input)
+        }
+        "RSA" => {
+            let (n, e) = (bytes("n")?, bytes("e")?);
+            // Canonical big-endian: no leading zero octets (RFC 7518 §6.3.1.1).
+            if n.first() == Some(&0) {
+                return Err(Error::jwks(at("n"), "has leading zero octets"));
+            }
+            if e.is_empty() || e.first() == Some(&0) || e.len() > 8 {
+                return Err(Error::jwks(at("e"), "not a valid public exponent"));
+            }
+            let bits = n.len().saturating_mul(8).saturating_sub(n.first().map_or(8, |b| usize::try_from(b.leading_zeros()).unwrap_or(8)));
+            if bits < MIN_RSA_BITS {
+                return Err(Error::jwks(at("n"), format!("RSA modulus is shorter than {MIN_RSA_BITS} bits")));
+            }
+            if bits > MAX_RSA_BITS {
+                return Err(Error::jwks(at("n"), format!("RSA modulus is longer than {MAX_RSA_BITS} bits")));
+            }
+            let key = rsa::PublicKey::new_with_size_limits(
+                rsa::BoxedUint::from_be_slice_vartime(&n),
+                rsa::BoxedUint::from_be_slice_vartime(&e),
+                MIN_RSA_BITS..=MAX_RSA_BITS,
+            )
+            .map_err(|_| Error::jwks(path, "not a valid RSA public key"))?;
+            let input = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, base64url::encode(&e), base64url::encode(&n));
+            let key = RsaKey {
+                pkcs1v15: rsa::pkcs1v15::VerifyingKey::new(key.clone()),
+                pss: rsa::pss::VerifyingKey::new_with_salt_len(key, 32),
+            };
+            (PublicKey::Rsa(Box::new(key)), input)
+        }
+        "OKP" => {
+            let x = fixed("x", 32)?;
+            let mut raw = [0u8; 32];
+            raw.copy_from_slice(&x);
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|_| Error::jwks(at("x"), "not a valid Ed25519 point"))?;
+            if key.is_weak() {
+                return Err(Error::jwks(at("x"), "a small-order Ed25519 point is not a usable key"));
+            }
+            (PublicKey::Ed25519(key), format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, base64url::encode(&x)))
+        }
+        _ => return Ok(None),
+    };
+    let thumbprint = base64url::encode(&Sha256::digest(thumbprint_input.as_bytes()));
+    Ok(Some(Jwk { kid, alg, key_use, key_ops, key, thumbprint }))
+}

@@ -1,0 +1,239 @@
+//! edgeward: a strict JWT access-token verifier for the edge.
+//!
+//! One pure core, three hosts (an Envoy proxy-wasm filter, an npm package, a CLI). The core
+//! does no I/O and reads no clock: the host hands it the policy, the key sets and `now`.
+//!
+//! ```text
+//! Policy::from_json ─► Verifier::new ─► set_jwks(provider, bytes)   (when the host fetched keys)
+//!                                   └─► authorize(method, path, headers, now) ─► Access | Error
+//!                                   └─► verify(token, provider?, scopes, now) ─► VerifiedToken | Error
+//! ```
+//!
+//! Every refusal is an [`Error`] with a stable [`Error::code`] and one HTTP mapping
+//! ([`Error::denial`]); `Display` never prints a token or key material.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod algorithm;
+pub mod base64url;
+mod cache;
+mod claims;
+mod error;
+mod http;
+mod json;
+mod jwk;
+mod policy;
+mod token;
+
+pub use algorithm::Algorithm;
+pub use cache::{MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES};
+pub use error::{ALL_CODES, ClaimFailure, ConfigError, Error, Limit, Malformed, Unsupported};
+pub use http::{Denial, REALM, RETRY_AFTER_SECONDS};
+pub use jwk::{Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey, RsaKey};
+pub use policy::{
+    ClaimToHeader, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_TOKEN_CACHE_SIZE, HeaderSource, MAX_CLOCK_SKEW_SECONDS,
+    MAX_POLICY_BYTES, MAX_TOKEN_CACHE_SIZE, PathMatch, Policy, Provider, RemoteJwks, Requirement, Route, RouteMatch,
+    Rule,
+};
+pub use token::{DEFAULT_MAX_TOKEN_BYTES, MAX_JSON_DEPTH, RegisteredClaims, UnverifiedToken};
+
+use cache::{Entry, TokenCache};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// A token whose signature and claims have been verified. Only [`Verifier`] makes one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifiedToken {
+    /// The provider that vouched for it.
+    pub provider: String,
+    /// The protected header.
+    pub header: Map<String, Value>,
+    /// All claims.
+    pub claims: Map<String, Value>,
+    /// Granted scopes (`scope` words and `scp` entries).
+    pub scopes: Vec<String>,
+    #[serde(skip)]
+    registered: RegisteredClaims,
+}
+
+impl VerifiedToken {
+    /// The value a claim contributes to a request header (`claim_to_headers`): strings as they
+    /// are, numbers and booleans in JSON form; other types and absent claims give `None`.
+    pub fn claim_header_value(&self, claim: &str) -> Option<String> {
+        match self.claims.get(claim)? {
+            Value::String(s) => Some(s.clone()),
+            v @ (Value::Number(_) | Value::Bool(_)) => Some(v.to_string()),
+            _ => None,
+        }
+    }
+
+    /// `exp`, as verified.
+    pub fn expires_at(&self) -> Option<f64> {
+        self.registered.exp
+    }
+}
+
+/// What [`Verifier::authorize`] decided for an allowed request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// The matched rule needs no token.
+    Public,
+    /// The request carried a valid token with every scope the rule needs.
+    Granted(Arc<VerifiedToken>),
+}
+
+#[derive(Debug, Default)]
+struct ProviderKeys {
+    keys: Option<KeySet>,
+    generation: u64,
+}
+
+/// Verifies tokens against a policy and the providers' current key sets.
+///
+/// A verifier is single-threaded state (its cache); hosts keep one per worker or per VM.
+#[derive(Debug)]
+pub struct Verifier {
+    policy: Policy,
+    keys: Vec<ProviderKeys>,
+    cache: TokenCache,
+}
+
+impl Verifier {
+    /// A verifier for `policy`; providers with `local_jwks` have keys at once.
+    pub fn new(policy: Policy) -> Verifier {
+        let keys = policy.providers.iter().map(|p| ProviderKeys { keys: p.local_jwks.clone(), generation: 0 }).collect();
+        let cache = TokenCache::new(policy.token_cache_size);
+        Verifier { policy, keys, cache }
+    }
+
+    /// Reads a policy document and builds a verifier for it.
+    pub fn from_json(policy: &str) -> Result<Verifier, Error> {
+        Policy::from_json(policy).map(Verifier::new)
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Replaces the key set of `provider` with the JWKS document `jwks`, and returns how many
+    /// usable keys it holds. A refused document leaves the current keys in place.
+    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<usize, Error> {
+        let index = self.index_of(provider)?;
+        let algorithms = &self.policy.providers[index].algorithms;
+        let set = KeySet::from_bytes(jwks, algorithms)?;
+        Ok(self.set_keys(index, set))
+    }
+
+    /// Replaces the key set of `provider` with an already-parsed one (for hosts that share one
+    /// parsed set across verifiers); returns how many usable keys it holds.
+    pub fn set_key_set(&mut self, provider: &str, keys: KeySet) -> Result<usize, Error> {
+        let index = self.index_of(provider)?;
+        Ok(self.set_keys(index, keys))
+    }
+
+    fn set_keys(&mut self, index: usize, set: KeySet) -> usize {
+        let count = set.keys().len();
+        let slot = &mut self.keys[index];
+        let changed = slot.keys.as_ref().is_none_or(|old| !old.same_keys(&set));
+        slot.keys = Some(set);
+        if changed {
+            slot.generation = slot.generation.wrapping_add(1);
+            self.cache.forget_provider(index);
+        }
+        count
+    }
+
+    /// The current key set of `provider`, if it has one.
+    pub fn key_set(&self, provider: &str) -> Option<&KeySet> {
+        self.index_of(provider).ok().and_then(|i| self.keys[i].keys.as_ref())
+    }
+
+    /// How many verified tokens the cache holds.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
+    }
+
+    fn index_of(&self, provider: &str) -> Result<usize, Error> {
+        self.policy.provider_index(provider).ok_or_else(|| Error::policy("provider", format!("unknown provider \"{provider}\"")))
+    }
+
+    /// Decides one request: the rule for `method` and `path`, then, where the rule needs one,
+    /// the token found by the provider's `from_headers` (`header` looks a header up by its
+    /// lowercase name), verified with the rule's scopes at `now` (Unix seconds).
+    pub fn authorize(&mut self, method: &str, path: &str, header: impl FnMut(&str) -> Option<String>, now: i64) -> Result<Access, Error> {
+        let requirement = match self.policy.route(method, path)? {
+            Route::Public => return Ok(Access::Public),
+            Route::Protected(requirement) => requirement.clone(),
+        };
+        let provider = self.policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
+        let token = provider.extract_token(header).ok_or(Error::Missing)?;
+        self.verify(&token, Some(&requirement.provider_name), &requirement.scopes, now).map(Access::Granted)
+    }
+
+    /// Verifies `token` for `provider` (or, when `None`, the only provider, else the one whose
+    /// issuer is the token's `iss`), requiring every scope in `required_scopes`, at `now`.
+    pub fn verify<S: AsRef<str>>(
+        &mut self,
+        token: &str,
+        provider: Option<&str>,
+        required_scopes: &[S],
+        now: i64,
+    ) -> Result<Arc<VerifiedToken>, Error> {
+        let wanted = provider.map(|name| self.index_of(name)).transpose()?;
+        if let Some(entry) = self.cache.get(token) {
+            let current = self.keys[entry.provider].generation;
+            if wanted.is_none_or(|w| w == entry.provider) && entry.generation == current {
+                let provider = &self.policy.providers[entry.provider];
+                claims::check_time(&entry.token.registered, provider.clock_skew_seconds, now)?;
+                claims::check_scopes(&entry.token.scopes, required_scopes)?;
+                return Ok(Arc::clone(&entry.token));
+            }
+        }
+
+        let unverified = UnverifiedToken::parse(token, self.policy.max_token_bytes)?;
+        let index = match wanted {
+            Some(index) => index,
+            None => self.provider_for(&unverified)?,
+        };
+        let provider = &self.policy.providers[index];
+        let alg = Algorithm::from_name(&unverified.alg)
+            .filter(|alg| provider.algorithms.contains(alg))
+            .ok_or(Error::AlgorithmNotAllowed)?;
+        let keys = self.keys[index].keys.as_ref().filter(|k| !k.is_empty()).ok_or(Error::JwksUnavailable)?;
+        let jwk = keys.select(alg, unverified.kid.as_deref())?;
+        alg.verify(&jwk.key, unverified.signing_input.as_bytes(), &unverified.signature)?;
+
+        let registered = &unverified.registered;
+        claims::check_time(registered, provider.clock_skew_seconds, now)?;
+        claims::check_static(registered, &unverified.claims, unverified.typ.as_deref(), provider)?;
+        if self.policy.deny_wildcard_scopes && registered.scopes.iter().any(|s| claims::is_wildcard(s)) {
+            return Err(Error::WildcardScope);
+        }
+
+        let verified = Arc::new(VerifiedToken {
+            provider: provider.name.clone(),
+            scopes: unverified.registered.scopes.clone(),
+            registered: unverified.registered,
+            header: unverified.header,
+            claims: unverified.claims,
+        });
+        let generation = self.keys[index].generation;
+        self.cache.insert(token, Entry { provider: index, generation, token: Arc::clone(&verified) });
+        claims::check_scopes(&verified.scopes, required_scopes)?;
+        Ok(verified)
+    }
+
+    fn provider_for(&self, token: &UnverifiedToken<'_>) -> Result<usize, Error> {
+        if self.policy.providers.len() == 1 {
+            return Ok(0);
+        }
+        let iss = token.registered.iss.as_deref().ok_or_else(|| Error::claim_error("iss", ClaimFailure::Missing))?;
+        self.policy
+            .providers
+            .iter()
+            .position(|p| p.issuer == iss)
+            .ok_or_else(|| Error::claim_error("iss", ClaimFailure::Mismatch))
+    }
+}

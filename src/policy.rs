@@ -1,0 +1,566 @@
+//! The policy document shared by the filter, the npm package and the CLI (DESIGN.md), read
+//! strictly: unknown fields, wrong types and impossible values are refused at load time with the
+//! field's path (`providers.corp-idp.audiences[0]: expected a string`), never per request.
+
+use crate::algorithm::Algorithm;
+use crate::error::Error;
+use crate::json::{self, JsonError};
+use crate::jwk::KeySet;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Default number of verified tokens kept per verifier.
+pub const DEFAULT_TOKEN_CACHE_SIZE: usize = 4096;
+/// Largest `token_cache_size` accepted.
+pub const MAX_TOKEN_CACHE_SIZE: usize = 1_000_000;
+/// Default `clock_skew_seconds`.
+pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 30;
+/// Largest `clock_skew_seconds` accepted (one day).
+pub const MAX_CLOCK_SKEW_SECONDS: u64 = 86_400;
+/// Largest `max_token_bytes` accepted.
+pub const MAX_MAX_TOKEN_BYTES: usize = 1024 * 1024;
+/// Largest policy document accepted, in bytes.
+pub const MAX_POLICY_BYTES: usize = 4 * 1024 * 1024;
+const MAX_POLICY_DEPTH: usize = 16;
+
+/// A loaded, validated policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Providers, sorted by name.
+    pub providers: Vec<Provider>,
+    /// Rules, tried in order; the first match wins.
+    pub rules: Vec<Rule>,
+    /// Refuse tokens that carry a wildcard scope (any scope containing `*`).
+    pub deny_wildcard_scopes: bool,
+    /// Verified tokens kept in the cache (0 turns it off).
+    pub token_cache_size: usize,
+    /// Longest token accepted, in bytes, checked before decoding.
+    pub max_token_bytes: usize,
+}
+
+/// An identity provider: whose tokens are trusted and how they are checked.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// The provider's name (its key under `providers`).
+    pub name: String,
+    /// The exact `iss` value.
+    pub issuer: String,
+    /// Accepted `aud` values; a token must carry one of them.
+    pub audiences: Vec<String>,
+    /// Accepted `alg` values.
+    pub algorithms: Vec<Algorithm>,
+    /// Keys given inline in the policy.
+    pub local_jwks: Option<KeySet>,
+    /// Where the host fetches keys from.
+    pub remote_jwks: Option<RemoteJwks>,
+    /// Tolerance for `exp`, `nbf` and `iat`.
+    pub clock_skew_seconds: u64,
+    /// Longest accepted `exp - iat`.
+    pub max_lifetime_seconds: Option<u64>,
+    /// Accepted `typ` header values (compared as RFC 8725 §3.11 media types); `None` accepts any.
+    pub token_types: Option<Vec<String>>,
+    /// Claims every token must carry.
+    pub required_claims: Vec<String>,
+    /// Where the token is found in a request, in order.
+    pub from_headers: Vec<HeaderSource>,
+    /// Keep the token header on the forwarded request.
+    pub forward: bool,
+    /// Claims copied into request headers once the token is verified.
+    pub claim_to_headers: Vec<ClaimToHeader>,
+}
+
+/// A JWKS fetched by the host.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteJwks {
+    /// Envoy cluster that reaches the identity provider (the filter requires it).
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// The JWKS URI.
+    pub uri: String,
+    /// How long fetched keys are used before they are fetched again.
+    #[serde(default = "default_cache_duration")]
+    pub cache_duration_seconds: u64,
+    /// Timeout of one fetch.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Least time between two fetches triggered by an unknown `kid`.
+    #[serde(default = "default_cooldown")]
+    pub refetch_cooldown_seconds: u64,
+}
+
+fn default_cache_duration() -> u64 {
+    300
+}
+fn default_timeout_ms() -> u64 {
+    2000
+}
+fn default_cooldown() -> u64 {
+    30
+}
+
+/// A request header that may carry the token.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderSource {
+    /// Header name (matched case-insensitively; stored lowercase).
+    pub name: String,
+    /// Prefix before the token (matched case-insensitively), e.g. `Bearer `.
+    #[serde(default)]
+    pub value_prefix: Option<String>,
+}
+
+/// A claim copied into a request header.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimToHeader {
+    /// The claim (top-level member of the payload).
+    pub claim_name: String,
+    /// The header it is written to (stored lowercase).
+    pub header_name: String,
+}
+
+/// One rule: which requests it matches and what they need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Which requests.
+    pub matcher: RouteMatch,
+    /// What they need; `None` lets them through without a token.
+    pub requires: Option<Requirement>,
+}
+
+/// Which requests a rule matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMatch {
+    /// The path condition.
+    pub path: PathMatch,
+    /// Methods matched (exact, case-sensitive); `None` matches any.
+    pub methods: Option<Vec<String>>,
+}
+
+/// A path condition, as in Envoy's route match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathMatch {
+    /// The path starts with this string.
+    Prefix(String),
+    /// The path is exactly this string.
+    Exact(String),
+}
+
+/// What a matched request needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// The provider whose token is needed.
+    pub provider_name: String,
+    /// Scopes the token must carry, every one of them.
+    pub scopes: Vec<String>,
+}
+
+/// What the policy says about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// A rule without `requires` matched: no token needed.
+    Public,
+    /// A rule with `requires` matched.
+    Protected(&'a Requirement),
+}
+
+impl Policy {
+    /// Reads a policy from JSON text.
+    pub fn from_json(text: &str) -> Result<Policy, Error> {
+        Policy::from_bytes(text.as_bytes())
+    }
+
+    /// Reads a policy from JSON bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Policy, Error> {
+        if bytes.len() > MAX_POLICY_BYTES {
+            return Err(Error::policy("", format!("document is larger than {MAX_POLICY_BYTES} bytes")));
+        }
+        let value = json::parse(bytes, MAX_POLICY_DEPTH).map_err(|e| {
+            Error::policy(
+                "",
+                match e {
+                    JsonError::Syntax => "not a JSON document",
+                    JsonError::DuplicateMember => "a member name appears twice",
+                    JsonError::TooDeep => "nested too deeply",
+                },
+            )
+        })?;
+        Policy::from_value(value)
+    }
+
+    /// Reads a policy from an already-parsed JSON value.
+    pub fn from_value(value: Value) -> Result<Policy, Error> {
+        let doc: PolicyDoc = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let (path, message) = describe(path, &e.into_inner().to_string());
+            Error::policy(path, message)
+        })?;
+        doc.validate()
+    }
+
+    /// The provider called `name`.
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        self.provider_index(name).and_then(|i| self.providers.get(i))
+    }
+
+    pub(crate) fn provider_index(&self, name: &str) -> Option<usize> {
+        self.providers.binary_search_by(|p| p.name.as_str().cmp(name)).ok()
+    }
+
+    /// The rule that decides a request (first match wins); `ERR_ROUTE_DENIED` when none does,
+    /// or when the path is not in normal form (dot segments, encoded `/`, `.` or `\`), since an
+    /// upstream might read such a path differently from the rules.
+    pub fn route(&self, method: &str, path: &str) -> Result<Route<'_>, Error> {
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        if !is_normal_path(path) {
+            return Err(Error::RouteDenied);
+        }
+        let rule = self.rules.iter().find(|rule| rule.matcher.matches(method, path)).ok_or(Error::RouteDenied)?;
+        Ok(match &rule.requires {
+            None => Route::Public,
+            Some(requirement) => Route::Protected(requirement),
+        })
+    }
+}
+
+impl RouteMatch {
+    fn matches(&self, method: &str, path: &str) -> bool {
+        let path_ok = match &self.path {
+            PathMatch::Prefix(prefix) => path.starts_with(prefix.as_str()),
+            PathMatch::Exact(exact) => path == exact,
+        };
+        path_ok && self.methods.as_ref().is_none_or(|methods| methods.iter().any(|m| m == method))
+    }
+}
+
+/// A path edgeward will decide on: starts with `/`, no `.`/`..` segments, no backslash or
+/// control characters, and no percent-encoded `/`, `\` or `.`.
+fn is_normal_path(path: &str) -> bool {
+    if !path.starts_with('/') || path.bytes().any(|b| b == b'\\' || b.is_ascii_control() || b == b' ') {
+        return false;
+    }
+    if path.split('/').any(|segment| segment == "." || segment == "..") {
+        return false;
+    }
+    let lower = path.to_ascii_lowercase();
+    !["%2f", "%5c", "%2e"].iter().any(|encoded| lower.contains(encoded))
+}
+
+impl Provider {
+    /// Finds the token in a request: the first `from_headers` source whose header is present and
+    /// starts with its prefix (compared case-insensitively). `header` looks a header up by its
+    /// lowercase name. An empty credential counts as none.
+    pub fn extract_token(&self, mut header: impl FnMut(&str) -> Option<String>) -> Option<String> {
+        self.from_headers.iter().find_map(|source| {
+            let value = header(&source.name)?;
+            let token = match &source.value_prefix {
+                None => value,
+                Some(prefix) => {
+                    let head = value.get(..prefix.len())?;
+                    if !head.eq_ignore_ascii_case(prefix) {
+                        return None;
+                    }
+                    value[prefix.len()..].to_owned()
+                }
+            };
+            (!token.is_empty()).then_some(token)
+        })
+    }
+
+    /// Whether `typ` is accepted: absent list accepts anything; otherwise compared
+    /// case-insensitively with an optional `application/` prefix (RFC 8725 §3.11, RFC 9068).
+    pub fn accepts_type(&self, typ: Option<&str>) -> bool {
+        let Some(types) = &self.token_types else { return true };
+        let Some(typ) = typ else { return false };
+        let bare = |t: &str| -> String {
+            let lower = t.to_ascii_lowercase();
+            lower.strip_prefix("application/").map(str::to_owned).unwrap_or(lower)
+        };
+        let typ = bare(typ);
+        types.iter().any(|t| bare(t) == typ)
+    }
+}
+
+/// Turns serde's message into one that names the problem plainly, and moves the path of an
+/// unknown field onto the field itself.
+fn describe(path: String, message: &str) -> (String, String) {
+    let join = |field: &str| if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") };
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        let expected = rest.split_once(", expected ").map(|(_, e)| e).unwrap_or_default();
+        return (join(field), format!("unknown field (expected {})", expected.replace('`', "")));
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        return (join(field), "missing".to_owned());
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return (path, format!("expected {expected}, found {found}"));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let expected = rest.split_once(", expected ").map(|(_, e)| e).unwrap_or_default();
+        return (path, format!("unsupported value \"{name}\" (expected {})", expected.replace('`', "")));
+    }
+    (path, message.to_owned())
+}
+
+// ---- the document as written; `validate` turns it into a `Policy` ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyDoc {
+    providers: BTreeMap<String, ProviderDoc>,
+    #[serde(default)]
+    rules: Vec<RuleDoc>,
+    #[serde(default)]
+    deny_wildcard_scopes: bool,
+    #[serde(default)]
+    token_cache_size: Option<usize>,
+    #[serde(default)]
+    max_token_bytes: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderDoc {
+    issuer: String,
+    audiences: Vec<String>,
+    #[serde(default)]
+    algorithms: Option<Vec<Algorithm>>,
+    #[serde(default)]
+    local_jwks: Option<Value>,
+    #[serde(default)]
+    remote_jwks: Option<RemoteJwks>,
+    #[serde(default)]
+    clock_skew_seconds: Option<u64>,
+    #[serde(default)]
+    max_lifetime_seconds: Option<u64>,
+    #[serde(default)]
+    token_types: Option<Vec<String>>,
+    #[serde(default)]
+    required_claims: Vec<String>,
+    #[serde(default)]
+    from_headers: Option<Vec<HeaderSource>>,
+    #[serde(default)]
+    forward: bool,
+    #[serde(default)]
+    claim_to_headers: Vec<ClaimToHeader>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDoc {
+    #[serde(rename = "match")]
+    matcher: MatchDoc,
+    #[serde(default)]
+    requires: Option<RequirementDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchDoc {
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    methods: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequirementDoc {
+    provider_name: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+fn refuse<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, Error> {
+    Err(Error::policy(path, message))
+}
+
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn is_scope_token(scope: &str) -> bool {
+    // RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
+    !scope.is_empty() && scope.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+}
+
+fn non_empty_strings(path: &str, items: &[String], what: &str) -> Result<(), Error> {
+    for (i, item) in items.iter().enumerate() {
+        if item.is_empty() {
+            return refuse(format!("{path}[{i}]"), format!("{what} must not be empty"));
+        }
+    }
+    Ok(())
+}
+
+impl PolicyDoc {
+    fn validate(self) -> Result<Policy, Error> {
+        if self.providers.is_empty() {
+            return refuse("providers", "at least one provider is needed");
+        }
+        let mut providers = Vec::with_capacity(self.providers.len());
+        for (name, doc) in self.providers {
+            providers.push(doc.validate(name)?);
+        }
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for (index, rule) in self.rules.into_iter().enumerate() {
+            rules.push(rule.validate(&format!("rules[{index}]"), &providers)?);
+        }
+        let token_cache_size = self.token_cache_size.unwrap_or(DEFAULT_TOKEN_CACHE_SIZE);
+        if token_cache_size > MAX_TOKEN_CACHE_SIZE {
+            return refuse("token_cache_size", format!("must be at most {MAX_TOKEN_CACHE_SIZE}"));
+        }
+        let max_token_bytes = self.max_token_bytes.unwrap_or(crate::token::DEFAULT_MAX_TOKEN_BYTES);
+        if max_token_bytes == 0 || max_token_bytes > MAX_MAX_TOKEN_BYTES {
+            return refuse("max_token_bytes", format!("must be between 1 and {MAX_MAX_TOKEN_BYTES}"));
+        }
+        Ok(Policy { providers, rules, deny_wildcard_scopes: self.deny_wildcard_scopes, token_cache_size, max_token_bytes })
+    }
+}
+
+impl ProviderDoc {
+    fn validate(self, name: String) -> Result<Provider, Error> {
+        let path = format!("providers.{name}");
+        let at = |field: &str| format!("{path}.{field}");
+        if name.is_empty() {
+            return refuse("providers", "a provider name must not be empty");
+        }
+        if self.issuer.is_empty() {
+            return refuse(at("issuer"), "must not be empty");
+        }
+        if self.audiences.is_empty() {
+            return refuse(at("audiences"), "at least one audience is needed");
+        }
+        non_empty_strings(&at("audiences"), &self.audiences, "an audience")?;
+        let algorithms = self.algorithms.unwrap_or_else(|| vec![Algorithm::ES256]);
+        if algorithms.is_empty() {
+            return refuse(at("algorithms"), "at least one algorithm is needed");
+        }
+        let local_jwks = match &self.local_jwks {
+            None => None,
+            Some(value) => Some(KeySet::from_value(value, &algorithms, &at("local_jwks")).map_err(|e| match e {
+                Error::Jwks(c) => Error::Policy(c),
+                other => other,
+            })?),
+        };
+        if local_jwks.is_none() && self.remote_jwks.is_none() {
+            return refuse(path, "needs local_jwks or remote_jwks");
+        }
+        if let Some(remote) = &self.remote_jwks {
+            if remote.uri.is_empty() {
+                return refuse(at("remote_jwks.uri"), "must not be empty");
+            }
+            if remote.cluster.as_deref() == Some("") {
+                return refuse(at("remote_jwks.cluster"), "must not be empty");
+            }
+            if remote.cache_duration_seconds == 0 {
+                return refuse(at("remote_jwks.cache_duration_seconds"), "must be at least 1");
+            }
+            if remote.timeout_ms == 0 {
+                return refuse(at("remote_jwks.timeout_ms"), "must be at least 1");
+            }
+        }
+        let clock_skew_seconds = self.clock_skew_seconds.unwrap_or(DEFAULT_CLOCK_SKEW_SECONDS);
+        if clock_skew_seconds > MAX_CLOCK_SKEW_SECONDS {
+            return refuse(at("clock_skew_seconds"), format!("must be at most {MAX_CLOCK_SKEW_SECONDS}"));
+        }
+        if self.max_lifetime_seconds == Some(0) {
+            return refuse(at("max_lifetime_seconds"), "must be at least 1");
+        }
+        if let Some(types) = &self.token_types {
+            if types.is_empty() {
+                return refuse(at("token_types"), "at least one type is needed (omit the field to accept any)");
+            }
+            non_empty_strings(&at("token_types"), types, "a type")?;
+        }
+        non_empty_strings(&at("required_claims"), &self.required_claims, "a claim name")?;
+        let from_headers = match self.from_headers {
+            None => vec![HeaderSource { name: "authorization".into(), value_prefix: Some("Bearer ".into()) }],
+            Some(sources) if sources.is_empty() => return refuse(at("from_headers"), "at least one header is needed"),
+            Some(sources) => sources
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    if !is_header_name(&s.name) {
+                        return refuse(format!("{path}.from_headers[{i}].name"), "not a valid header name");
+                    }
+                    Ok(HeaderSource { name: s.name.to_ascii_lowercase(), value_prefix: s.value_prefix.filter(|p| !p.is_empty()) })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let mut claim_to_headers = Vec::with_capacity(self.claim_to_headers.len());
+        for (i, c) in self.claim_to_headers.into_iter().enumerate() {
+            if c.claim_name.is_empty() {
+                return refuse(format!("{path}.claim_to_headers[{i}].claim_name"), "must not be empty");
+            }
+            let header = c.header_name.to_ascii_lowercase();
+            if !is_header_name(&header) || from_headers.iter().any(|s| s.name == header) {
+                return refuse(format!("{path}.claim_to_headers[{i}].header_name"), "not a valid header name, or the token's own header");
+            }
+            claim_to_headers.push(ClaimToHeader { claim_name: c.claim_name, header_name: header });
+        }
+        Ok(Provider {
+            name,
+            issuer: self.issuer,
+            audiences: self.audiences,
+            algorithms,
+            local_jwks,
+            remote_jwks: self.remote_jwks,
+            clock_skew_seconds,
+            max_lifetime_seconds: self.max_lifetime_seconds,
+            token_types: self.token_types,
+            required_claims: self.required_claims,
+            from_headers,
+            forward: self.forward,
+            claim_to_headers,
+        })
+    }
+}
+
+impl RuleDoc {
+    fn validate(self, path: &str, providers: &[Provider]) -> Result<Rule, Error> {
+        let m = self.matcher;
+        let path_match = match (m.prefix, m.path) {
+            (Some(prefix), None) if prefix.starts_with('/') => PathMatch::Prefix(prefix),
+            (None, Some(exact)) if exact.starts_with('/') => PathMatch::Exact(exact),
+            (Some(_), None) => return refuse(format!("{path}.match.prefix"), "must start with \"/\""),
+            (None, Some(_)) => return refuse(format!("{path}.match.path"), "must start with \"/\""),
+            _ => return refuse(format!("{path}.match"), "needs exactly one of \"prefix\" or \"path\""),
+        };
+        if let Some(methods) = &m.methods {
+            if methods.is_empty() {
+                return refuse(format!("{path}.match.methods"), "at least one method is needed (omit the field to match any)");
+            }
+            for (i, method) in methods.iter().enumerate() {
+                if !is_header_name(method) || method.bytes().any(|b| b.is_ascii_lowercase()) {
+                    return refuse(format!("{path}.match.methods[{i}]"), "expected an upper-case HTTP method");
+                }
+            }
+        }
+        let requires = match self.requires {
+            None => None,
+            Some(r) => {
+                if !providers.iter().any(|p| p.name == r.provider_name) {
+                    return refuse(format!("{path}.requires.provider_name"), format!("unknown provider \"{}\"", r.provider_name));
+                }
+                for (i, scope) in r.scopes.iter().enumerate() {
+                    if !is_scope_token(scope) {
+                        return refuse(format!("{path}.requires.scopes[{i}]"), "not a valid scope (one word, no spaces)");
+                    }
+                }
+                Some(Requirement { provider_name: r.provider_name, scopes: r.scopes })
+            }
+        };
+        Ok(Rule { matcher: RouteMatch { path: path_match, methods: m.methods }, requires })
+    }
+}
