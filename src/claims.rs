@@ -59,9 +59,14 @@ pub(crate) fn check_static(
         Some(_) => {}
     }
     if !provider.accepts_type(typ) {
-        return Err(Error::claim_error("typ", if typ.is_none() { ClaimFailure::Missing } else { ClaimFailure::Mismatch }));
+        return Err(Error::claim_error(
+            "typ",
+            if typ.is_none() { ClaimFailure::Missing } else { ClaimFailure::Mismatch },
+        ));
     }
-    if let Some(missing) = provider.required_claims.iter().find(|c| all_claims.get(c.as_str()).is_none_or(Value::is_null)) {
+    if let Some(missing) =
+        provider.required_claims.iter().find(|c| all_claims.get(c.as_str()).is_none_or(Value::is_null))
+    {
         return Err(Error::claim_error(missing, ClaimFailure::Missing));
     }
     if let Some(max) = provider.max_lifetime_seconds {

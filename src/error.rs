@@ -235,7 +235,9 @@ impl fmt::Display for Error {
             }
             Error::LifetimeExceeded => f.write_str("token lifetime exceeds the maximum (or exp/iat is missing)"),
             Error::WildcardScope => f.write_str("token carries a wildcard scope"),
-            Error::InsufficientScope { needed } => write!(f, "token lacks a required scope (needs \"{}\")", needed.join(" ")),
+            Error::InsufficientScope { needed } => {
+                write!(f, "token lacks a required scope (needs \"{}\")", needed.join(" "))
+            }
             Error::RouteDenied => f.write_str("no rule allows this request"),
             Error::JwksUnavailable => f.write_str("no keys are available for the provider yet"),
             Error::Policy(e) => write!(f, "invalid policy: {}: {}", display_path(&e.path), e.message),

@@ -64,7 +64,10 @@ mod tests {
         let d = Error::Missing.denial();
         assert_eq!((d.status, d.www_authenticate.as_deref()), (401, Some(r#"Bearer realm="edgeward""#)));
         let d = Error::Expired.denial();
-        assert_eq!((d.status, d.www_authenticate.as_deref()), (401, Some(r#"Bearer realm="edgeward", error="invalid_token""#)));
+        assert_eq!(
+            (d.status, d.www_authenticate.as_deref()),
+            (401, Some(r#"Bearer realm="edgeward", error="invalid_token""#))
+        );
         assert_eq!(d.body(), r#"{"error":"invalid_token","code":"ERR_JWT_EXPIRED"}"#);
         let d = Error::InsufficientScope { needed: vec!["read:orders".into(), "b".into()] }.denial();
         assert_eq!(
@@ -81,7 +84,13 @@ mod tests {
     fn every_token_failure_is_an_invalid_token_401() {
         let token_codes = &ALL_CODES[1..11];
         assert!(token_codes.iter().all(|c| c.starts_with("ERR_J") || c.starts_with("ERR_SCOPE_WILDCARD")));
-        for e in [Error::BadSignature, Error::AlgorithmNotAllowed, Error::WildcardScope, Error::NoMatchingKey, Error::LifetimeExceeded] {
+        for e in [
+            Error::BadSignature,
+            Error::AlgorithmNotAllowed,
+            Error::WildcardScope,
+            Error::NoMatchingKey,
+            Error::LifetimeExceeded,
+        ] {
             let d = e.denial();
             assert_eq!(d.status, 401, "{}", e.code());
             assert_eq!(d.error, "invalid_token");

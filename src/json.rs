@@ -27,9 +27,7 @@ pub fn parse(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
         return Err(JsonError::Syntax);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue { depth_left: max_depth }
-        .deserialize(&mut deserializer)
-        .map_err(|e| classify(&e))?;
+    let value = StrictValue { depth_left: max_depth }.deserialize(&mut deserializer).map_err(|e| classify(&e))?;
     deserializer.end().map_err(|_| JsonError::Syntax)?;
     Ok(value)
 }

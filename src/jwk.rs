@@ -87,6 +87,11 @@ pub struct Jwk {
 }
 
 impl Jwk {
+    /// The key and every parameter that affects its selection, as one comparable string.
+    fn identity(&self) -> String {
+        format!("{}|{:?}|{:?}|{:?}|{:?}", self.thumbprint, self.kid, self.alg, self.key_use, self.key_ops)
+    }
+
     /// Whether this key may verify a token with `alg` and `kid` (DESIGN.md's selection rule).
     pub fn selectable(&self, alg: Algorithm, kid: Option<&str>) -> bool {
         self.key.fits(alg)
@@ -179,16 +184,12 @@ impl KeySet {
 
     /// Whether both sets hold the same keys with the same parameters (order ignored).
     pub fn same_keys(&self, other: &KeySet) -> bool {
-        let fingerprint = |set: &KeySet| {
-            let mut v: Vec<(String, Option<String>, Option<String>, Option<String>, Option<Vec<String>>)> = set
-                .keys
-                .iter()
-                .map(|k| (k.thumbprint.clone(), k.kid.clone(), k.alg.clone(), k.key_use.clone(), k.key_ops.clone()))
-                .collect();
-            v.sort();
-            v
+        let identities = |set: &KeySet| {
+            let mut ids: Vec<String> = set.keys.iter().map(|k| k.identity()).collect();
+            ids.sort_unstable();
+            ids
         };
-        fingerprint(self) == fingerprint(other)
+        identities(self) == identities(other)
     }
 }
 
@@ -215,7 +216,11 @@ fn parse_jwk(members: &Map<String, Value>, allowed: &[Algorithm], path: &str) ->
         Some(Value::Array(ops)) => Some(
             ops.iter()
                 .enumerate()
-                .map(|(i, op)| op.as_str().map(str::to_owned).ok_or_else(|| Error::jwks(format!("{}[{i}]", at("key_ops")), "expected a string")))
+                .map(|(i, op)| {
+                    op.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| Error::jwks(format!("{}[{i}]", at("key_ops")), "expected a string"))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         Some(_) => return Err(Error::jwks(at("key_ops"), "expected an array of strings")),
@@ -278,7 +283,10 @@ fn parse_jwk(members: &Map<String, Value>, allowed: &[Algorithm], path: &str) ->
             if e.is_empty() || e.first() == Some(&0) || e.len() > 8 {
                 return Err(Error::jwks(at("e"), "not a valid public exponent"));
             }
-            let bits = n.len().saturating_mul(8).saturating_sub(n.first().map_or(8, |b| usize::try_from(b.leading_zeros()).unwrap_or(8)));
+            let bits = n
+                .len()
+                .saturating_mul(8)
+                .saturating_sub(n.first().map_or(8, |b| usize::try_from(b.leading_zeros()).unwrap_or(8)));
             if bits < MIN_RSA_BITS {
                 return Err(Error::jwks(at("n"), format!("RSA modulus is shorter than {MIN_RSA_BITS} bits")));
             }
@@ -302,7 +310,8 @@ fn parse_jwk(members: &Map<String, Value>, allowed: &[Algorithm], path: &str) ->
             let x = fixed("x", 32)?;
             let mut raw = [0u8; 32];
             raw.copy_from_slice(&x);
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|_| Error::jwks(at("x"), "not a valid Ed25519 point"))?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&raw)
+                .map_err(|_| Error::jwks(at("x"), "not a valid Ed25519 point"))?;
             if key.is_weak() {
                 return Err(Error::jwks(at("x"), "a small-order Ed25519 point is not a usable key"));
             }

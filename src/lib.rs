@@ -102,7 +102,8 @@ pub struct Verifier {
 impl Verifier {
     /// A verifier for `policy`; providers with `local_jwks` have keys at once.
     pub fn new(policy: Policy) -> Verifier {
-        let keys = policy.providers.iter().map(|p| ProviderKeys { keys: p.local_jwks.clone(), generation: 0 }).collect();
+        let keys =
+            policy.providers.iter().map(|p| ProviderKeys { keys: p.local_jwks.clone(), generation: 0 }).collect();
         let cache = TokenCache::new(policy.token_cache_size);
         Verifier { policy, keys, cache }
     }
@@ -156,13 +157,21 @@ impl Verifier {
     }
 
     fn index_of(&self, provider: &str) -> Result<usize, Error> {
-        self.policy.provider_index(provider).ok_or_else(|| Error::policy("provider", format!("unknown provider \"{provider}\"")))
+        self.policy
+            .provider_index(provider)
+            .ok_or_else(|| Error::policy("provider", format!("unknown provider \"{provider}\"")))
     }
 
     /// Decides one request: the rule for `method` and `path`, then, where the rule needs one,
     /// the token found by the provider's `from_headers` (`header` looks a header up by its
     /// lowercase name), verified with the rule's scopes at `now` (Unix seconds).
-    pub fn authorize(&mut self, method: &str, path: &str, header: impl FnMut(&str) -> Option<String>, now: i64) -> Result<Access, Error> {
+    pub fn authorize(
+        &mut self,
+        method: &str,
+        path: &str,
+        header: impl FnMut(&str) -> Option<String>,
+        now: i64,
+    ) -> Result<Access, Error> {
         let requirement = match self.policy.route(method, path)? {
             Route::Public => return Ok(Access::Public),
             Route::Protected(requirement) => requirement.clone(),

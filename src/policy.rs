@@ -424,7 +424,13 @@ impl PolicyDoc {
         if max_token_bytes == 0 || max_token_bytes > MAX_MAX_TOKEN_BYTES {
             return refuse("max_token_bytes", format!("must be between 1 and {MAX_MAX_TOKEN_BYTES}"));
         }
-        Ok(Policy { providers, rules, deny_wildcard_scopes: self.deny_wildcard_scopes, token_cache_size, max_token_bytes })
+        Ok(Policy {
+            providers,
+            rules,
+            deny_wildcard_scopes: self.deny_wildcard_scopes,
+            token_cache_size,
+            max_token_bytes,
+        })
     }
 }
 
@@ -494,7 +500,10 @@ impl ProviderDoc {
                     if !is_header_name(&s.name) {
                         return refuse(format!("{path}.from_headers[{i}].name"), "not a valid header name");
                     }
-                    Ok(HeaderSource { name: s.name.to_ascii_lowercase(), value_prefix: s.value_prefix.filter(|p| !p.is_empty()) })
+                    Ok(HeaderSource {
+                        name: s.name.to_ascii_lowercase(),
+                        value_prefix: s.value_prefix.filter(|p| !p.is_empty()),
+                    })
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -505,7 +514,10 @@ impl ProviderDoc {
             }
             let header = c.header_name.to_ascii_lowercase();
             if !is_header_name(&header) || from_headers.iter().any(|s| s.name == header) {
-                return refuse(format!("{path}.claim_to_headers[{i}].header_name"), "not a valid header name, or the token's own header");
+                return refuse(
+                    format!("{path}.claim_to_headers[{i}].header_name"),
+                    "not a valid header name, or the token's own header",
+                );
             }
             claim_to_headers.push(ClaimToHeader { claim_name: c.claim_name, header_name: header });
         }
@@ -539,7 +551,10 @@ impl RuleDoc {
         };
         if let Some(methods) = &m.methods {
             if methods.is_empty() {
-                return refuse(format!("{path}.match.methods"), "at least one method is needed (omit the field to match any)");
+                return refuse(
+                    format!("{path}.match.methods"),
+                    "at least one method is needed (omit the field to match any)",
+                );
             }
             for (i, method) in methods.iter().enumerate() {
                 if !is_header_name(method) || method.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -551,11 +566,17 @@ impl RuleDoc {
             None => None,
             Some(r) => {
                 if !providers.iter().any(|p| p.name == r.provider_name) {
-                    return refuse(format!("{path}.requires.provider_name"), format!("unknown provider \"{}\"", r.provider_name));
+                    return refuse(
+                        format!("{path}.requires.provider_name"),
+                        format!("unknown provider \"{}\"", r.provider_name),
+                    );
                 }
                 for (i, scope) in r.scopes.iter().enumerate() {
                     if !is_scope_token(scope) {
-                        return refuse(format!("{path}.requires.scopes[{i}]"), "not a valid scope (one word, no spaces)");
+                        return refuse(
+                            format!("{path}.requires.scopes[{i}]"),
+                            "not a valid scope (one word, no spaces)",
+                        );
                     }
                 }
                 Some(Requirement { provider_name: r.provider_name, scopes: r.scopes })

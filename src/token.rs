@@ -188,7 +188,10 @@ mod tests {
 
     #[test]
     fn parses_a_well_formed_token() {
-        let t = token(r#"{"alg":"ES256","kid":"k1","typ":"at+jwt"}"#, r#"{"iss":"i","aud":"a","exp":10,"scope":"a b","scp":["b","c"]}"#);
+        let t = token(
+            r#"{"alg":"ES256","kid":"k1","typ":"at+jwt"}"#,
+            r#"{"iss":"i","aud":"a","exp":10,"scope":"a b","scp":["b","c"]}"#,
+        );
         let u = parse(&t).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(u.alg, "ES256");
         assert_eq!(u.kid.as_deref(), Some("k1"));

@@ -1,0 +1,64 @@
+# edgeward — the two commands a newcomer runs on a fresh machine:
+#   make run    the demo (the Envoy gateway once the filter is built; a CLI tour until then)
+#   make test   every test: formatting, lints, core, CLI, Envoy, Node and browser
+# Both install what they need (scripts/setup.sh) into ~/.cache/edgeward, linked from .tools/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+TOOLS := $(CURDIR)/.tools
+SETUP := scripts/setup.sh
+export PATH := $(TOOLS):$(PATH)
+
+# What `make run` shows; envoy/envoy.mk turns it into the gateway.
+RUN_TARGET ?= tour
+
+.PHONY: help setup build build-core test lint test-core run tour bench fuzz clean
+
+help:
+	@echo "make run     the demo ($(RUN_TARGET))"
+	@echo "make test    all tests (installs what they need first)"
+	@echo "make build   CLI at target/release/edgeward, dist/edgeward_filter.wasm, the npm package in js/"
+	@echo "make bench   criterion benchmarks -> BENCHMARKS.md    make fuzz   each fuzz target for FUZZ_SECONDS (default 60)"
+
+setup:
+	@$(SETUP) all
+
+build: build-core
+
+build-core:
+	@$(SETUP) rust
+	$(CARGO) build --release -p edgeward-cli
+
+test: lint test-core
+
+lint:
+	@$(SETUP) rust
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test-core:
+	$(CARGO) test --workspace --locked
+
+run: $(RUN_TARGET)
+
+tour: build-core
+	scripts/tour.sh target/release/edgeward
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(SETUP) rust fuzz
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench:
+	@$(SETUP) rust
+	scripts/bench.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf dist js/pkg js/node_modules
+
+# Each surface brings its own targets (build-X, test-X, bench-X) and hooks itself into
+# build/test with `build: build-X` and `test: test-X`.
+-include envoy/envoy.mk
+-include js/js.mk

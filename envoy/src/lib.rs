@@ -1,0 +1,1 @@
+//! edgeward as an Envoy proxy-wasm HTTP filter.
