@@ -20,6 +20,8 @@ mod cache;
 mod claims;
 mod error;
 mod http;
+#[cfg(feature = "issuer")]
+pub mod issuer;
 mod json;
 mod jwk;
 mod policy;
