@@ -11,7 +11,12 @@ SETUP := scripts/setup.sh
 export PATH := $(TOOLS):$(PATH)
 
 # What `make run` shows; envoy/envoy.mk turns it into the gateway.
-RUN_TARGET ?= tour
+RUN_TARGET := tour
+
+# Each surface brings its own targets (build-X, test-X, bench-X) and hooks itself into
+# build/test with `build: build-X` and `test: test-X`; it may set RUN_TARGET.
+-include envoy/envoy.mk
+-include js/js.mk
 
 .PHONY: help setup build build-core test lint test-core run tour bench fuzz clean
 
@@ -57,8 +62,3 @@ bench:
 clean:
 	$(CARGO) clean
 	rm -rf dist js/pkg js/node_modules
-
-# Each surface brings its own targets (build-X, test-X, bench-X) and hooks itself into
-# build/test with `build: build-X` and `test: test-X`.
--include envoy/envoy.mk
--include js/js.mk
