@@ -1,0 +1,38 @@
+// Included by both jsonwebtoken benchmarks: the same tokens through `jsonwebtoken::decode` with
+// the same checks (algorithm, issuer, audience, exp), under whichever crypto provider the
+// including binary installed.
+use criterion::Criterion;
+use edgeward::Algorithm;
+use edgeward_bench::{ALGORITHMS, AUDIENCE, ISSUER, fixture};
+use jsonwebtoken::{DecodingKey, Validation, decode, jwk::Jwk};
+use std::hint::black_box;
+
+fn peer_algorithm(alg: Algorithm) -> jsonwebtoken::Algorithm {
+    match alg {
+        Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        Algorithm::ES384 => jsonwebtoken::Algorithm::ES384,
+        Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
+        Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+    }
+}
+
+pub fn bench_peer(c: &mut Criterion, name: &str) {
+    for alg in ALGORITHMS {
+        let fixture = fixture(alg);
+        let jwk: Jwk = serde_json::from_value(fixture.public_jwk.clone()).expect("jwk");
+        let key = DecodingKey::from_jwk(&jwk).expect("decoding key");
+        let mut validation = Validation::new(peer_algorithm(alg));
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        let mut next = fixture.tokens.iter().cycle();
+        let mut group = c.benchmark_group(alg.name());
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let token = next.next().expect("cycle");
+                black_box(decode::<serde_json::Value>(token, &key, &validation).expect("valid"))
+            })
+        });
+        group.finish();
+    }
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `make bench`: criterion benchmarks of the core against the jsonwebtoken crate (rust_crypto and
+# aws_lc_rs backends) on the same tokens, in one run, then BENCHMARKS.md from the results.
+# Absolute times on this noisy 2-core machine mean little; the table's ratios are the point.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/bench}
+(cd benches && cargo bench --locked --bench edgeward --bench jsonwebtoken_rust_crypto --bench jsonwebtoken_aws_lc)
+python3 scripts/bench_report.py "$CARGO_TARGET_DIR/criterion" > BENCHMARKS.md.new
+mv BENCHMARKS.md.new BENCHMARKS.md
+echo "wrote BENCHMARKS.md"

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Writes BENCHMARKS.md from criterion's estimates (median of the samples, per verification)."""
+import json, os, platform, subprocess, sys, datetime
+
+root = sys.argv[1]
+algs = ["ES256", "ES384", "RS256", "PS256", "EdDSA"]
+peers = ["jsonwebtoken_rust_crypto", "jsonwebtoken_aws_lc"]
+
+def median_us(group, name):
+    path = os.path.join(root, group, name, "new", "estimates.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["median"]["point_estimate"] / 1000.0
+    except OSError:
+        return None
+
+def fmt(v):
+    return "—" if v is None else (f"{v:.2f}" if v < 10 else f"{v:.1f}")
+
+def ratio(a, b):
+    return "—" if a is None or b is None else f"{b / a:.2f}×"
+
+cpu = "unknown CPU"
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
+rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+
+print("# Benchmarks\n")
+print("Written by `make bench` (criterion, median of 20 samples). One run, one machine:")
+print(f"{cpu}, {os.cpu_count()} cores, {rustc}, {datetime.date.today()}. These machines are noisy,")
+print("so compare the ratios within a table, not absolute times across runs.\n")
+print("## Native core: verification of one token (µs, lower is better)\n")
+print("*cold*: a different token every call, cache off (full parse + signature + claims).")
+print("*cache hit*: the same token again (the verified-token cache; time claims and scopes are still checked).")
+print("Peers: the `jsonwebtoken` crate 12 with each crypto backend, same tokens and checks (alg, iss, aud, exp).")
+print("A ratio above 1× means edgeward is faster.\n")
+print("| alg | edgeward cold | edgeward cache hit | jsonwebtoken rust_crypto | ratio | jsonwebtoken aws_lc_rs | ratio |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+for alg in algs:
+    cold = median_us(alg, "edgeward_cold")
+    hit = median_us(alg, "edgeward_cache_hit")
+    rc = median_us(alg, peers[0])
+    aws = median_us(alg, peers[1])
+    print(f"| {alg} | {fmt(cold)} | {fmt(hit)} | {fmt(rc)} | {ratio(cold, rc)} | {fmt(aws)} | {ratio(cold, aws)} |")
+print()
+for extra in ["envoy/BENCHMARKS-envoy.md", "js/BENCHMARKS-node.md"]:
+    if os.path.exists(extra):
+        print(f"## From `{extra}`\n")
+        with open(extra) as f:
+            body = f.read()
+        # Demote the included file's headings one level.
+        print("\n".join(("#" + l if l.startswith("#") else l) for l in body.splitlines()))
+        print()
