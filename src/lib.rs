@@ -96,7 +96,7 @@ struct ProviderKeys {
 /// A verifier is single-threaded state (its cache); hosts keep one per worker or per VM.
 #[derive(Debug)]
 pub struct Verifier {
-    policy: Policy,
+    policy: Arc<Policy>,
     keys: Vec<ProviderKeys>,
     cache: TokenCache,
 }
@@ -107,7 +107,7 @@ impl Verifier {
         let keys =
             policy.providers.iter().map(|p| ProviderKeys { keys: p.local_jwks.clone(), generation: 0 }).collect();
         let cache = TokenCache::new(policy.token_cache_size);
-        Verifier { policy, keys, cache }
+        Verifier { policy: Arc::new(policy), keys, cache }
     }
 
     /// Reads a policy document and builds a verifier for it.
@@ -174,11 +174,14 @@ impl Verifier {
         header: impl FnMut(&str) -> Option<String>,
         now: i64,
     ) -> Result<Access, Error> {
-        let requirement = match self.policy.route(method, path)? {
+        // The policy never changes under a verifier; holding it by `Arc` lets the rule borrow it
+        // while the cache is updated.
+        let policy = Arc::clone(&self.policy);
+        let requirement = match policy.route(method, path)? {
             Route::Public => return Ok(Access::Public),
-            Route::Protected(requirement) => requirement.clone(),
+            Route::Protected(requirement) => requirement,
         };
-        let provider = self.policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
+        let provider = policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
         let token = provider.extract_token(header).ok_or(Error::Missing)?;
         self.verify(&token, Some(&requirement.provider_name), &requirement.scopes, now).map(Access::Granted)
     }
