@@ -1,0 +1,206 @@
+//! The plugin configuration: the policy JSON of DESIGN.md, plus what only the filter needs.
+//!
+//! The core validates the policy; this module adds the filter's own requirements (every
+//! `remote_jwks` names an Envoy `cluster`, its `uri` splits into `:authority` and `:path`) and
+//! derives one [`JwksSource`] per remote provider. Everything here runs natively in tests.
+
+use edgeward::{ConfigError, Error, Policy};
+use serde_json::Value;
+
+/// A provider whose keys the host fetches (`remote_jwks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksSource {
+    /// The provider's name.
+    pub provider: String,
+    /// The Envoy cluster the fetch goes through.
+    pub cluster: String,
+    /// `:authority` of the fetch (the host of `uri`).
+    pub authority: String,
+    /// `:path` of the fetch (path and query of `uri`).
+    pub path: String,
+    /// How long fetched keys are used before the next scheduled fetch.
+    pub cache_duration_ms: u64,
+    /// Timeout of one fetch.
+    pub timeout_ms: u64,
+    /// Least time between two early fetches triggered by an unknown `kid`.
+    pub cooldown_ms: u64,
+    /// Shared-data key prefix: one fetch serves every worker (and every plugin with the same source).
+    pub shared_key: String,
+    /// The provider's inline keys (`local_jwks.keys`), merged with fetched ones.
+    pub local_keys: Vec<Value>,
+}
+
+impl JwksSource {
+    /// Shared-data key holding the last good JWKS document.
+    pub fn document_key(&self) -> String {
+        format!("{}/document", self.shared_key)
+    }
+
+    /// Shared-data key holding the fetch schedule ([`crate::fetch::FetchState`]).
+    pub fn state_key(&self) -> String {
+        format!("{}/state", self.shared_key)
+    }
+}
+
+/// A validated plugin configuration.
+#[derive(Debug, Clone)]
+pub struct FilterConfig {
+    /// The policy.
+    pub policy: Policy,
+    /// Providers with `remote_jwks`, in provider order.
+    pub sources: Vec<JwksSource>,
+    /// Every header some provider fills from claims: removed from each request the filter lets through.
+    pub claim_headers: Vec<String>,
+}
+
+fn refuse<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, Error> {
+    Err(Error::Policy(ConfigError::new(path, message)))
+}
+
+impl FilterConfig {
+    /// Reads the plugin configuration (the policy JSON).
+    pub fn from_bytes(bytes: &[u8]) -> Result<FilterConfig, Error> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return refuse("", "the plugin configuration is empty (expected the policy JSON)");
+        }
+        let policy = Policy::from_bytes(bytes)?;
+        // The core has checked the document strictly; read it again only for the inline keys.
+        let raw: Value = serde_json::from_slice(bytes).map_err(|_| Error::Policy(ConfigError::new("", "not JSON")))?;
+        let mut sources = Vec::new();
+        for provider in &policy.providers {
+            let Some(remote) = &provider.remote_jwks else { continue };
+            let at = |field: &str| format!("providers.{}.remote_jwks.{field}", provider.name);
+            let cluster = match remote.cluster.as_deref() {
+                Some(cluster) if !cluster.is_empty() => cluster.to_owned(),
+                _ => return refuse(at("cluster"), "missing (the Envoy filter fetches keys through this cluster)"),
+            };
+            let (authority, path) = split_uri(&remote.uri).ok_or_else(|| {
+                Error::Policy(ConfigError::new(at("uri"), "expected an absolute http:// or https:// URI"))
+            })?;
+            let local_keys = raw
+                .pointer(&format!("/providers/{}/local_jwks/keys", escape_pointer(&provider.name)))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            sources.push(JwksSource {
+                provider: provider.name.clone(),
+                shared_key: format!("edgeward/jwks/{cluster}/{}", remote.uri),
+                cluster,
+                authority,
+                path,
+                cache_duration_ms: remote.cache_duration_seconds.saturating_mul(1000),
+                timeout_ms: remote.timeout_ms,
+                cooldown_ms: remote.refetch_cooldown_seconds.saturating_mul(1000),
+                local_keys,
+            });
+        }
+        let mut claim_headers: Vec<String> =
+            policy.providers.iter().flat_map(|p| p.claim_to_headers.iter().map(|c| c.header_name.clone())).collect();
+        claim_headers.sort();
+        claim_headers.dedup();
+        Ok(FilterConfig { policy, sources, claim_headers })
+    }
+}
+
+fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Splits `https://host[:port]/path?query` into `(authority, path)`; the path defaults to `/`.
+pub fn split_uri(uri: &str) -> Option<(String, String)> {
+    let rest = uri.strip_prefix("https://").or_else(|| uri.strip_prefix("http://"))?;
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_owned()),
+        Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
+        None => (rest, "/".to_owned()),
+    };
+    let path = path.split('#').next().unwrap_or("/").to_owned();
+    let valid_authority = !authority.is_empty()
+        && authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
+        && !authority.contains('@');
+    let valid_path = path.bytes().all(|b| b.is_ascii_graphic());
+    (valid_authority && valid_path).then(|| (authority.to_owned(), path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = r#"{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+
+    fn policy(provider_extra: &str) -> String {
+        format!(
+            r#"{{"providers":{{"idp":{{"issuer":"https://idp","audiences":["api"],{provider_extra}
+                "claim_to_headers":[{{"claim_name":"sub","header_name":"X-Bot-Id"}}]}}}},
+                "rules":[{{"match":{{"prefix":"/"}},"requires":{{"provider_name":"idp"}}}}]}}"#
+        )
+    }
+
+    fn error_path(text: &str) -> String {
+        match FilterConfig::from_bytes(text.as_bytes()) {
+            Err(e) => {
+                assert_eq!(e.code(), "ERR_POLICY_INVALID");
+                e.path().unwrap_or_default().to_owned()
+            }
+            Ok(_) => panic!("configuration accepted: {text}"),
+        }
+    }
+
+    #[test]
+    fn remote_jwks_needs_a_cluster_for_the_filter() {
+        let path = error_path(&policy(r#""remote_jwks":{"uri":"https://idp/jwks"},"#));
+        assert_eq!(path, "providers.idp.remote_jwks.cluster");
+    }
+
+    #[test]
+    fn remote_uri_must_be_absolute_http() {
+        let path = error_path(&policy(r#""remote_jwks":{"cluster":"c","uri":"idp/jwks"},"#));
+        assert_eq!(path, "providers.idp.remote_jwks.uri");
+        let path = error_path(&policy(r#""remote_jwks":{"cluster":"c","uri":"https:///jwks"},"#));
+        assert_eq!(path, "providers.idp.remote_jwks.uri");
+    }
+
+    #[test]
+    fn core_errors_keep_their_path() {
+        let path = error_path(&policy(r#""remote_jwks":{"cluster":"c","uri":"https://idp/j","bogus":1},"#));
+        // (The core currently names it `…remote_jwks.bogus.bogus`; reported.)
+        assert!(path.starts_with("providers.idp.remote_jwks.bogus"), "{path}");
+        assert_eq!(error_path(""), "");
+        assert_eq!(error_path("{"), "");
+    }
+
+    #[test]
+    fn a_remote_source_is_derived_with_its_timings_and_local_keys() {
+        let text = policy(&format!(
+            r#""local_jwks":{{"keys":[{KEY}]}},
+               "remote_jwks":{{"cluster":"idp_cluster","uri":"http://idp.test:8080/keys?x=1","cache_duration_seconds":7,
+               "timeout_ms":900,"refetch_cooldown_seconds":3}},"#
+        ));
+        let config = FilterConfig::from_bytes(text.as_bytes()).unwrap();
+        let source = &config.sources[0];
+        assert_eq!(source.provider, "idp");
+        assert_eq!(source.cluster, "idp_cluster");
+        assert_eq!((source.authority.as_str(), source.path.as_str()), ("idp.test:8080", "/keys?x=1"));
+        assert_eq!((source.cache_duration_ms, source.timeout_ms, source.cooldown_ms), (7000, 900, 3000));
+        assert_eq!(source.local_keys.len(), 1);
+        assert_ne!(source.document_key(), source.state_key());
+        assert_eq!(config.claim_headers, vec!["x-bot-id".to_owned()]);
+    }
+
+    #[test]
+    fn local_only_policies_have_no_sources() {
+        let config = FilterConfig::from_bytes(policy(&format!(r#""local_jwks":{{"keys":[{KEY}]}},"#)).as_bytes());
+        assert!(config.unwrap().sources.is_empty());
+    }
+
+    #[test]
+    fn uris_split_into_authority_and_path() {
+        assert_eq!(split_uri("https://a.b/c/d"), Some(("a.b".into(), "/c/d".into())));
+        assert_eq!(split_uri("http://a.b:81"), Some(("a.b:81".into(), "/".into())));
+        assert_eq!(split_uri("https://a.b?q=1"), Some(("a.b".into(), "/?q=1".into())));
+        assert_eq!(split_uri("https://a.b/p#frag"), Some(("a.b".into(), "/p".into())));
+        assert_eq!(split_uri("ftp://a.b/c"), None);
+        assert_eq!(split_uri("https://user@a.b/c"), None);
+        assert_eq!(split_uri("https://a.b/c d"), None);
+    }
+}

@@ -1,0 +1,343 @@
+//! The proxy-wasm glue: host calls only. Decisions live in the plain modules beside this one.
+//!
+//! One [`Root`] per root context. In each VM (one per worker, plus the main thread's) the root
+//! context that serves requests owns a [`Worker`]: the policy, the metrics' ids and the VM's own
+//! [`Verifier`] (and its cache). Every ticking root context may fetch a JWKS; the shared-data
+//! record of [`crate::fetch`] lets exactly one do it, and the document it stores is loaded by every
+//! worker when the record's version moves.
+
+use crate::config::{FilterConfig, JwksSource};
+use crate::decision::{self, CacheUse};
+use crate::fetch::FetchState;
+use crate::jwks;
+use crate::metrics;
+use edgeward::{Error, Route, Verifier};
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+}}
+
+/// How often root contexts look at the fetch schedule and reload keys.
+const TICK: Duration = Duration::from_millis(500);
+/// Attempts at a compare-and-set update of a fetch record before giving up.
+const CAS_ATTEMPTS: usize = 8;
+
+fn log(level: LogLevel, message: &str) {
+    // Logging can only fail if the host is gone; nothing useful remains to do then.
+    let _ = hostcalls::log(level, message);
+}
+
+fn now() -> SystemTime {
+    hostcalls::get_current_time().unwrap_or(UNIX_EPOCH)
+}
+
+fn millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
+}
+
+fn seconds(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
+}
+
+/// The ids of this VM's metrics (a metric is one total across VMs).
+struct Metrics {
+    allowed: u32,
+    public: u32,
+    denied: u32,
+    denied_by_code: Vec<u32>,
+    cache_hits: u32,
+    cache_misses: u32,
+    fetch_ok: u32,
+    fetch_failed: u32,
+    keys_loaded: u32,
+}
+
+impl Metrics {
+    fn define() -> Option<Metrics> {
+        let counter = |name: &str| hostcalls::define_metric(MetricType::Counter, name).ok();
+        Some(Metrics {
+            allowed: counter(metrics::ALLOWED)?,
+            public: counter(metrics::PUBLIC)?,
+            denied: counter(metrics::DENIED)?,
+            denied_by_code: metrics::denied_names().iter().map(|name| counter(name)).collect::<Option<_>>()?,
+            cache_hits: counter(metrics::CACHE_HITS)?,
+            cache_misses: counter(metrics::CACHE_MISSES)?,
+            fetch_ok: counter(metrics::JWKS_FETCH_OK)?,
+            fetch_failed: counter(metrics::JWKS_FETCH_FAILED)?,
+            keys_loaded: hostcalls::define_metric(MetricType::Gauge, metrics::KEYS_LOADED).ok()?,
+        })
+    }
+
+    fn increment(id: u32) {
+        let _ = hostcalls::increment_metric(id, 1);
+    }
+
+    fn denied(&self, code: &str) {
+        Metrics::increment(self.denied);
+        if let Some(index) = edgeward::ALL_CODES.iter().position(|c| *c == code) {
+            if let Some(id) = self.denied_by_code.get(index) {
+                Metrics::increment(*id);
+            }
+        }
+    }
+}
+
+/// What one VM needs to decide requests.
+struct Worker {
+    config: FilterConfig,
+    metrics: Metrics,
+    verifier: RefCell<Verifier>,
+    /// Per source, the version of the shared document this verifier holds (0: none).
+    loaded: RefCell<Vec<u64>>,
+}
+
+impl Worker {
+    /// Loads every shared document whose version moved; returns whether any keys changed.
+    fn sync_keys(&self) -> bool {
+        let mut changed = false;
+        for (index, source) in self.config.sources.iter().enumerate() {
+            let (state, _) = hostcalls::get_shared_data(&source.state_key()).unwrap_or((None, None));
+            let version = FetchState::decode(state.as_deref()).version;
+            if version == 0 || self.loaded.borrow().get(index) == Some(&version) {
+                continue;
+            }
+            let (document, _) = hostcalls::get_shared_data(&source.document_key()).unwrap_or((None, None));
+            let Some(document) = document else { continue };
+            let merged = jwks::merged_document(&source.local_keys, &document);
+            match self.verifier.borrow_mut().set_jwks(&source.provider, &merged) {
+                Ok(count) => {
+                    log(LogLevel::Info, &format!("edgeward: provider {}: {count} keys loaded", source.provider));
+                    changed = true;
+                }
+                Err(e) => log(LogLevel::Warn, &format!("edgeward: provider {}: keys kept: {e}", source.provider)),
+            }
+            if let Some(slot) = self.loaded.borrow_mut().get_mut(index) {
+                *slot = version;
+            }
+        }
+        if changed {
+            self.record_keys_loaded();
+        }
+        changed
+    }
+
+    fn record_keys_loaded(&self) {
+        let verifier = self.verifier.borrow();
+        let total: usize = verifier
+            .policy()
+            .providers
+            .iter()
+            .filter_map(|p| verifier.key_set(&p.name))
+            .map(|set| set.keys().len())
+            .sum();
+        let _ = hostcalls::record_metric(self.metrics.keys_loaded, u64::try_from(total).unwrap_or(u64::MAX));
+    }
+
+    /// An unknown `kid` on this route: ask for one early fetch of its provider's keys.
+    fn request_early_fetch(&self, method: &str, path: &str, now_ms: u64) {
+        let provider = match self.verifier.borrow().policy().route(method, path) {
+            Ok(Route::Protected(requirement)) => requirement.provider_name.clone(),
+            _ => return,
+        };
+        for source in self.config.sources.iter().filter(|s| s.provider == provider) {
+            update_state(source, |state| state.request_early(now_ms, source.cooldown_ms));
+        }
+    }
+}
+
+/// Applies `change` to a source's shared fetch record with compare-and-set; returns the stored
+/// record, or `None` if `change` declined or the record kept moving under us.
+fn update_state(source: &JwksSource, change: impl Fn(&FetchState) -> Option<FetchState>) -> Option<FetchState> {
+    let key = source.state_key();
+    for _ in 0..CAS_ATTEMPTS {
+        let (bytes, cas) = hostcalls::get_shared_data(&key).ok()?;
+        let next = change(&FetchState::decode(bytes.as_deref()))?;
+        if hostcalls::set_shared_data(&key, Some(&next.encode()), cas).is_ok() {
+            return Some(next);
+        }
+    }
+    None
+}
+
+/// A root context.
+#[derive(Default)]
+pub struct Root {
+    worker: Option<Rc<Worker>>,
+    /// Fetches this context started: call token → source index.
+    calls: HashMap<u32, usize>,
+}
+
+impl Root {
+    fn start_due_fetches(&mut self, worker: &Worker) {
+        let now_ms = millis(now());
+        for (index, source) in worker.config.sources.iter().enumerate() {
+            if update_state(source, |state| state.claim(now_ms, source.timeout_ms)).is_none() {
+                continue;
+            }
+            let headers = vec![
+                (":method", "GET"),
+                (":path", source.path.as_str()),
+                (":authority", source.authority.as_str()),
+                ("accept", "application/json"),
+                ("user-agent", "edgeward"),
+            ];
+            let timeout = Duration::from_millis(source.timeout_ms);
+            match hostcalls::dispatch_http_call(&source.cluster, headers, None, vec![], timeout) {
+                Ok(token) => {
+                    self.calls.insert(token, index);
+                }
+                Err(status) => {
+                    let reason = format!("cannot call cluster {} ({status:?})", source.cluster);
+                    Root::fetch_failed(worker, source, &reason);
+                }
+            }
+        }
+    }
+
+    fn fetch_failed(worker: &Worker, source: &JwksSource, reason: &str) {
+        Metrics::increment(worker.metrics.fetch_failed);
+        let now_ms = millis(now());
+        let next = update_state(source, |state| Some(state.failed(now_ms, source.cache_duration_ms)));
+        let retry = next.map(|s| s.next_due_ms.saturating_sub(now_ms)).unwrap_or_default();
+        log(
+            LogLevel::Warn,
+            &format!("edgeward: provider {}: JWKS fetch failed: {reason}; retry in {retry} ms", source.provider),
+        );
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token_id: u32, _headers: usize, body_size: usize, _trailers: usize) {
+        let Some(index) = self.calls.remove(&token_id) else { return };
+        let Some(worker) = self.worker.clone() else { return };
+        let Some(source) = worker.config.sources.get(index) else { return };
+        let status = self.get_http_call_response_header(":status");
+        let checked = jwks::check_head(status.as_deref(), body_size).and_then(|()| {
+            let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
+            let provider = worker.config.policy.provider(&source.provider);
+            let algorithms = provider.map(|p| p.algorithms.as_slice()).unwrap_or_default();
+            jwks::check_document(&body, algorithms).map(|count| (body, count))
+        });
+        match checked {
+            Ok((body, count)) => {
+                if hostcalls::set_shared_data(&source.document_key(), Some(&body), None).is_err() {
+                    return Root::fetch_failed(&worker, source, "cannot store the document");
+                }
+                let now_ms = millis(now());
+                update_state(source, |state| Some(state.succeeded(now_ms, source.cache_duration_ms)));
+                Metrics::increment(worker.metrics.fetch_ok);
+                log(LogLevel::Info, &format!("edgeward: provider {}: JWKS fetched, {count} keys", source.provider));
+                worker.sync_keys();
+            }
+            Err(refused) => Root::fetch_failed(&worker, source, &refused.to_string()),
+        }
+    }
+}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        let config = match FilterConfig::from_bytes(&bytes) {
+            Ok(config) => config,
+            Err(e) => {
+                log(LogLevel::Error, &format!("edgeward: plugin configuration refused: {e}"));
+                return false;
+            }
+        };
+        let Some(metrics) = Metrics::define() else {
+            log(LogLevel::Error, "edgeward: cannot define metrics");
+            return false;
+        };
+        let loaded = RefCell::new(vec![0; config.sources.len()]);
+        let verifier = RefCell::new(Verifier::new(config.policy.clone()));
+        let has_sources = !config.sources.is_empty();
+        let worker = Rc::new(Worker { config, metrics, verifier, loaded });
+        worker.record_keys_loaded();
+        worker.sync_keys();
+        if has_sources {
+            self.set_tick_period(TICK);
+        }
+        self.worker = Some(worker);
+        true
+    }
+
+    fn on_tick(&mut self) {
+        let Some(worker) = self.worker.clone() else { return };
+        worker.sync_keys();
+        self.start_due_fetches(&worker);
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let worker = Rc::clone(self.worker.as_ref()?);
+        Some(Box::new(Http { worker }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// One request.
+struct Http {
+    worker: Rc<Worker>,
+}
+
+impl Context for Http {}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        let time = now();
+        let method = self.get_http_request_header(":method").unwrap_or_default();
+        let path = self.get_http_request_header(":path").unwrap_or_default();
+        let worker = Rc::clone(&self.worker);
+        let mut lookup = |name: &str| self.get_http_request_header(name);
+        let mut run = || {
+            let mut verifier = worker.verifier.borrow_mut();
+            decision::decide(&mut verifier, &worker.config.claim_headers, &method, &path, &mut lookup, seconds(time))
+        };
+        let (mut result, mut cache) = run();
+        if matches!(result, Err(Error::NoMatchingKey | Error::JwksUnavailable)) && worker.sync_keys() {
+            (result, cache) = run();
+        }
+        if matches!(result, Err(Error::NoMatchingKey)) {
+            worker.request_early_fetch(&method, &path, millis(time));
+        }
+        match cache {
+            CacheUse::Hit => Metrics::increment(worker.metrics.cache_hits),
+            CacheUse::Miss => Metrics::increment(worker.metrics.cache_misses),
+            CacheUse::None => {}
+        }
+        match result {
+            Ok(mutations) => {
+                for name in &mutations.remove {
+                    self.set_http_request_header(name, None);
+                }
+                for (name, value) in &mutations.set {
+                    self.set_http_request_header(name, Some(value));
+                }
+                Metrics::increment(worker.metrics.allowed);
+                if cache == CacheUse::None {
+                    Metrics::increment(worker.metrics.public);
+                }
+                Action::Continue
+            }
+            Err(error) => {
+                worker.metrics.denied(error.code());
+                let route = path.split(['?', '#']).next().unwrap_or_default();
+                log(LogLevel::Debug, &format!("edgeward: {method} {route} refused: {}", error.code()));
+                let response = decision::response(&error);
+                let headers = response.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                self.send_http_response(response.status, headers, Some(response.body.as_bytes()));
+                Action::Pause
+            }
+        }
+    }
+}

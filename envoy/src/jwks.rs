@@ -1,0 +1,104 @@
+//! What a fetched JWKS must be before it may replace the stored one, and how a worker turns the
+//! stored document into its verifier's keys (merged with the provider's inline keys).
+
+use edgeward::{Algorithm, KeySet, MAX_JWKS_BYTES};
+use serde_json::Value;
+
+/// Why a fetched document was not stored. `Display` names the reason only, never content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The identity provider answered with another status than 200.
+    Status(String),
+    /// The body is larger than [`MAX_JWKS_BYTES`] (not even read).
+    TooLarge(usize),
+    /// The core refused the document (code `ERR_JWKS_INVALID`; the path of the bad member).
+    Invalid(String),
+    /// The document holds no key usable with the provider's algorithms.
+    NoUsableKeys,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::Status(status) => write!(f, "HTTP status {status}"),
+            Refused::TooLarge(size) => write!(f, "body of {size} bytes is over the {MAX_JWKS_BYTES}-byte limit"),
+            Refused::Invalid(reason) => write!(f, "document refused: {reason}"),
+            Refused::NoUsableKeys => f.write_str("document holds no usable key"),
+        }
+    }
+}
+
+/// Checks the answer's status and size before the body is read.
+pub fn check_head(status: Option<&str>, body_size: usize) -> Result<(), Refused> {
+    if status != Some("200") {
+        return Err(Refused::Status(status.unwrap_or("none").to_owned()));
+    }
+    if body_size > MAX_JWKS_BYTES {
+        return Err(Refused::TooLarge(body_size));
+    }
+    Ok(())
+}
+
+/// Checks a fetched document with the core; returns its number of usable keys.
+pub fn check_document(body: &[u8], algorithms: &[Algorithm]) -> Result<usize, Refused> {
+    let set = KeySet::from_bytes(body, algorithms).map_err(|e| Refused::Invalid(e.to_string()))?;
+    if set.is_empty() {
+        return Err(Refused::NoUsableKeys);
+    }
+    Ok(set.keys().len())
+}
+
+/// The document a worker loads: the fetched keys plus the provider's inline keys, if any.
+pub fn merged_document(local_keys: &[Value], fetched: &[u8]) -> Vec<u8> {
+    if local_keys.is_empty() {
+        return fetched.to_vec();
+    }
+    let Ok(Value::Object(mut document)) = serde_json::from_slice::<Value>(fetched) else { return fetched.to_vec() };
+    let Some(Value::Array(keys)) = document.get_mut("keys") else { return fetched.to_vec() };
+    keys.extend(local_keys.iter().cloned());
+    Value::Object(document).to_string().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgeward::issuer::{PrivateJwk, jwks};
+
+    fn key(kid: &str) -> PrivateJwk {
+        PrivateJwk::generate(Algorithm::ES256, Some(kid)).unwrap()
+    }
+
+    #[test]
+    fn only_a_200_within_the_size_cap_is_read() {
+        assert_eq!(check_head(Some("200"), 10), Ok(()));
+        assert_eq!(check_head(Some("503"), 10), Err(Refused::Status("503".into())));
+        assert_eq!(check_head(None, 10), Err(Refused::Status("none".into())));
+        assert_eq!(check_head(Some("200"), MAX_JWKS_BYTES + 1), Err(Refused::TooLarge(MAX_JWKS_BYTES + 1)));
+    }
+
+    #[test]
+    fn garbage_and_keyless_documents_are_refused() {
+        let es256 = [Algorithm::ES256];
+        assert!(matches!(check_document(b"<html>oops</html>", &es256), Err(Refused::Invalid(_))));
+        assert!(check_document(br#"{"keys":[{"kty":"EC"}]}"#, &es256).is_err());
+        assert!(matches!(check_document(br#"{"keys":{}}"#, &es256), Err(Refused::Invalid(_))));
+        assert_eq!(check_document(br#"{"keys":[]}"#, &es256), Err(Refused::NoUsableKeys));
+        let good = jwks(&[&key("a"), &key("b")]).to_string();
+        assert_eq!(check_document(good.as_bytes(), &es256), Ok(2));
+        let private = key("p").to_json().to_string();
+        let refused = check_document(format!(r#"{{"keys":[{private}]}}"#).as_bytes(), &es256).unwrap_err();
+        assert!(!refused.to_string().contains(&private[10..30]), "no key material in messages");
+    }
+
+    #[test]
+    fn inline_keys_are_kept_beside_fetched_ones() {
+        let local = jwks(&[&key("local")]);
+        let local_keys = local["keys"].as_array().unwrap().clone();
+        let fetched = jwks(&[&key("remote")]).to_string();
+        let merged = merged_document(&local_keys, fetched.as_bytes());
+        let set = KeySet::from_bytes(&merged, &[Algorithm::ES256]).unwrap();
+        let kids: Vec<_> = set.keys().iter().map(|k| k.kid.clone().unwrap()).collect();
+        assert_eq!(kids, vec!["remote", "local"]);
+        assert_eq!(merged_document(&[], fetched.as_bytes()), fetched.as_bytes());
+    }
+}
