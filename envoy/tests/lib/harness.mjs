@@ -1,0 +1,290 @@
+// Test harness for the edgeward Envoy filter: a real Envoy 1.40 with the built .wasm, an upstream
+// that echoes the headers it received, a JWKS server that can rotate keys, go down and serve
+// garbage, and a token minter (node:crypto, ES256 with ieee-p1363 signatures). Everything binds
+// 127.0.0.1 on ports the OS picks; every process and server started here is stopped by `stop()`.
+
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const WASM = process.env.EDGEWARD_WASM ?? join(ROOT, 'dist/edgeward_filter.wasm');
+export const ENVOY = process.env.ENVOY ?? join(ROOT, '.tools/envoy');
+
+// ---- tokens ----
+
+const b64url = (data) => Buffer.from(data).toString('base64url');
+
+/** An ES256 signing key with its public JWK. */
+export function makeKey(kid) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' };
+  return { kid, privateKey, jwk };
+}
+
+/** A compact JWS over `claims` with `key`; `header` entries override the defaults. */
+export function mint(key, claims, header = {}) {
+  const head = { alg: 'ES256', typ: 'at+jwt', kid: key.kid, ...header };
+  const input = `${b64url(JSON.stringify(head))}.${b64url(JSON.stringify(claims))}`;
+  const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${b64url(signature)}`;
+}
+
+/** An unsecured token (`alg: none`). */
+export function mintNone(claims) {
+  return `${b64url(JSON.stringify({ alg: 'none', typ: 'at+jwt' }))}.${b64url(JSON.stringify(claims))}.`;
+}
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+// ---- loopback servers ----
+
+function listen(server) {
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => ok(server.address().port));
+  });
+}
+
+function close(server) {
+  server.closeAllConnections?.();
+  return new Promise((ok) => server.close(() => ok()));
+}
+
+/** An upstream bot that answers 200 with the request it received as JSON. */
+export async function startEchoUpstream() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
+    });
+  });
+  const port = await listen(server);
+  return { port, stop: () => close(server) };
+}
+
+/**
+ * A JWKS server. `mode`: 'ok' serves `{keys}`, 'down' resets connections, 'error' answers 500,
+ * 'garbage' serves a non-JSON 200, 'oversize' serves a 300 KiB 200, 'private' serves a JWK with `d`.
+ */
+export async function startJwksServer(keys = []) {
+  const state = { keys: [...keys], mode: 'ok', requests: 0 };
+  const server = http.createServer((req, res) => {
+    state.requests += 1;
+    req.resume();
+    switch (state.mode) {
+      case 'down':
+        req.socket.destroy();
+        return;
+      case 'error':
+        res.statusCode = 500;
+        res.end('upstream trouble');
+        return;
+      case 'garbage':
+        res.setHeader('content-type', 'application/json');
+        res.end('<html>this is not a JWKS</html>');
+        return;
+      case 'oversize': {
+        const padding = 'x'.repeat(300 * 1024);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys: state.keys.map((k) => k.jwk), padding }));
+        return;
+      }
+      default:
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys: state.keys.map((k) => k.jwk) }));
+    }
+  });
+  const port = await listen(server);
+  return { port, state, stop: () => close(server) };
+}
+
+// ---- Envoy ----
+
+export function envoyConfig({ adminPath, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward' }) {
+  const clusters = [staticCluster('upstream', upstreamPort)];
+  if (jwksPort) clusters.push(staticCluster('idp', jwksPort));
+  return {
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    static_resources: {
+      listeners: [
+        {
+          name: 'main',
+          address: { socket_address: { address: '127.0.0.1', port_value: listenerPort } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    stat_prefix: 'ingress',
+                    route_config: {
+                      virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'upstream' } }] }],
+                    },
+                    http_filters: [
+                      wasmFilter(policy, wasm, vmId),
+                      { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters,
+    },
+  };
+}
+
+export function wasmFilter(policy, wasm = WASM, vmId = 'edgeward') {
+  return {
+    name: 'envoy.filters.http.wasm',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm',
+      config: {
+        name: 'edgeward',
+        root_id: 'edgeward',
+        vm_config: { vm_id: vmId, runtime: 'envoy.wasm.runtime.v8', code: { local: { filename: wasm } } },
+        configuration: {
+          '@type': 'type.googleapis.com/google.protobuf.StringValue',
+          value: typeof policy === 'string' ? policy : JSON.stringify(policy),
+        },
+      },
+    },
+  };
+}
+
+export function staticCluster(name, port) {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }],
+    },
+  };
+}
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/** Polls `probe` until it returns a truthy value or `timeoutMs` passes. */
+export async function until(probe, { timeoutMs = 15000, intervalMs = 100, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/**
+ * Starts Envoy with `config` (an object, written as JSON). Resolves once the admin endpoint says
+ * LIVE and the listener is bound; rejects (with Envoy's log) if Envoy exits first.
+ */
+export async function startEnvoy(config, { concurrency = 2, extraArgs = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeward-envoy-'));
+  const configPath = join(dir, 'envoy.json');
+  const adminPath = join(dir, 'admin-address');
+  writeFileSync(configPath, JSON.stringify(config));
+  const args = ['-c', configPath, '--concurrency', String(concurrency), '--disable-hot-restart',
+    '--admin-address-path', adminPath, '--log-level', 'info', '--component-log-level', 'wasm:debug', ...extraArgs];
+  const child = spawn(ENVOY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })));
+  let exitInfo = null;
+  exited.then((info) => { exitInfo = info; });
+
+  const envoy = {
+    child,
+    dir,
+    get log() { return log; },
+    exited,
+    adminUrl: null,
+    url: null,
+    async stop() {
+      if (exitInfo === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await until(async () => {
+      if (exitInfo) throw Object.assign(new Error('envoy exited'), { fatal: true });
+      if (!existsSync(adminPath)) return false;
+      const admin = readFileSync(adminPath, 'utf8').trim();
+      if (!admin) return false;
+      envoy.adminUrl = `http://${admin}`;
+      const ready = await fetch(`${envoy.adminUrl}/ready`);
+      if (ready.status !== 200) return false;
+      const listeners = await (await fetch(`${envoy.adminUrl}/listeners?format=json`)).json();
+      const port = listeners.listener_statuses?.[0]?.local_address?.socket_address?.port_value;
+      if (!port) return false;
+      envoy.url = `http://127.0.0.1:${port}`;
+      return true;
+    }, { timeoutMs: 30000, what: 'envoy to be ready' });
+  } catch (e) {
+    await envoy.stop();
+    throw new Error(`${e.message}\n--- envoy log ---\n${log.slice(-4000)}`);
+  }
+  return envoy;
+}
+
+/** Runs Envoy with `config` and resolves with its exit code and log (for configs it must refuse). */
+export async function runEnvoyUntilExit(config, { timeoutMs = 30000, extraArgs = [] } = {}) {
+  const envoy = startEnvoy(config, { extraArgs, concurrency: 1 });
+  return envoy.then(
+    async (running) => {
+      const log = running.log;
+      await running.stop();
+      return { code: 0, log, started: true };
+    },
+    (e) => ({ code: 1, log: e.message, started: false }),
+  );
+}
+
+/** The `edgeward_*` metrics, from /stats (names without the `wasmcustom.` prefix). */
+export async function metrics(envoy) {
+  const text = await (await fetch(`${envoy.adminUrl}/stats?filter=edgeward`)).text();
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = line.match(/^wasmcustom\.(edgeward_\w+): (\d+)$/);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Sends a request through Envoy; resolves with status, headers, text body and parsed JSON. */
+export async function request(envoy, path, { method = 'GET', headers = {} } = {}) {
+  const res = await fetch(`${envoy.url}${path}`, { method, headers });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Stops everything in `things` (servers and Envoys), ignoring ones that are already gone. */
+export async function stopAll(things) {
+  for (const thing of things.reverse()) {
+    try { await thing?.stop(); } catch { /* already stopped */ }
+  }
+}
