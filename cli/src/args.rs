@@ -1,0 +1,208 @@
+//! The command line, as clap derive types. Help text lives here; behaviour lives in the
+//! command modules.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use edgeward::Algorithm;
+use std::path::PathBuf;
+
+const ABOUT: &str = "Verify JWT access tokens against an edgeward policy; make keys and development tokens.";
+
+const LONG_ABOUT: &str = "\
+Verify JWT access tokens against an edgeward policy; make keys and development tokens.
+
+The policy is the same JSON document the Envoy filter and the npm package read (see DESIGN.md).
+
+A first session, from nothing to a verified token:
+
+  edgeward keygen --alg ES256 --kid k1 --private-out key.json --public-out jwks.json
+  # put jwks.json into your policy as providers.<name>.local_jwks
+  edgeward mint --key key.json --iss https://idp.example.com --aud orders-api \\
+      --sub bot-7 --scope read:orders > token.txt
+  edgeward verify --policy policy.json --scope read:orders < token.txt
+
+Exit status: 0 success (token accepted), 1 token refused, 2 bad usage, file or policy.";
+
+/// The `edgeward` command.
+#[derive(Debug, Parser)]
+#[command(name = "edgeward", version, about = ABOUT, long_about = LONG_ABOUT, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Verify a token against a policy (exit 0 accepted, 1 refused, 2 bad usage or policy).
+    #[command(long_about = VERIFY_LONG_ABOUT, after_long_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
+    /// Generate a signing key: a private JWK, its public JWKS, or both as files.
+    #[command(long_about = KEYGEN_LONG_ABOUT, after_long_help = KEYGEN_EXAMPLES)]
+    Keygen(KeygenArgs),
+    /// Sign a development token with a private JWK (the issuer's side, for tests).
+    #[command(long_about = MINT_LONG_ABOUT, after_long_help = MINT_EXAMPLES)]
+    Mint(MintArgs),
+}
+
+const VERIFY_LONG_ABOUT: &str = "\
+Verify a token against a policy, exactly as the Envoy filter and the npm package would.
+
+Accepted: exit 0, and {\"provider\", \"header\", \"claims\", \"scopes\"} as JSON on stdout.
+Refused:  exit 1, {\"error\": {\"code\", \"message\", \"claim\"?}} as JSON on stdout and one line on stderr.
+Bad usage, an unreadable file or an invalid policy: exit 2 and one line on stderr.
+
+The token is read from the argument, or from stdin when the argument is '-' or absent
+(surrounding whitespace on stdin, such as a final newline, is ignored).
+The token is never printed, neither in errors nor in the output.";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  edgeward verify --policy policy.json eyJhbGciOi...
+  edgeward verify --policy policy.json --scope read:orders < token.txt
+  edgeward verify --policy policy.json --provider corp-idp --now 1900000000 - < token.txt
+  edgeward verify --policy policy.json --jwks jwks.json < token.txt   # keys of a remote_jwks provider";
+
+const KEYGEN_LONG_ABOUT: &str = "\
+Generate a signing key with the operating system's random number generator.
+
+Prints the private JWK (keep it secret), or with --public the public JWKS to paste into a policy's
+local_jwks (of a fresh key, or of an existing one given with --from). With --private-out and
+--public-out, writes both files instead (the private one readable by you only) and prints nothing.
+Keys carry \"alg\" and \"use\": \"sig\"; RSA keys are 2048 bits.";
+
+const KEYGEN_EXAMPLES: &str = "\
+Examples:
+  edgeward keygen --alg ES256 --kid k1 > key.json
+  edgeward keygen --public --from key.json > jwks.json
+  edgeward keygen --alg EdDSA --kid bot-signer --private-out key.json --public-out jwks.json";
+
+const MINT_LONG_ABOUT: &str = "\
+Sign a development token with a private JWK (from `edgeward keygen`) and print it.
+
+Claims: iss, aud (a string, or an array when --aud is given more than once), sub, scope,
+iat = now, exp = now + ttl, and a random jti; --claim adds or replaces any claim.
+The header has alg (from the key), kid (--kid, else the key's) and typ (with --typ).";
+
+const MINT_EXAMPLES: &str = "\
+Examples:
+  edgeward mint --key key.json --iss https://idp.example.com --aud orders-api \\
+      --sub bot-7 --scope \"read:orders write:order_status\" --ttl 900 --typ at+jwt
+  edgeward mint --key key.json --iss https://idp.example.com --aud orders-api \\
+      --claim client_id=bot-7 --claim 'roles=[\"reader\"]' --now 1900000000";
+
+/// `edgeward verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The policy JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The provider to verify against (default: the only one, else the one whose issuer is the token's iss).
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
+    /// A scope the token must grant; repeatable ("a b" counts as two scopes).
+    #[arg(long = "scope", value_name = "S")]
+    pub scopes: Vec<String>,
+    /// The time to verify at, in Unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub now: Option<i64>,
+    /// A JWKS file to use as the provider's keys (for providers with remote_jwks, which the CLI does not fetch).
+    #[arg(long, value_name = "FILE")]
+    pub jwks: Option<PathBuf>,
+    /// The token; '-' or absent reads it from stdin.
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+/// `edgeward keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The algorithm the key signs with [default: ES256].
+    #[arg(long, value_enum, ignore_case = true)]
+    pub alg: Option<Alg>,
+    /// The key's id (kid), put in the JWKs and in the tokens it signs [default: the key's RFC 7638 thumbprint].
+    #[arg(long, value_name = "K")]
+    pub kid: Option<String>,
+    /// Print the public JWKS ({"keys": [...]}) instead of the private JWK.
+    #[arg(long, conflicts_with_all = ["private_out", "public_out"])]
+    pub public: bool,
+    /// With --public: the private JWK file whose public JWKS to print (no new key is made).
+    #[arg(long, value_name = "FILE", requires = "public")]
+    pub from: Option<PathBuf>,
+    /// Write the private JWK to FILE (needs --public-out).
+    #[arg(long, value_name = "FILE", requires = "public_out")]
+    pub private_out: Option<PathBuf>,
+    /// Write the public JWKS to FILE (needs --private-out).
+    #[arg(long, value_name = "FILE", requires = "private_out")]
+    pub public_out: Option<PathBuf>,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `edgeward mint`.
+#[derive(Debug, Args)]
+pub struct MintArgs {
+    /// The private JWK file (from `edgeward keygen`).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The issuer (iss claim).
+    #[arg(long, value_name = "ISS")]
+    pub iss: String,
+    /// An audience (aud claim); repeatable.
+    #[arg(long, value_name = "AUD", required = true)]
+    pub aud: Vec<String>,
+    /// The subject (sub claim).
+    #[arg(long, value_name = "SUB")]
+    pub sub: Option<String>,
+    /// Granted scopes, space-separated (scope claim).
+    #[arg(long, value_name = "\"a b\"")]
+    pub scope: Option<String>,
+    /// Lifetime in seconds (exp = now + ttl).
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub ttl: u64,
+    /// An extra claim, k=v; v is JSON if it parses as JSON, else a string. Repeatable; replaces standard claims.
+    #[arg(long = "claim", value_name = "K=V")]
+    pub claims: Vec<String>,
+    /// The typ header (at+jwt for RFC 9068 access tokens).
+    #[arg(long, value_name = "TYP")]
+    pub typ: Option<String>,
+    /// The issue time, in Unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub now: Option<i64>,
+    /// The kid header (default: the key's kid).
+    #[arg(long, value_name = "K")]
+    pub kid: Option<String>,
+}
+
+/// The algorithms, spelled as in JWS `alg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Alg {
+    /// ECDSA P-256 with SHA-256.
+    #[value(name = "ES256")]
+    Es256,
+    /// ECDSA P-384 with SHA-384.
+    #[value(name = "ES384")]
+    Es384,
+    /// RSA PKCS#1 v1.5 with SHA-256 (2048-bit keys).
+    #[value(name = "RS256")]
+    Rs256,
+    /// RSA-PSS with SHA-256 (2048-bit keys).
+    #[value(name = "PS256")]
+    Ps256,
+    /// Ed25519.
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+impl From<Alg> for Algorithm {
+    fn from(alg: Alg) -> Algorithm {
+        match alg {
+            Alg::Es256 => Algorithm::ES256,
+            Alg::Es384 => Algorithm::ES384,
+            Alg::Rs256 => Algorithm::RS256,
+            Alg::Ps256 => Algorithm::PS256,
+            Alg::EdDsa => Algorithm::EdDSA,
+        }
+    }
+}

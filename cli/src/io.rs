@@ -1,0 +1,139 @@
+//! Everything the commands need from the outside world: files, stdin, stdout, the clock, and
+//! the one-line failures that become the exit status.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Largest file or stdin input read, in bytes (policies are capped at 4 MiB by the core).
+pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Why a command did not succeed; each kind has its exit status.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad usage, an unreadable or invalid file, an invalid policy: exit 2.
+    Usage(String),
+    /// The operation ran and said no (a refused token), or could not be done: exit 1.
+    Failed(String),
+}
+
+impl Failure {
+    /// The process exit status for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Failed(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(message) | Failure::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+/// A usage failure with `message`.
+pub fn usage(message: impl Into<String>) -> Failure {
+    Failure::Usage(message.into())
+}
+
+/// Reads a text file of at most [`MAX_INPUT_BYTES`]; `what` names it in errors ("policy file").
+pub fn read_text(path: &Path, what: &str) -> Result<String, Failure> {
+    let file = OpenOptions::new()
+        .read(true)
+        .open(path)
+        .map_err(|e| usage(format!("cannot read {what} {}: {}", path.display(), describe(&e))))?;
+    read_limited(file).map_err(|e| usage(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// Reads stdin (at most [`MAX_INPUT_BYTES`]); refuses to wait on an interactive terminal.
+pub fn read_stdin(what: &str) -> Result<String, Failure> {
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        return Err(usage(format!("no {what} given: pass it as an argument, or pipe it on stdin")));
+    }
+    read_limited(stdin.lock()).map_err(|e| usage(format!("cannot read the {what} from stdin: {e}")))
+}
+
+fn read_limited(reader: impl Read) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_INPUT_BYTES.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| describe(&e))?;
+    if u64::try_from(bytes.len()).map_or(true, |len| len > MAX_INPUT_BYTES) {
+        return Err(format!("larger than {MAX_INPUT_BYTES} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())
+}
+
+/// Writes `text` (and a newline) to a new file; an existing file is replaced only with `force`.
+/// `private` files are created readable and writable by their owner only.
+pub fn write_file(path: &Path, text: &str, private: bool, force: bool) -> Result<(), Failure> {
+    let mut options = OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            usage(format!("{} already exists (use --force to overwrite it)", path.display()))
+        } else {
+            usage(format!("cannot write {}: {}", path.display(), describe(&e)))
+        }
+    })?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .map_err(|e| usage(format!("cannot write {}: {}", path.display(), describe(&e))))
+}
+
+/// Prints `text` and a newline on stdout. A closed pipe (`| head`) is not an error worth a message.
+pub fn print(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::Failed(format!("cannot write to stdout: {}", describe(&e)))),
+    }
+}
+
+/// JSON, indented for people (it is still one JSON document for programs).
+pub fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// `--now`, or the system clock in Unix seconds.
+pub fn now_or_clock(now: Option<i64>) -> Result<i64, Failure> {
+    match now {
+        Some(now) => Ok(now),
+        None => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .and_then(|elapsed| i64::try_from(elapsed.as_secs()).ok())
+            .ok_or_else(|| Failure::Failed("the system clock is before 1970; pass --now".to_owned())),
+    }
+}
+
+/// An I/O error in words, without the "(os error N)" noise.
+fn describe(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => "no such file".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
+        _ => {
+            let text = error.to_string();
+            text.split(" (os error").next().unwrap_or(&text).to_owned()
+        }
+    }
+}
