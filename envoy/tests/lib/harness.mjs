@@ -70,7 +70,7 @@ export async function startEchoUpstream() {
 
 /**
  * A JWKS server. `mode`: 'ok' serves `{keys}`, 'down' resets connections, 'error' answers 500,
- * 'garbage' serves a non-JSON 200, 'oversize' serves a 300 KiB 200, 'private' serves a JWK with `d`.
+ * 'garbage' serves a non-JSON 200, 'oversize' serves a 300 KiB 200.
  */
 export async function startJwksServer(keys = []) {
   const state = { keys: [...keys], mode: 'ok', requests: 0 };
