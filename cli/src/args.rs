@@ -35,13 +35,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Verify a token against a policy (exit 0 accepted, 1 refused, 2 bad usage or policy).
-    #[command(long_about = VERIFY_LONG_ABOUT, after_long_help = VERIFY_EXAMPLES)]
+    #[command(args_override_self = true, long_about = VERIFY_LONG_ABOUT, after_long_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
     /// Generate a signing key: a private JWK, its public JWKS, or both as files.
-    #[command(long_about = KEYGEN_LONG_ABOUT, after_long_help = KEYGEN_EXAMPLES)]
+    #[command(args_override_self = true, long_about = KEYGEN_LONG_ABOUT, after_long_help = KEYGEN_EXAMPLES)]
     Keygen(KeygenArgs),
     /// Sign a development token with a private JWK (the issuer's side, for tests).
-    #[command(long_about = MINT_LONG_ABOUT, after_long_help = MINT_EXAMPLES)]
+    #[command(args_override_self = true, long_about = MINT_LONG_ABOUT, after_long_help = MINT_EXAMPLES)]
     Mint(MintArgs),
 }
 

@@ -60,9 +60,6 @@ mod tests {
     fn errors_lose_the_usage_block() {
         let rendered = "error: the following required arguments were not provided:\n  --policy <FILE>\n\n\
                         Usage: edgeward verify --policy <FILE> [TOKEN]\n\nFor more information, try '--help'.\n";
-        assert_eq!(
-            one_line(rendered),
-            "the following required arguments were not provided: --policy <FILE>"
-        );
+        assert_eq!(one_line(rendered), "the following required arguments were not provided: --policy <FILE>");
     }
 }

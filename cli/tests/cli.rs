@@ -1,0 +1,358 @@
+//! The `edgeward` binary, run as a user would: exit codes, JSON on stdout, one line on stderr,
+//! and never the token in an error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use edgeward::issuer::{self, PrivateJwk};
+use serde_json::{Value, json};
+use support::{ALGORITHMS, AUDIENCE, ISSUER, NOW, Run, Scratch, edgeward, policy, tamper_signature};
+
+/// keygen (files) for `alg`, a policy trusting it, and the scratch directory holding them.
+fn setup(alg: &str) -> Scratch {
+    let dir = Scratch::new(&format!("setup-{alg}"));
+    let run = edgeward(
+        dir.path(),
+        &["keygen", "--alg", alg, "--kid", "k1", "--private-out", "key.json", "--public-out", "jwks.json"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let jwks: Value = serde_json::from_str(&dir.read("jwks.json")).unwrap();
+    dir.write("policy.json", &policy(&jwks, &[alg]));
+    dir
+}
+
+fn mint(dir: &Scratch, extra: &[&str]) -> String {
+    let mut args = vec!["mint", "--key", "key.json", "--iss", ISSUER, "--aud", AUDIENCE, "--sub", "bot-7"];
+    args.extend_from_slice(&["--scope", "read:orders write:order_status", "--ttl", "900", "--now", "1900000000"]);
+    args.extend_from_slice(extra);
+    let run = edgeward(dir.path(), &args, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.is_empty());
+    run.stdout.trim().to_owned()
+}
+
+fn verify(dir: &Scratch, token: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["verify", "--policy", "policy.json", "--now", "1900000100"];
+    args.extend_from_slice(extra);
+    edgeward(dir.path(), &args, Some(token.as_bytes()))
+}
+
+/// A refusal: exit 1, `{"error": {...}}` with `code`, one stderr line naming it, no token anywhere.
+fn assert_refused(run: &Run, token: &str, code: &str) -> Value {
+    assert_eq!(run.code, 1, "stdout: {} stderr: {}", run.stdout, run.stderr);
+    let error = run.json()["error"].clone();
+    assert_eq!(error["code"], json!(code), "{}", run.stdout);
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(run.stderr.lines().count(), 1, "one line on stderr: {}", run.stderr);
+    assert!(run.stderr.starts_with("edgeward: ") && run.stderr.contains(code), "{}", run.stderr);
+    assert_no_token(run, token);
+    error
+}
+
+fn assert_no_token(run: &Run, token: &str) {
+    let signature = token.rsplit('.').next().unwrap();
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!output.contains(token), "the token leaked: {output}");
+        assert!(signature.len() < 8 || !output.contains(signature), "the signature leaked: {output}");
+    }
+}
+
+#[test]
+fn keygen_makes_a_private_jwk_and_its_public_jwks_for_every_algorithm() {
+    let dir = Scratch::new("keygen");
+    for alg in ALGORITHMS {
+        let run = edgeward(dir.path(), &["keygen", "--alg", alg, "--kid", &format!("kid-{alg}")], None);
+        assert_eq!(run.code, 0, "{alg}: {}", run.stderr);
+        let private = run.json();
+        assert_eq!(private["alg"], json!(alg));
+        assert_eq!(private["kid"], json!(format!("kid-{alg}")));
+        assert_eq!(private["use"], json!("sig"));
+        assert!(private["d"].is_string(), "{alg}: a private JWK has d");
+        // The printed key is a usable private JWK.
+        let key = PrivateJwk::from_json(&run.stdout).unwrap();
+        assert_eq!(key.algorithm().name(), alg);
+
+        dir.write("key.json", &run.stdout);
+        let public = edgeward(dir.path(), &["keygen", "--public", "--from", "key.json"], None);
+        assert_eq!(public.code, 0, "{}", public.stderr);
+        assert_eq!(public.json(), issuer::jwks(&[&key]), "{alg}: --public --from gives the key's JWKS");
+        let public_jwk = public.json()["keys"][0].clone();
+        for private_member in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(public_jwk.get(private_member).is_none(), "{alg}: the public JWKS has {private_member}");
+        }
+        // The verifier accepts it.
+        edgeward::KeySet::from_bytes(public.stdout.as_bytes(), &edgeward::Algorithm::ALL).unwrap();
+    }
+}
+
+#[test]
+fn keygen_without_kid_uses_the_thumbprint_and_public_alone_prints_a_jwks() {
+    let dir = Scratch::new("keygen-public");
+    let run = edgeward(dir.path(), &["keygen", "--alg", "eddsa", "--public"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let jwks = run.json();
+    let set = edgeward::KeySet::from_bytes(run.stdout.as_bytes(), &[edgeward::Algorithm::EdDSA]).unwrap();
+    assert_eq!(jwks["keys"][0]["kid"].as_str(), Some(set.keys()[0].thumbprint.as_str()));
+    assert_eq!(jwks["keys"][0]["alg"], json!("EdDSA"));
+}
+
+#[test]
+fn keygen_writes_both_files_and_never_overwrites_without_force() {
+    let dir = Scratch::new("keygen-files");
+    let args = ["keygen", "--alg", "ES384", "--private-out", "private.json", "--public-out", "public.json"];
+    let run = edgeward(dir.path(), &args, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing printed when writing files");
+    let key = PrivateJwk::from_json(&dir.read("private.json")).unwrap();
+    let public: Value = serde_json::from_str(&dir.read("public.json")).unwrap();
+    assert_eq!(public, issuer::jwks(&[&key]));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("private.json")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the private key is readable by its owner only");
+    }
+
+    let again = edgeward(dir.path(), &args, None);
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("private.json already exists"), "{}", again.stderr);
+    assert_eq!(PrivateJwk::from_json(&dir.read("private.json")).unwrap().public_jwk(), key.public_jwk());
+
+    let forced = edgeward(dir.path(), &[&args[..], &["--force"]].concat(), None);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert_ne!(PrivateJwk::from_json(&dir.read("private.json")).unwrap().public_jwk(), key.public_jwk());
+
+    let half = edgeward(dir.path(), &["keygen", "--private-out", "only.json"], None);
+    assert_eq!(half.code, 2);
+    assert!(half.stderr.contains("--public-out"), "{}", half.stderr);
+}
+
+#[test]
+fn mint_then_verify_round_trips_for_every_algorithm() {
+    for alg in ALGORITHMS {
+        let dir = setup(alg);
+        let token = mint(&dir, &["--typ", "at+jwt", "--claim", "client_id=bot-7", "--claim", "tier=3"]);
+        let run = verify(&dir, &token, &["--scope", "read:orders"]);
+        assert_eq!(run.code, 0, "{alg}: {} {}", run.stdout, run.stderr);
+        assert!(run.stderr.is_empty());
+        let out = run.json();
+        let mut fields: Vec<&String> = out.as_object().unwrap().keys().collect();
+        fields.sort();
+        assert_eq!(fields, ["claims", "header", "provider", "scopes"]);
+        assert_eq!(out["provider"], json!("corp-idp"));
+        assert_eq!(out["header"]["alg"], json!(alg));
+        assert_eq!(out["header"]["kid"], json!("k1"));
+        assert_eq!(out["header"]["typ"], json!("at+jwt"));
+        let claims = &out["claims"];
+        assert_eq!(claims["iss"], json!(ISSUER));
+        assert_eq!(claims["aud"], json!(AUDIENCE));
+        assert_eq!(claims["sub"], json!("bot-7"));
+        assert_eq!(claims["iat"], json!(NOW));
+        assert_eq!(claims["exp"], json!(NOW + 900));
+        assert_eq!(claims["client_id"], json!("bot-7"));
+        assert_eq!(claims["tier"], json!(3));
+        assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
+        assert_eq!(out["scopes"], json!(["read:orders", "write:order_status"]));
+    }
+}
+
+#[test]
+fn mint_options_shape_the_token() {
+    let dir = setup("ES256");
+    let token = mint(&dir, &["--aud", "other-api", "--kid", "k1", "--claim", "sub=svc", "--claim", "exp=1900000500"]);
+    let out = verify(&dir, &token, &[]).json();
+    assert_eq!(out["claims"]["aud"], json!([AUDIENCE, "other-api"]), "repeated --aud gives an array");
+    assert_eq!(out["claims"]["sub"], json!("svc"), "--claim replaces a standard claim");
+    assert_eq!(out["claims"]["exp"], json!(1_900_000_500));
+    // Two mints differ (random jti) even at the same --now.
+    assert_ne!(mint(&dir, &[]), mint(&dir, &[]));
+
+    let wrong_kid = mint(&dir, &["--kid", "k2"]);
+    assert_refused(&verify(&dir, &wrong_kid, &[]), &wrong_kid, "ERR_JWKS_NO_MATCHING_KEY");
+
+    let bad = edgeward(dir.path(), &["mint", "--key", "key.json", "--iss", ISSUER, "--aud", "a", "--claim", "x"], None);
+    assert_eq!(bad.code, 2);
+    assert_eq!(bad.stderr.lines().count(), 1);
+    assert!(bad.stderr.contains("--claim x: expected NAME=VALUE"), "{}", bad.stderr);
+
+    let public_key = edgeward(dir.path(), &["mint", "--key", "jwks.json", "--iss", ISSUER, "--aud", "a"], None);
+    assert_eq!(public_key.code, 2);
+    assert!(public_key.stderr.contains("jwks.json") && public_key.stderr.contains("private JWK"));
+    let missing = edgeward(dir.path(), &["mint", "--key", "nope.json", "--iss", ISSUER, "--aud", "a"], None);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("nope.json"), "{}", missing.stderr);
+}
+
+#[test]
+fn the_token_is_read_from_the_argument_dash_or_stdin() {
+    let dir = setup("EdDSA");
+    let token = mint(&dir, &[]);
+    let base = ["verify", "--policy", "policy.json", "--now", "1900000100"];
+    let as_argument = edgeward(dir.path(), &[&base[..], &[token.as_str()]].concat(), None);
+    let as_dash = edgeward(dir.path(), &[&base[..], &["-"]].concat(), Some(format!("{token}\n").as_bytes()));
+    let as_stdin = edgeward(dir.path(), &base, Some(format!("  {token}\r\n").as_bytes()));
+    for run in [&as_argument, &as_dash, &as_stdin] {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.json(), as_argument.json());
+    }
+    let empty = edgeward(dir.path(), &base, Some(b""));
+    assert_eq!(empty.code, 2);
+    assert!(empty.stderr.contains("no token"), "{}", empty.stderr);
+    let not_utf8 = edgeward(dir.path(), &base, Some(&[0xff, 0xfe, 0x00, 0x80]));
+    assert_eq!(not_utf8.code, 2, "{}", not_utf8.stderr);
+    assert_eq!(not_utf8.stderr.lines().count(), 1);
+}
+
+#[test]
+fn a_missing_scope_is_refused_with_scope_insufficient() {
+    let dir = setup("ES256");
+    let token = mint(&dir, &[]);
+    let run = verify(&dir, &token, &["--scope", "read:orders", "--scope", "admin:orders"]);
+    let error = assert_refused(&run, &token, "ERR_SCOPE_INSUFFICIENT");
+    assert_eq!(error["scopes_needed"], json!(["read:orders", "admin:orders"]));
+    // "a b" in one --scope is two scopes; exact matching, no case folding.
+    let run = verify(&dir, &token, &["--scope", "read:orders write:order_status"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = verify(&dir, &token, &["--scope", "READ:orders"]);
+    assert_refused(&run, &token, "ERR_SCOPE_INSUFFICIENT");
+}
+
+#[test]
+fn expired_tampered_and_misaddressed_tokens_are_refused_with_their_codes() {
+    let dir = setup("PS256");
+    let token = mint(&dir, &[]);
+
+    // exp = NOW + 900; with the default 30 s skew, NOW + 930 is the first refused second.
+    let at = |now: i64| format!("{now}");
+    let run = edgeward(dir.path(), &["verify", "--policy", "policy.json", "--now", &at(NOW + 929), &token], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = edgeward(dir.path(), &["verify", "--policy", "policy.json", "--now", &at(NOW + 930), &token], None);
+    let error = assert_refused(&run, &token, "ERR_JWT_EXPIRED");
+    assert_eq!(error["claim"], json!("exp"));
+
+    let tampered = tamper_signature(&token);
+    assert_refused(&verify(&dir, &tampered, &[]), &tampered, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED");
+
+    let other_audience = {
+        let args = ["mint", "--key", "key.json", "--iss", ISSUER, "--aud", "billing-api", "--now", "1900000000"];
+        edgeward(dir.path(), &args, None).stdout.trim().to_owned()
+    };
+    let error = assert_refused(&verify(&dir, &other_audience, &[]), &other_audience, "ERR_JWT_CLAIM_VALIDATION_FAILED");
+    assert_eq!(error["claim"], json!("aud"));
+
+    let too_long = mint(&dir, &["--ttl", "7200"]);
+    assert_refused(&verify(&dir, &too_long, &[]), &too_long, "ERR_JWT_LIFETIME_EXCEEDED");
+
+    let garbage = "not-a-token";
+    assert_refused(&verify(&dir, garbage, &[]), garbage, "ERR_JWT_INVALID");
+}
+
+#[test]
+fn a_token_from_another_key_is_refused_and_never_echoed() {
+    let dir = setup("ES256");
+    let stranger = PrivateJwk::generate(edgeward::Algorithm::ES256, Some("k1")).unwrap();
+    let claims = json!({ "iss": ISSUER, "aud": AUDIENCE, "exp": NOW + 60, "iat": NOW, "scope": "read:orders" });
+    let token = issuer::sign_token(&stranger, &serde_json::Map::new(), claims.as_object().unwrap());
+    assert_refused(&verify(&dir, &token, &[]), &token, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED");
+
+    let none = {
+        let (_, rest) = token.split_once('.').unwrap();
+        let (payload, _) = rest.split_once('.').unwrap();
+        format!("{}.{payload}.", edgeward::base64url::encode(br#"{"alg":"none"}"#))
+    };
+    assert_refused(&verify(&dir, &none, &[]), &none, "ERR_JOSE_ALG_NOT_ALLOWED");
+}
+
+#[test]
+fn a_bad_policy_exits_2_naming_the_file_and_the_field() {
+    let dir = setup("ES256");
+    let token = mint(&dir, &[]);
+    let jwks: Value = serde_json::from_str(&dir.read("jwks.json")).unwrap();
+    let mut bad: Value = serde_json::from_str(&policy(&jwks, &["ES256"])).unwrap();
+    bad["providers"]["corp-idp"]["audiences"] = json!([7]);
+    dir.write("bad.json", &bad.to_string());
+    let run = edgeward(dir.path(), &["verify", "--policy", "bad.json", &token], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("bad.json"), "{}", run.stderr);
+    assert!(run.stderr.contains("providers.corp-idp.audiences[0]"), "{}", run.stderr);
+    assert!(run.stderr.contains("ERR_POLICY_INVALID"), "{}", run.stderr);
+    assert_no_token(&run, &token);
+
+    bad["providers"]["corp-idp"]["audiences"] = json!([AUDIENCE]);
+    bad["providers"]["corp-idp"]["audience"] = json!("typo");
+    dir.write("typo.json", &bad.to_string());
+    let run = edgeward(dir.path(), &["verify", "--policy", "typo.json", &token], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("typo.json") && run.stderr.contains("audience"), "{}", run.stderr);
+
+    dir.write("not-json.json", "{ providers: ");
+    let run = edgeward(dir.path(), &["verify", "--policy", "not-json.json", &token], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("not-json.json"), "{}", run.stderr);
+
+    let run = edgeward(dir.path(), &["verify", "--policy", "missing.json", &token], None);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.trim(), "edgeward: cannot read policy file missing.json: no such file");
+
+    let run = edgeward(dir.path(), &["verify", "--policy", "policy.json", "--provider", "nope", &token], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no provider \"nope\"") && run.stderr.contains("corp-idp"), "{}", run.stderr);
+}
+
+#[test]
+fn remote_jwks_providers_take_their_keys_from_a_file() {
+    let dir = setup("RS256");
+    let token = mint(&dir, &[]);
+    let mut remote: Value = serde_json::from_str(&dir.read("policy.json")).unwrap();
+    let provider = remote["providers"]["corp-idp"].as_object_mut().unwrap();
+    provider.remove("local_jwks");
+    provider.insert("remote_jwks".into(), json!({ "uri": "https://idp.example.com/jwks.json" }));
+    dir.write("remote.json", &remote.to_string());
+
+    let base = ["verify", "--policy", "remote.json", "--now", "1900000100"];
+    let run = edgeward(dir.path(), &base, Some(token.as_bytes()));
+    assert_refused(&run, &token, "ERR_JWKS_UNAVAILABLE");
+    assert!(run.stderr.contains("--jwks"), "the refusal says how to give keys: {}", run.stderr);
+
+    let run = edgeward(dir.path(), &[&base[..], &["--jwks", "jwks.json"]].concat(), Some(token.as_bytes()));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let run = edgeward(dir.path(), &[&base[..], &["--jwks", "key.json"]].concat(), Some(token.as_bytes()));
+    assert_eq!(run.code, 2, "a private key is not a JWKS");
+    assert!(run.stderr.contains("key.json"), "{}", run.stderr);
+}
+
+#[test]
+fn usage_errors_are_one_line_and_help_has_examples() {
+    let dir = Scratch::new("usage");
+    for args in [
+        &["verify"][..],
+        &["verify", "--policy"],
+        &["verify", "--policy", "p.json", "--now", "soon"],
+        &["keygen", "--alg", "HS256"],
+        &["mint", "--key", "k.json"],
+        &["frobnicate"],
+    ] {
+        let run = edgeward(dir.path(), args, None);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with("edgeward: "), "{}", run.stderr);
+        assert!(!run.stderr.contains("panicked"));
+    }
+    let run = edgeward(dir.path(), &["keygen", "--alg", "HS256"], None);
+    assert!(run.stderr.contains("ES256") && run.stderr.contains("EdDSA"), "lists the choices: {}", run.stderr);
+
+    for (args, needle) in [
+        (&["--help"][..], "edgeward keygen --alg ES256"),
+        (&["verify", "--help"], "Examples:"),
+        (&["keygen", "--help"], "--private-out"),
+        (&["mint", "--help"], "--claim"),
+    ] {
+        let run = edgeward(dir.path(), args, None);
+        assert_eq!(run.code, 0, "{args:?}");
+        assert!(run.stdout.contains(needle), "{args:?} help mentions {needle}");
+    }
+}
