@@ -114,10 +114,10 @@ impl Worker {
             let merged = jwks::merged_document(&source.local_keys, &document);
             match self.verifier.borrow_mut().set_jwks(&source.provider, &merged) {
                 Ok(count) => {
-                    log(LogLevel::Info, &format!("edgeward: provider {}: {count} keys loaded", source.provider));
+                    log(LogLevel::Info, &format!("provider {}: {count} keys loaded", source.provider));
                     changed = true;
                 }
-                Err(e) => log(LogLevel::Warn, &format!("edgeward: provider {}: keys kept: {e}", source.provider)),
+                Err(e) => log(LogLevel::Warn, &format!("provider {}: keys kept: {e}", source.provider)),
             }
             if let Some(slot) = self.loaded.borrow_mut().get_mut(index) {
                 *slot = version;
@@ -207,10 +207,7 @@ impl Root {
         let now_ms = millis(now());
         let next = update_state(source, |state| Some(state.failed(now_ms, source.cache_duration_ms)));
         let retry = next.map(|s| s.next_due_ms.saturating_sub(now_ms)).unwrap_or_default();
-        log(
-            LogLevel::Warn,
-            &format!("edgeward: provider {}: JWKS fetch failed: {reason}; retry in {retry} ms", source.provider),
-        );
+        log(LogLevel::Warn, &format!("provider {}: JWKS fetch failed: {reason}; retry in {retry} ms", source.provider));
     }
 }
 
@@ -234,7 +231,7 @@ impl Context for Root {
                 let now_ms = millis(now());
                 update_state(source, |state| Some(state.succeeded(now_ms, source.cache_duration_ms)));
                 Metrics::increment(worker.metrics.fetch_ok);
-                log(LogLevel::Info, &format!("edgeward: provider {}: JWKS fetched, {count} keys", source.provider));
+                log(LogLevel::Info, &format!("provider {}: JWKS fetched, {count} keys", source.provider));
                 worker.sync_keys();
             }
             Err(refused) => Root::fetch_failed(&worker, source, &refused.to_string()),
@@ -248,12 +245,12 @@ impl RootContext for Root {
         let config = match FilterConfig::from_bytes(&bytes) {
             Ok(config) => config,
             Err(e) => {
-                log(LogLevel::Error, &format!("edgeward: plugin configuration refused: {e}"));
+                log(LogLevel::Error, &format!("plugin configuration refused: {e}"));
                 return false;
             }
         };
         let Some(metrics) = Metrics::define() else {
-            log(LogLevel::Error, "edgeward: cannot define metrics");
+            log(LogLevel::Error, "cannot define metrics");
             return false;
         };
         let loaded = RefCell::new(vec![0; config.sources.len()]);
@@ -332,7 +329,7 @@ impl HttpContext for Http {
             Err(error) => {
                 worker.metrics.denied(error.code());
                 let route = path.split(['?', '#']).next().unwrap_or_default();
-                log(LogLevel::Debug, &format!("edgeward: {method} {route} refused: {}", error.code()));
+                log(LogLevel::Debug, &format!("{method} {route} refused: {}", error.code()));
                 let response = decision::response(&error);
                 let headers = response.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 self.send_http_response(response.status, headers, Some(response.body.as_bytes()));

@@ -184,6 +184,7 @@ export async function until(probe, { timeoutMs = 15000, intervalMs = 100, what =
       last = await probe();
       if (last) return last;
     } catch (e) {
+      if (e.fatal) throw e;
       last = e;
     }
     await sleep(intervalMs);
