@@ -1,1 +1,256 @@
-//! edgeward for JavaScript.
+//! edgeward for JavaScript: the wasm-bindgen glue under the npm package `edgeward`.
+//!
+//! Glue only. Owned strings and numbers cross the boundary; the JS wrapper (`js/lib/api.js`)
+//! turns them into the public API (`Verifier`, `EdgewardError`, …). Every decision is the core's:
+//! this file maps JS arguments to [`edgeward::Verifier`] calls and the core's results to
+//! numbers and JSON text.
+//!
+//! Hot path: `verify` and `authorize` return a number, not an object. `0` means "refused" (the
+//! error waits in [`Core::take_error`]), `1` means "public route", and any larger number names a
+//! verified token. The same verified token (the core's cache hands back the same `Arc`) gets the
+//! same number, so the JS side decodes each verified token's JSON once and reuses it; numbers are
+//! never reused for another token.
+
+use edgeward::{Access, Error, VerifiedToken, Verifier};
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// `verify`/`authorize` result: refused; the error is in [`Core::take_error`].
+const REFUSED: u32 = 0;
+/// `authorize` result: the matched rule needs no token.
+const PUBLIC: u32 = 1;
+/// The first number given to a verified token.
+const FIRST_TOKEN_ID: u32 = 2;
+/// How many verified tokens keep their number (and stay alive) here; older ones get a new number
+/// if the core hands them back again, which only costs the JS side one more JSON decode.
+const REMEMBERED_TOKENS: usize = 1024;
+
+/// One verifier (policy, key sets, token cache) for the JS `Verifier` class.
+#[wasm_bindgen]
+pub struct Core {
+    verifier: Verifier,
+    error: Option<Error>,
+    last: Option<Arc<VerifiedToken>>,
+    ids: TokenIds,
+}
+
+/// Numbers for verified tokens, keyed by the identity of the core's `Arc`. Holding the `Arc`
+/// keeps its address from being reused while the number is remembered.
+#[derive(Default)]
+struct TokenIds {
+    next: u32,
+    by_address: HashMap<usize, (u32, Arc<VerifiedToken>)>,
+    order: VecDeque<usize>,
+}
+
+impl TokenIds {
+    fn id_of(&mut self, token: &Arc<VerifiedToken>) -> u32 {
+        let address = Arc::as_ptr(token).addr();
+        if let Some((id, _)) = self.by_address.get(&address) {
+            return *id;
+        }
+        if self.order.len() >= REMEMBERED_TOKENS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_address.remove(&oldest);
+            }
+        }
+        self.next = self.next.checked_add(1).filter(|n| *n >= FIRST_TOKEN_ID).unwrap_or(FIRST_TOKEN_ID);
+        self.by_address.insert(address, (self.next, Arc::clone(token)));
+        self.order.push_back(address);
+        self.next
+    }
+
+    fn clear(&mut self) {
+        self.by_address.clear();
+        self.order.clear();
+    }
+}
+
+/// What JS needs to build an `EdgewardError` and, for the middleware, the HTTP answer: always
+/// from [`Error::denial`], the one place errors become HTTP.
+fn error_json(error: &Error) -> String {
+    let denial = error.denial();
+    json!({
+        "code": error.code(),
+        "message": error.to_string(),
+        "claim": error.claim(),
+        "path": error.path(),
+        "status": denial.status,
+        "www_authenticate": denial.www_authenticate,
+        "retry_after": denial.retry_after,
+        "error": denial.error,
+        "body": denial.body(),
+    })
+    .to_string()
+}
+
+/// `now` arrives as a JS number; the wrapper checks it is a safe integer. Anything else is
+/// refused here too (thrown as text) rather than rounded.
+fn seconds(now: f64) -> Result<i64, String> {
+    const SAFE: f64 = 9_007_199_254_740_991.0;
+    if !(now.is_finite() && now.fract() == 0.0 && (-SAFE..=SAFE).contains(&now)) {
+        return Err("now must be a safe integer (Unix seconds)".to_owned());
+    }
+    #[expect(clippy::as_conversions, reason = "a finite integer within ±2^53 converts to i64 exactly")]
+    Ok(now as i64)
+}
+
+/// Required scopes arrive as one string, separated by single spaces (the wrapper refuses scopes
+/// that are empty or contain a space).
+fn scope_list(scopes: &str) -> Vec<&str> {
+    scopes.split(' ').filter(|s| !s.is_empty()).collect()
+}
+
+#[wasm_bindgen]
+impl Core {
+    /// Loads a policy document; throws the error's JSON text (the wrapper makes it an
+    /// `EdgewardError`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(policy: &str) -> Result<Core, String> {
+        let verifier = Verifier::from_json(policy).map_err(|e| error_json(&e))?;
+        Ok(Core { verifier, error: None, last: None, ids: TokenIds::default() })
+    }
+
+    /// Replaces a provider's key set; returns how many usable keys it holds, or throws the
+    /// error's JSON text. A refused document leaves the current keys in place.
+    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<u32, String> {
+        let count = self.verifier.set_jwks(provider, jwks).map_err(|e| error_json(&e))?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    /// How many usable keys a provider has now (`-1`: no key set yet or unknown provider).
+    pub fn key_count(&self, provider: &str) -> i32 {
+        self.verifier.key_set(provider).map_or(-1, |set| i32::try_from(set.keys().len()).unwrap_or(i32::MAX))
+    }
+
+    /// Verifies a token: a token number (≥ 2), or `0` with the error in [`Core::take_error`].
+    pub fn verify(&mut self, token: &str, provider: Option<String>, scopes: &str, now: f64) -> Result<u32, String> {
+        let now = seconds(now)?;
+        Ok(match self.verifier.verify(token, provider.as_deref(), &scope_list(scopes), now) {
+            Ok(verified) => self.granted(verified),
+            Err(e) => self.refuse(e),
+        })
+    }
+
+    /// Decides a request by the policy's rules: `1` for a public route, a token number (≥ 2), or
+    /// `0` with the error in [`Core::take_error`]. `headers` holds `name\0value` pairs joined by
+    /// `\0`, names in lowercase.
+    pub fn authorize(&mut self, method: &str, path: &str, headers: &str, now: f64) -> Result<u32, String> {
+        let now = seconds(now)?;
+        let lookup = |name: &str| -> Option<String> {
+            let mut parts = headers.split('\0');
+            while let (Some(key), Some(value)) = (parts.next(), parts.next()) {
+                if key == name {
+                    return Some(value.to_owned());
+                }
+            }
+            None
+        };
+        Ok(match self.verifier.authorize(method, path, lookup, now) {
+            Ok(Access::Public) => PUBLIC,
+            Ok(Access::Granted(verified)) => self.granted(verified),
+            Err(e) => self.refuse(e),
+        })
+    }
+
+    /// The provider whose token the rule for `method` and `path` needs, if any (so the wrapper
+    /// knows which remote JWKS to refresh).
+    pub fn route_provider(&self, method: &str, path: &str) -> Option<String> {
+        match self.verifier.policy().route(method, path) {
+            Ok(edgeward::Route::Protected(requirement)) => Some(requirement.provider_name.clone()),
+            _ => None,
+        }
+    }
+
+    /// The header names (lowercase) any provider reads its token from, as a JSON array.
+    pub fn header_names(&self) -> String {
+        let mut names: Vec<&str> = Vec::new();
+        for provider in &self.verifier.policy().providers {
+            for source in &provider.from_headers {
+                if !names.contains(&source.name.as_str()) {
+                    names.push(&source.name);
+                }
+            }
+        }
+        serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    /// The provider names, as a JSON array.
+    pub fn provider_names(&self) -> String {
+        let names: Vec<&str> = self.verifier.policy().providers.iter().map(|p| p.name.as_str()).collect();
+        serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    /// The last verified token (`{provider, header, claims, scopes}`) as JSON text.
+    pub fn last_json(&self) -> String {
+        self.last.as_ref().and_then(|t| serde_json::to_string(&**t).ok()).unwrap_or_else(|| "null".to_owned())
+    }
+
+    /// The last refusal as JSON text (`code`, `message`, `claim`, `path` and the HTTP answer), once.
+    pub fn take_error(&mut self) -> String {
+        self.error.take().map_or_else(|| "null".to_owned(), |e| error_json(&e))
+    }
+
+    /// The policy's `token_cache_size` (0: the cache is off).
+    pub fn cache_capacity(&self) -> u32 {
+        u32::try_from(self.verifier.policy().token_cache_size).unwrap_or(u32::MAX)
+    }
+
+    /// How many verified tokens the core's cache holds.
+    pub fn cached_tokens(&self) -> u32 {
+        u32::try_from(self.verifier.cached_tokens()).unwrap_or(u32::MAX)
+    }
+
+    /// Forgets the token numbers (and the tokens they keep alive).
+    pub fn forget_ids(&mut self) {
+        self.ids.clear();
+        self.last = None;
+    }
+}
+
+impl Core {
+    fn granted(&mut self, verified: Arc<VerifiedToken>) -> u32 {
+        let id = self.ids.id_of(&verified);
+        self.last = Some(verified);
+        id
+    }
+
+    fn refuse(&mut self, error: Error) -> u32 {
+        self.error = Some(error);
+        REFUSED
+    }
+}
+
+/// Parses a token without verifying it (for display only: the harness shows what a token says
+/// even when it is refused). Returns `{header, claims}` as JSON text, or throws the error's JSON.
+#[wasm_bindgen]
+pub fn decode_unverified(token: &str) -> Result<String, String> {
+    let parsed =
+        edgeward::UnverifiedToken::parse(token, edgeward::DEFAULT_MAX_TOKEN_BYTES).map_err(|e| error_json(&e))?;
+    Ok(json!({ "header": Value::Object(parsed.header), "claims": Value::Object(parsed.claims) }).to_string())
+}
+
+/// The error of a remote JWKS that cannot be fetched (`ERR_JWKS_UNAVAILABLE`, 503) as JSON text,
+/// so the JS fetcher reports it with the core's code and HTTP answer.
+#[wasm_bindgen]
+pub fn unavailable_error() -> String {
+    error_json(&Error::JwksUnavailable)
+}
+
+/// The size of the module's linear memory, in 64 KiB pages (for leak checks: it never shrinks).
+#[wasm_bindgen]
+pub fn memory_pages() -> u32 {
+    #[cfg(target_arch = "wasm32")]
+    let pages = core::arch::wasm32::memory_size(0);
+    #[cfg(not(target_arch = "wasm32"))]
+    let pages = 0;
+    u32::try_from(pages).unwrap_or(u32::MAX)
+}
+
+/// Every stable error code, as a JSON array.
+#[wasm_bindgen]
+pub fn error_codes() -> String {
+    serde_json::to_string(edgeward::ALL_CODES).unwrap_or_else(|_| "[]".to_owned())
+}

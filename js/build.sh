@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the npm package in js/: the glue crate for wasm32-unknown-unknown (profile `wasm`),
+# wasm-bindgen (nodejs -> pkg/, web -> pkg-web/), wasm-opt -O3, and the JS API wrapped as
+# CommonJS (pkg/api.cjs) and as an ES module (pkg-web/api.mjs). Steps whose inputs did not
+# change are skipped. Needs .tools/wasm-bindgen and .tools/wasm-opt (scripts/setup.sh wasm-bindgen).
+set -euo pipefail
+js=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$js/.." && pwd)
+tools=$root/.tools
+cargo=${CARGO:-cargo}
+say() { printf 'build-js: %s\n' "$*"; }
+
+# The CLI must be exactly the crate's version (it refuses to mix them).
+want=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$js/Cargo.toml")
+have=$("$tools/wasm-bindgen" --version | awk '{print $2}')
+[ "$want" = "$have" ] || { echo "build-js: wasm-bindgen CLI $have, crate pins $want" >&2; exit 1; }
+
+# strip=debuginfo instead of the profile's strip=true keeps the target_features section that
+# wasm-bindgen and wasm-opt read; wasm-opt strips names and features afterwards.
+"$cargo" build --locked -q -p edgeward-js --target wasm32-unknown-unknown --profile wasm \
+  --config 'profile.wasm.strip="debuginfo"'
+raw=$root/target/wasm32-unknown-unknown/wasm/edgeward_js.wasm
+
+stamp() { cat "$raw" "$js/lib/api.js" "$js/build.sh" | sha256sum | cut -c1-32; }
+key=$(stamp)
+if [ -f "$js/pkg/.stamp" ] && [ -f "$js/pkg-web/.stamp" ] \
+  && [ "$(cat "$js/pkg/.stamp")" = "$key" ] && [ "$(cat "$js/pkg-web/.stamp")" = "$key" ]; then
+  say "up to date"
+  exit 0
+fi
+
+for target in nodejs web; do
+  out=$js/pkg; [ "$target" = web ] && out=$js/pkg-web
+  rm -rf "$out"
+  "$tools/wasm-bindgen" --target "$target" --out-dir "$out" --out-name edgeward_js "$raw"
+  wasm=$out/edgeward_js_bg.wasm
+  "$tools/wasm-opt" -O3 --strip-debug --strip-producers --strip-target-features "$wasm" -o "$wasm.opt"
+  mv "$wasm.opt" "$wasm"
+done
+
+{ printf "'use strict';\n"; cat "$js/lib/api.js"; printf '\nmodule.exports = makeApi;\n'; } >"$js/pkg/api.cjs"
+{ cat "$js/lib/api.js"; printf '\nexport default makeApi;\n'; } >"$js/pkg-web/api.mjs"
+echo "$key" >"$js/pkg/.stamp"
+echo "$key" >"$js/pkg-web/.stamp"
+say "pkg/ $(wc -c <"$js/pkg/edgeward_js_bg.wasm") bytes wasm, $(gzip -9c "$js/pkg/edgeward_js_bg.wasm" | wc -c) gzipped"

@@ -1,0 +1,14 @@
+// edgeward for Node (import): the same module instance as require('edgeward').
+import api from './index.cjs';
+
+export const {
+  Verifier,
+  EdgewardError,
+  RemoteJwks,
+  createRemoteJwks,
+  middleware,
+  decodeUnverified,
+  errorCodes,
+  wasmMemoryBytes,
+} = api;
+export default api;

@@ -1,0 +1,594 @@
+// The public API of the npm package `edgeward`, over the wasm-bindgen glue (js/src/lib.rs).
+//
+// Written once, without import/export: js/build.sh wraps it as CommonJS (pkg/api.cjs, for
+// require and import on Node) and as an ES module (pkg-web/api.mjs, for browsers).
+// `makeApi(bindings)` takes the generated module and returns the exports.
+//
+// Every decision (policy, keys, verification, routes, HTTP answers) is the core's. This file only
+// converts arguments, turns the core's errors into EdgewardError, fetches JWKS documents and
+// writes HTTP answers the core has decided.
+
+function makeApi(bindings) {
+  const { Core } = bindings;
+
+  // `verify`/`authorize` answers from the glue: 0 refused, 1 public route, >= 2 a token number.
+  const REFUSED = 0;
+  const PUBLIC = 1;
+  // Token numbers whose decoded result is kept (the glue remembers 1024; more would never hit).
+  const REMEMBERED_RESULTS = 1024;
+  const NEEDS_KEYS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_UNAVAILABLE']);
+  const encoder = new TextEncoder();
+  const remotes = new WeakMap(); // Verifier -> Map(provider -> RemoteJwks)
+
+  /** A refusal from edgeward: a token, a key set or a policy. `code` is stable. */
+  class EdgewardError extends Error {
+    constructor(info, options) {
+      super(info.message, options);
+      this.name = 'EdgewardError';
+      this.code = info.code;
+      if (info.claim != null) this.claim = info.claim;
+      if (info.path != null) this.path = info.path;
+      // How the middleware (and the Envoy filter) answer it; from the core's one mapping.
+      Object.defineProperty(this, 'denial', {
+        enumerable: false,
+        value: Object.freeze({
+          status: info.status,
+          wwwAuthenticate: info.www_authenticate ?? undefined,
+          retryAfter: info.retry_after ?? undefined,
+          error: info.error,
+          body: info.body,
+        }),
+      });
+    }
+  }
+
+  function errorFrom(json, options) {
+    return new EdgewardError(JSON.parse(json), options);
+  }
+
+  // The glue throws an error's JSON text; anything else is a bug or a JS error (rethrown).
+  function rethrow(thrown) {
+    if (typeof thrown === 'string' && thrown.startsWith('{')) throw errorFrom(thrown);
+    if (typeof thrown === 'string') throw new TypeError(thrown);
+    throw thrown;
+  }
+
+  function deepFreeze(value) {
+    if (value !== null && typeof value === 'object') {
+      for (const key of Object.keys(value)) deepFreeze(value[key]);
+      Object.freeze(value);
+    }
+    return value;
+  }
+
+  function nowSeconds(now) {
+    if (now === undefined) return Math.floor(Date.now() / 1000);
+    if (now instanceof Date) {
+      const ms = now.getTime();
+      if (!Number.isFinite(ms)) throw new TypeError('now must be a valid Date');
+      return Math.floor(ms / 1000);
+    }
+    if (!Number.isSafeInteger(now)) throw new TypeError('now must be Unix seconds (a safe integer) or a Date');
+    return now;
+  }
+
+  // Required scopes cross as one string of space-separated words.
+  function scopeText(scopes) {
+    if (scopes === undefined) return '';
+    if (typeof scopes === 'string') return scopes;
+    if (!Array.isArray(scopes)) throw new TypeError('scopes must be a string or an array of strings');
+    for (const scope of scopes) {
+      if (typeof scope !== 'string' || scope === '' || scope.includes(' ')) {
+        throw new TypeError('each scope must be a non-empty string without spaces');
+      }
+    }
+    return scopes.join(' ');
+  }
+
+  function optionalProvider(provider) {
+    if (provider === undefined) return undefined;
+    if (typeof provider !== 'string') throw new TypeError('provider must be a string');
+    return provider;
+  }
+
+  function jwksBytes(jwks) {
+    if (typeof jwks === 'string') return encoder.encode(jwks);
+    if (jwks instanceof Uint8Array) return jwks;
+    if (jwks instanceof ArrayBuffer) return new Uint8Array(jwks);
+    if (jwks !== null && typeof jwks === 'object') return encoder.encode(JSON.stringify(jwks));
+    throw new TypeError('jwks must be an object, a JSON string or bytes');
+  }
+
+  function headerValue(headers, name) {
+    let value;
+    if (typeof headers === 'function') value = headers(name);
+    else if (headers == null) value = undefined;
+    else if (typeof headers.get === 'function') value = headers.get(name);
+    else {
+      value = headers[name];
+      if (value === undefined) {
+        for (const key of Object.keys(headers)) {
+          if (key.toLowerCase() === name) {
+            value = headers[key];
+            break;
+          }
+        }
+      }
+    }
+    // A repeated header is joined (as HTTP does), which no token survives: fail closed.
+    if (Array.isArray(value)) value = value.join(', ');
+    if (value == null) return undefined;
+    value = String(value);
+    return value.includes('\0') ? undefined : value;
+  }
+
+  /** Verifies tokens against a policy (the same JSON the Envoy filter and the CLI read). */
+  class Verifier {
+    #core;
+    #results = new Map();
+    #headerNames;
+    // Memo of successful verify() calls: token -> { provider, scopes, now, record }. The core's
+    // verify is a pure function of (token, provider, scopes, now, policy, key sets); the policy
+    // never changes and setJwks empties the memo, so a call with the same token, provider,
+    // scopes and second gets the answer the core gave, without crossing into wasm. Off when the
+    // policy turns the token cache off (token_cache_size: 0) or with { memoize: false }.
+    #memo = null;
+    #memoSize = 0;
+
+    constructor(policy, options) {
+      let text;
+      if (typeof policy === 'string') text = policy;
+      else if (policy !== null && typeof policy === 'object') text = JSON.stringify(policy);
+      else throw new TypeError('policy must be an object or a JSON string');
+      try {
+        this.#core = new Core(text);
+      } catch (thrown) {
+        rethrow(thrown);
+      }
+      this.#headerNames = JSON.parse(this.#core.header_names());
+      const memoize = options === undefined || options.memoize === undefined ? true : options.memoize;
+      if (typeof memoize !== 'boolean') throw new TypeError('memoize must be a boolean');
+      this.#memoSize = Math.min(REMEMBERED_RESULTS, this.#core.cache_capacity());
+      if (memoize && this.#memoSize > 0) this.#memo = new Map();
+    }
+
+    /** The providers' names. */
+    get providers() {
+      return JSON.parse(this.#core.provider_names());
+    }
+
+    /** How many verified tokens the cache holds. */
+    get cachedTokens() {
+      return this.#core.cached_tokens();
+    }
+
+    /** How many usable keys `provider` has now (`undefined`: none loaded yet). */
+    keyCount(provider) {
+      const count = this.#core.key_count(String(provider));
+      return count < 0 ? undefined : count;
+    }
+
+    /** Replaces `provider`'s keys; returns how many usable keys the set holds. */
+    setJwks(provider, jwks) {
+      if (typeof provider !== 'string') throw new TypeError('provider must be a string');
+      const bytes = jwksBytes(jwks);
+      if (this.#memo !== null) this.#memo.clear();
+      try {
+        return this.#core.set_jwks(provider, bytes);
+      } catch (thrown) {
+        return rethrow(thrown);
+      }
+    }
+
+    /** Verifies `token`; returns `{ provider, header, claims, scopes }` or throws EdgewardError. */
+    verify(token, options) {
+      let provider;
+      let scopes = '';
+      let now;
+      if (options !== undefined) {
+        provider = optionalProvider(options.provider);
+        scopes = scopeText(options.scopes);
+        now = options.now;
+      }
+      now = nowSeconds(now);
+      const memo = this.#memo;
+      if (memo !== null) {
+        const hit = memo.get(token);
+        if (hit !== undefined && hit.now === now && hit.scopes === scopes && hit.provider === provider) {
+          return fresh(hit.record);
+        }
+      }
+      let id;
+      try {
+        id = this.#core.verify(typeof token === 'string' ? token : '', provider, scopes, now);
+      } catch (thrown) {
+        rethrow(thrown);
+      }
+      if (id === REFUSED) throw this.#error();
+      const record = this.#record(id);
+      if (memo !== null && typeof token === 'string') {
+        memo.delete(token);
+        memo.set(token, { provider, scopes, now, record });
+        if (memo.size > this.#memoSize) memo.delete(memo.keys().next().value);
+      }
+      return fresh(record);
+    }
+
+    /**
+     * Decides a request by the policy's rules: `{ access: 'public' }`, `{ access: 'granted',
+     * result }`, or throws EdgewardError (its `denial` is the HTTP answer).
+     */
+    authorize(method, path, headers, options) {
+      if (typeof method !== 'string' || typeof path !== 'string') {
+        throw new TypeError('method and path must be strings');
+      }
+      const now = nowSeconds(options === undefined ? undefined : options.now);
+      let pairs = '';
+      for (const name of this.#headerNames) {
+        const value = headerValue(headers, name);
+        if (value !== undefined) pairs += (pairs === '' ? '' : '\0') + name + '\0' + value;
+      }
+      let id;
+      try {
+        id = this.#core.authorize(method, path, pairs, now);
+      } catch (thrown) {
+        rethrow(thrown);
+      }
+      if (id === REFUSED) throw this.#error();
+      if (id === PUBLIC) return { access: 'public' };
+      return { access: 'granted', result: fresh(this.#record(id)) };
+    }
+
+    /** The provider whose token the rule for this request needs, if any. */
+    routeProvider(method, path) {
+      return this.#core.route_provider(String(method), String(path));
+    }
+
+    /** Releases the wasm memory now (otherwise the garbage collector does it). */
+    free() {
+      this.#results.clear();
+      if (this.#memo !== null) this.#memo.clear();
+      this.#core.free();
+    }
+
+    [Symbol.for('nodejs.dispose')]() {
+      this.free();
+    }
+
+    #error() {
+      return errorFrom(this.#core.take_error());
+    }
+
+    // The same token number is the same verified token: decode its JSON once.
+    #record(id) {
+      let record = this.#results.get(id);
+      if (record === undefined) {
+        record = deepFreeze(JSON.parse(this.#core.last_json()));
+        this.#results.set(id, record);
+        if (this.#results.size > REMEMBERED_RESULTS) {
+          this.#results.delete(this.#results.keys().next().value);
+        }
+      }
+      return record;
+    }
+  }
+
+  // A fresh result record each time; its parts are frozen and shared.
+  function fresh(record) {
+    return { provider: record.provider, header: record.header, claims: record.claims, scopes: record.scopes };
+  }
+  if (typeof Symbol.dispose === 'symbol') {
+    Verifier.prototype[Symbol.dispose] = Verifier.prototype.free;
+  }
+
+  function positive(name, value, fallback) {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+      throw new TypeError(`${name} must be a non-negative number of milliseconds`);
+    }
+    return value;
+  }
+
+  const MAX_JWKS_BYTES = 256 * 1024;
+  const clock = () => performance.now();
+  const ignore = () => {};
+
+  async function readCapped(response, limit) {
+    const length = Number(response.headers.get('content-length'));
+    if (Number.isFinite(length) && length > limit) throw new Error(`JWKS response is larger than ${limit} bytes`);
+    if (!response.body || typeof response.body.getReader !== 'function') {
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      if (bytes.length > limit) throw new Error(`JWKS response is larger than ${limit} bytes`);
+      return bytes;
+    }
+    const reader = response.body.getReader();
+    const chunks = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > limit) {
+        await reader.cancel().catch(ignore);
+        throw new Error(`JWKS response is larger than ${limit} bytes`);
+      }
+      chunks.push(value);
+    }
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return bytes;
+  }
+
+  /** Keys of one provider fetched from its JWKS URI, kept in the verifier. */
+  class RemoteJwks {
+    #verifier;
+    #provider;
+    #uri;
+    #cooldown;
+    #maxAge;
+    #timeout;
+    #fetch;
+    #inflight = null;
+    #lastAttempt = -Infinity;
+    #lastSuccess = -Infinity;
+    #lastError = undefined;
+    #fetches = 0;
+    #resolveReady;
+
+    constructor(verifier, provider, uri, options = {}) {
+      if (!(verifier instanceof Verifier)) throw new TypeError('verifier must be an edgeward Verifier');
+      if (typeof provider !== 'string' || !verifier.providers.includes(provider)) {
+        throw new TypeError(`unknown provider ${JSON.stringify(provider)}`);
+      }
+      this.#uri = new URL(String(uri)).href;
+      this.#verifier = verifier;
+      this.#provider = provider;
+      this.#cooldown = positive('cooldownDuration', options.cooldownDuration, 30_000);
+      this.#maxAge = positive('cacheMaxAge', options.cacheMaxAge, 600_000);
+      this.#timeout = positive('timeoutDuration', options.timeoutDuration, 5_000);
+      this.#fetch = options.fetch ?? globalThis.fetch;
+      if (typeof this.#fetch !== 'function') throw new TypeError('fetch must be a function');
+      /** Resolves once the first key set is loaded. Never rejects: see `lastError`. */
+      this.ready = new Promise((resolve) => {
+        this.#resolveReady = resolve;
+      });
+      let byProvider = remotes.get(verifier);
+      if (byProvider === undefined) remotes.set(verifier, (byProvider = new Map()));
+      byProvider.set(provider, this);
+      this.reload().catch(ignore);
+    }
+
+    get provider() {
+      return this.#provider;
+    }
+
+    get uri() {
+      return this.#uri;
+    }
+
+    /** How many fetches were started. */
+    get fetches() {
+      return this.#fetches;
+    }
+
+    /** Why the last fetch failed (`undefined` after a success). */
+    get lastError() {
+      return this.#lastError;
+    }
+
+    /** Whether keys were loaded less than `cacheMaxAge` ago. */
+    get fresh() {
+      return clock() - this.#lastSuccess < this.#maxAge;
+    }
+
+    /** Fetches the JWKS now, or joins the fetch under way. Rejects when it fails. */
+    reload() {
+      if (this.#inflight !== null) return this.#inflight;
+      this.#lastAttempt = clock();
+      this.#fetches += 1;
+      const attempt = this.#load();
+      this.#inflight = attempt;
+      attempt.then(
+        () => this.#settled(attempt),
+        () => this.#settled(attempt),
+      );
+      return attempt;
+    }
+
+    #settled(attempt) {
+      if (this.#inflight === attempt) this.#inflight = null;
+    }
+
+    async #load() {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), this.#timeout);
+      if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
+      try {
+        const response = await this.#fetch(this.#uri, {
+          signal: controller.signal,
+          redirect: 'error',
+          headers: { accept: 'application/jwk-set+json, application/json' },
+        });
+        if (!response.ok) throw new Error(`JWKS endpoint answered HTTP ${response.status}`);
+        const bytes = await readCapped(response, MAX_JWKS_BYTES);
+        const count = this.#verifier.setJwks(this.#provider, bytes);
+        this.#lastSuccess = clock();
+        this.#lastError = undefined;
+        this.#resolveReady();
+        return count;
+      } catch (cause) {
+        const error =
+          cause instanceof EdgewardError
+            ? cause
+            : new EdgewardError(
+                {
+                  ...JSON.parse(bindings.unavailable_error()),
+                  message: `fetching the JWKS failed: ${controller.signal.aborted ? 'timed out' : String(cause && cause.message)}`,
+                },
+                { cause },
+              );
+        this.#lastError = error;
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+
+    // Before a verification: wait for a fetch under way, or fetch when the keys are older than
+    // cacheMaxAge (or were never loaded) and the last attempt is older than cooldownDuration.
+    async ensureFresh() {
+      if (this.#inflight !== null) return this.#inflight.catch(ignore);
+      const now = clock();
+      if (now - this.#lastSuccess >= this.#maxAge && now - this.#lastAttempt >= this.#cooldown) {
+        return this.reload().catch(ignore);
+      }
+      return undefined;
+    }
+
+    // After ERR_JWKS_NO_MATCHING_KEY / ERR_JWKS_UNAVAILABLE: refetch once, unless cooling down.
+    // Returns whether keys may have changed.
+    async refetchForUnknownKey() {
+      if (this.#inflight !== null) {
+        await this.#inflight.catch(ignore);
+        return true;
+      }
+      if (clock() - this.#lastAttempt < this.#cooldown) return false;
+      await this.reload().catch(ignore);
+      return true;
+    }
+
+    /** Verifies with fresh keys: waits for them, and refetches once for an unknown key. */
+    async verify(token, options) {
+      await this.ensureFresh();
+      const own = { ...options, provider: this.#provider };
+      try {
+        return this.#verifier.verify(token, own);
+      } catch (error) {
+        if (!(error instanceof EdgewardError && NEEDS_KEYS.has(error.code))) throw error;
+        if (!(await this.refetchForUnknownKey())) throw error;
+        return this.#verifier.verify(token, own);
+      }
+    }
+  }
+
+  /**
+   * Fetches `provider`'s keys from `uri` into `verifier` (jose's createRemoteJWKSet, for one
+   * provider). Options in milliseconds: cooldownDuration (30 s), cacheMaxAge (10 min),
+   * timeoutDuration (5 s); `fetch` replaces the runtime's.
+   */
+  function createRemoteJwks(verifier, provider, uri, options) {
+    return new RemoteJwks(verifier, provider, uri, options);
+  }
+
+  function remoteFor(verifier, method, path) {
+    const byProvider = remotes.get(verifier);
+    if (byProvider === undefined) return undefined;
+    const provider = verifier.routeProvider(method, path);
+    return provider === undefined ? undefined : byProvider.get(provider);
+  }
+
+  function deny(res, error) {
+    const { denial } = error;
+    res.statusCode = denial.status;
+    if (denial.wwwAuthenticate !== undefined) res.setHeader('WWW-Authenticate', denial.wwwAuthenticate);
+    if (denial.retryAfter !== undefined) res.setHeader('Retry-After', String(denial.retryAfter));
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(denial.body);
+  }
+
+  /**
+   * `(req, res, next)` for node:http and Express: decides each request by the policy's rules,
+   * puts the verified token on `req.auth`, and answers refusals exactly as the core maps them.
+   * Options: `now()` gives Unix seconds (tests); the default is the clock.
+   */
+  function middleware(verifier, options = {}) {
+    if (!(verifier instanceof Verifier)) throw new TypeError('verifier must be an edgeward Verifier');
+    const now = options.now;
+    if (now !== undefined && typeof now !== 'function') throw new TypeError('now must be a function');
+
+    function decide(req) {
+      const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
+      const outcome = verifier.authorize(req.method, path, req.headers, { now: now === undefined ? undefined : now() });
+      req.auth = outcome.access === 'granted' ? outcome.result : undefined;
+    }
+
+    async function decideWithRemote(req, remote) {
+      await remote.ensureFresh();
+      try {
+        decide(req);
+      } catch (error) {
+        if (!(error instanceof EdgewardError && NEEDS_KEYS.has(error.code))) throw error;
+        if (!(await remote.refetchForUnknownKey())) throw error;
+        decide(req);
+      }
+    }
+
+    function finish(req, res, next, error) {
+      if (error === undefined) {
+        if (typeof next === 'function') next();
+      } else if (error instanceof EdgewardError) {
+        deny(res, error);
+      } else if (typeof next === 'function') {
+        next(error);
+      } else {
+        res.statusCode = 500;
+        res.end();
+      }
+    }
+
+    return function edgeward(req, res, next) {
+      const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
+      const remote = remoteFor(verifier, req.method, path);
+      if (remote === undefined) {
+        let failure;
+        try {
+          decide(req);
+        } catch (error) {
+          failure = error;
+        }
+        finish(req, res, next, failure);
+        return;
+      }
+      decideWithRemote(req, remote).then(
+        () => finish(req, res, next, undefined),
+        (error) => finish(req, res, next, error),
+      );
+    };
+  }
+
+  /** Reads a token's header and claims WITHOUT verifying it (for display and debugging). */
+  function decodeUnverified(token) {
+    if (typeof token !== 'string') throw new TypeError('token must be a string');
+    try {
+      return JSON.parse(bindings.decode_unverified(token));
+    } catch (thrown) {
+      return rethrow(thrown);
+    }
+  }
+
+  /** Every stable error code. */
+  function errorCodes() {
+    return JSON.parse(bindings.error_codes());
+  }
+
+  /** The wasm module's memory size in bytes (it never shrinks; for leak checks). */
+  function wasmMemoryBytes() {
+    return bindings.memory_pages() * 65536;
+  }
+
+  return {
+    Verifier,
+    EdgewardError,
+    RemoteJwks,
+    createRemoteJwks,
+    middleware,
+    decodeUnverified,
+    errorCodes,
+    wasmMemoryBytes,
+  };
+}
