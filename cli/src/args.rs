@@ -49,7 +49,7 @@ const VERIFY_LONG_ABOUT: &str = "\
 Verify a token against a policy, exactly as the Envoy filter and the npm package would.
 
 Accepted: exit 0, and {\"provider\", \"header\", \"claims\", \"scopes\"} as JSON on stdout.
-Refused:  exit 1, {\"error\": {\"code\", \"message\", \"claim\"?}} as JSON on stdout and one line on stderr.
+Refused:  exit 1, {\"error\": {\"code\", \"message\", \"claim\"?, \"scopes_needed\"?}} on stdout, one line on stderr.
 Bad usage, an unreadable file or an invalid policy: exit 2 and one line on stderr.
 
 The token is read from the argument, or from stdin when the argument is '-' or absent
