@@ -606,6 +606,24 @@ mod tests {
     }
 
     #[test]
+    fn ecdsa_and_ed25519_signatures_are_deterministic_rsa_pss_is_salted() {
+        for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA, Algorithm::RS256] {
+            assert!(key(alg).sign(b"same input") == key(alg).sign(b"same input"), "{alg:?}");
+        }
+        let pss = key(Algorithm::PS256);
+        assert!(pss.sign(b"same input") != pss.sign(b"same input"), "PSS draws a fresh salt");
+    }
+
+    #[test]
+    fn short_rsa_keys_are_refused() {
+        let short = rsa::PrivateKey::new(&mut SysRng, 1024).unwrap();
+        let key = PrivateJwk { alg: Algorithm::RS256, kid: None, secret: rsa_secret(Algorithm::RS256, short) };
+        let err = PrivateJwk::from_json(&key.to_json().to_string()).unwrap_err();
+        assert_eq!(err.path(), Some("n"));
+        assert!(err.to_string().contains("2048"), "{err}");
+    }
+
+    #[test]
     fn debug_names_the_key_but_prints_no_material() {
         let key = key(Algorithm::EdDSA);
         let debug = format!("{key:?}");
