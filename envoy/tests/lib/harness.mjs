@@ -106,11 +106,11 @@ export async function startJwksServer(keys = []) {
 
 // ---- Envoy ----
 
-export function envoyConfig({ adminPath, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward' }) {
+export function envoyConfig({ adminPort = 0, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward' }) {
   const clusters = [staticCluster('upstream', upstreamPort)];
   if (jwksPort) clusters.push(staticCluster('idp', jwksPort));
   return {
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
     static_resources: {
       listeners: [
         {
