@@ -137,3 +137,31 @@ fn describe(error: &io::Error) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_is_bounded_and_must_be_utf8() {
+        let limit = usize::try_from(MAX_INPUT_BYTES).unwrap();
+        assert_eq!(read_limited(&b"token\n"[..]).unwrap(), "token\n");
+        assert_eq!(read_limited(&vec![b'a'; limit][..]).unwrap().len(), limit);
+        assert!(read_limited(&vec![b'a'; limit + 1][..]).unwrap_err().contains("larger than"));
+        assert_eq!(read_limited(&[0xff, 0xfe][..]).unwrap_err(), "not UTF-8 text");
+    }
+
+    #[test]
+    fn io_errors_read_as_words() {
+        assert_eq!(describe(&io::Error::from(io::ErrorKind::NotFound)), "no such file");
+        assert_eq!(describe(&io::Error::from_raw_os_error(28)), "No space left on device");
+    }
+
+    #[test]
+    fn failures_map_to_exit_codes() {
+        assert_eq!(usage("x").exit_code(), 2);
+        assert_eq!(Failure::Failed("x".into()).exit_code(), 1);
+        assert_eq!(now_or_clock(Some(-5)).unwrap(), -5);
+        assert!(now_or_clock(None).unwrap() > 1_600_000_000);
+    }
+}
