@@ -291,7 +291,10 @@ fn describe(path: String, message: &str) -> (String, String) {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or_default();
         let expected = rest.split_once(", expected ").map(|(_, e)| e).unwrap_or_default();
-        return (join(field), format!("unknown field (expected {})", expected.replace('`', "")));
+        // serde_path_to_error already ends the path with the unknown member; add it only if not.
+        let already_named = path == field || path.ends_with(&format!(".{field}"));
+        let path = if already_named { path.clone() } else { join(field) };
+        return (path, format!("unknown field (expected {})", expected.replace('`', "")));
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or_default();
