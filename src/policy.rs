@@ -211,7 +211,7 @@ impl Policy {
     }
 
     /// The rule that decides a request (first match wins); `ERR_ROUTE_DENIED` when none does,
-    /// or when the path is not in normal form (dot segments, encoded `/`, `.` or `\`), since an
+    /// or when the path is not in normal form (dot segments, `//`, encoded `/`, `.` or `\`), since an
     /// upstream might read such a path differently from the rules.
     pub fn route(&self, method: &str, path: &str) -> Result<Route<'_>, Error> {
         let path = path.split(['?', '#']).next().unwrap_or_default();
@@ -236,13 +236,21 @@ impl RouteMatch {
     }
 }
 
-/// A path edgeward will decide on: starts with `/`, no `.`/`..` segments, no backslash or
-/// control characters, and no percent-encoded `/`, `\` or `.`.
+/// A path edgeward will decide on: starts with `/`, no `.`/`..` segments (also not as `..;x`,
+/// which Tomcat-style servers read as `..`), no empty segment (`//`, which many servers merge),
+/// no backslash or control characters, and no percent-encoded `/`, `\` or `.`.
 fn is_normal_path(path: &str) -> bool {
     if !path.starts_with('/') || path.bytes().any(|b| b == b'\\' || b.is_ascii_control() || b == b' ') {
         return false;
     }
-    if path.split('/').any(|segment| segment == "." || segment == "..") {
+    if path.contains("//") {
+        return false;
+    }
+    let dot_segment = |segment: &str| {
+        let name = segment.split(';').next().unwrap_or_default();
+        name == "." || name == ".."
+    };
+    if path.split('/').any(dot_segment) {
         return false;
     }
     let lower = path.to_ascii_lowercase();
