@@ -295,7 +295,16 @@ impl HttpContext for Http {
         let method = self.get_http_request_header(":method").unwrap_or_default();
         let path = self.get_http_request_header(":path").unwrap_or_default();
         let worker = Rc::clone(&self.worker);
-        let mut lookup = |name: &str| self.get_http_request_header(name);
+        // Each header is fetched from the host once per request, however often it is looked at.
+        let mut seen: Vec<(String, Option<String>)> = Vec::with_capacity(2);
+        let mut lookup = |name: &str| {
+            if let Some((_, value)) = seen.iter().find(|(n, _)| n == name) {
+                return value.clone();
+            }
+            let value = self.get_http_request_header(name);
+            seen.push((name.to_owned(), value.clone()));
+            value
+        };
         let mut run = || {
             let mut verifier = worker.verifier.borrow_mut();
             decision::decide(&mut verifier, &worker.config.claim_headers, &method, &path, &mut lookup, seconds(time))

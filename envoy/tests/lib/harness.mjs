@@ -196,13 +196,13 @@ export async function until(probe, { timeoutMs = 15000, intervalMs = 100, what =
  * Starts Envoy with `config` (an object, written as JSON). Resolves once the admin endpoint says
  * LIVE and the listener is bound; rejects (with Envoy's log) if Envoy exits first.
  */
-export async function startEnvoy(config, { concurrency = 2, extraArgs = [] } = {}) {
+export async function startEnvoy(config, { concurrency = 2, extraArgs = [], logLevel = 'info' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeward-envoy-'));
   const configPath = join(dir, 'envoy.json');
   const adminPath = join(dir, 'admin-address');
   writeFileSync(configPath, JSON.stringify(config));
   const args = ['-c', configPath, '--concurrency', String(concurrency), '--disable-hot-restart',
-    '--admin-address-path', adminPath, '--log-level', 'info', '--component-log-level', 'wasm:debug', ...extraArgs];
+    '--admin-address-path', adminPath, '--log-level', logLevel, '--component-log-level', `wasm:${logLevel === 'info' ? 'debug' : logLevel}`, ...extraArgs];
   const child = spawn(ENVOY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
