@@ -1578,3 +1578,32 @@ fn error_display_never_contains_token() {
         .unwrap_err();
     assert!(!err.to_string().contains(private["d"].as_str().unwrap()));
 }
+
+// ---- RSA-PSS parameters ----
+
+/// A PS256 signature of `input` by the test PS256 key with a chosen salt length.
+fn pss_sign_with_salt(input: &[u8], salt_len: usize) -> Vec<u8> {
+    use rsa::signature::{RandomizedSigner, SignatureEncoding};
+    let jwk = keys().ps256.to_json();
+    let uint = |member: &str| {
+        rsa::BoxedUint::from_be_slice_vartime(&base64url::decode(jwk[member].as_str().unwrap()).unwrap())
+    };
+    let private =
+        rsa::PrivateKey::from_components(uint("n"), uint("e"), uint("d"), vec![uint("p"), uint("q")]).unwrap();
+    let signer = rsa::pss::SigningKey::<sha2::Sha256>::new_with_salt_len(private, salt_len);
+    signer.try_sign_with_rng(&mut getrandom::SysRng, input).unwrap().to_vec()
+}
+
+#[test]
+fn pss_salt_length_is_the_hash_size() {
+    // RFC 7518 §3.5: the salt is as long as the hash output (32 bytes for PS256).
+    let mut v = default_verifier();
+    let t = token(&keys().ps256, &claims());
+    let (h, p, _) = segments(&t);
+    let input = format!("{h}.{p}");
+    assert_accepted(check(&mut v, &with_signature(&t, &pss_sign_with_salt(input.as_bytes(), 32))));
+    for salt_len in [0, 20, 31, 33, 64] {
+        let sig = pss_sign_with_salt(input.as_bytes(), salt_len);
+        assert_refused(check(&mut v, &with_signature(&t, &sig)), BAD_SIG, None);
+    }
+}
