@@ -1607,3 +1607,37 @@ fn pss_salt_length_is_the_hash_size() {
         assert_refused(check(&mut v, &with_signature(&t, &sig)), BAD_SIG, None);
     }
 }
+
+#[test]
+fn missing_key_members_refused_or_skipped() {
+    let k = keys();
+    // Members a usable key type needs: refused, naming the member.
+    for (key, member) in [(&k.rs256, "n"), (&k.rs256, "e"), (&k.eddsa, "x"), (&k.es256, "x"), (&k.es256, "y")] {
+        let bad = public_with(key, json!({ member: null }));
+        assert_jwks_refused(&jwks_of(vec![bad]), Some(&format!("keys[0].{member}")));
+    }
+    let no_kty = public_with(&k.es256, json!({ "kty": null }));
+    assert_jwks_refused(&jwks_of(vec![no_kty]), Some("keys[0].kty"));
+    // Without `crv` no algorithm can use an EC or OKP key: it is skipped, never guessed.
+    for key in [&k.es256, &k.eddsa] {
+        let set = load_jwks(&jwks_of(vec![public_with(key, json!({ "crv": null }))])).unwrap();
+        assert!(set.is_empty());
+        assert_eq!(set.skipped(), 1);
+    }
+    let mut v = verifier_for_jwks(jwks_of(vec![public_with(&k.es256, json!({ "crv": null }))]));
+    assert_refused(check(&mut v, &es256_token()), "ERR_JWKS_UNAVAILABLE", None);
+}
+
+#[test]
+fn a_shared_key_set_is_used_as_given() {
+    // Hosts may parse a JWKS once and hand it to several verifiers.
+    let k = keys();
+    let set = KeySet::from_bytes(jwks(&[&k.es256_second]).to_string().as_bytes(), &[Algorithm::ES256]).unwrap();
+    let mut v = default_verifier();
+    assert_eq!(v.set_key_set(PROVIDER, set.clone()).unwrap(), 1);
+    assert_eq!(v.key_set(PROVIDER).map(|s| s.keys().len()), Some(1));
+    assert_refused(check(&mut v, &es256_token()), NO_KEY, None);
+    let verified = assert_accepted(check(&mut v, &token(&k.es256_second, &claims())));
+    assert_eq!(verified.expires_at(), Some(2_000_000_600.0));
+    assert_eq!(v.set_key_set("nobody", set).unwrap_err().code(), POLICY_INVALID);
+}
