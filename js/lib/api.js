@@ -168,13 +168,18 @@ function makeApi(bindings) {
       return count < 0 ? undefined : count;
     }
 
-    /** Replaces `provider`'s keys; returns how many usable keys the set holds. */
-    setJwks(provider, jwks) {
+    /**
+     * Replaces `provider`'s keys; returns how many usable keys the set holds. A refused document
+     * leaves the current keys in place; with `{ requireUsable: true }` so does a document
+     * without a single usable key.
+     */
+    setJwks(provider, jwks, options) {
       if (typeof provider !== 'string') throw new TypeError('provider must be a string');
       const bytes = jwksBytes(jwks);
+      const requireUsable = options !== undefined && options.requireUsable === true;
       if (this.#memo !== null) this.#memo.clear();
       try {
-        return this.#core.set_jwks(provider, bytes);
+        return this.#core.set_jwks(provider, bytes, requireUsable);
       } catch (thrown) {
         return rethrow(thrown);
       }
@@ -415,7 +420,7 @@ function makeApi(bindings) {
         });
         if (!response.ok) throw new Error(`JWKS endpoint answered HTTP ${response.status}`);
         const bytes = await readCapped(response, MAX_JWKS_BYTES);
-        const count = this.#verifier.setJwks(this.#provider, bytes);
+        const count = this.#verifier.setJwks(this.#provider, bytes, { requireUsable: true });
         this.#lastSuccess = clock();
         this.#lastError = undefined;
         this.#resolveReady();

@@ -11,7 +11,7 @@
 //! same number, so the JS side decodes each verified token's JSON once and reuses it; numbers are
 //! never reused for another token.
 
-use edgeward::{Access, Error, VerifiedToken, Verifier};
+use edgeward::{Access, ConfigError, Error, KeySet, VerifiedToken, Verifier};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -114,9 +114,25 @@ impl Core {
     }
 
     /// Replaces a provider's key set; returns how many usable keys it holds, or throws the
-    /// error's JSON text. A refused document leaves the current keys in place.
-    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<u32, String> {
-        let count = self.verifier.set_jwks(provider, jwks).map_err(|e| error_json(&e))?;
+    /// error's JSON text. A refused document leaves the current keys in place. With
+    /// `require_usable` (the remote fetcher), a document without a single usable key is refused
+    /// too, so an IdP serving an empty set does not wipe the last good keys.
+    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8], require_usable: bool) -> Result<u32, String> {
+        let count = if require_usable {
+            let algorithms = match self.verifier.policy().provider(provider) {
+                Some(p) => p.algorithms.clone(),
+                None => return Err(error_json(&unknown_provider(provider))),
+            };
+            let set = KeySet::from_bytes(jwks, &algorithms).map_err(|e| error_json(&e))?;
+            if set.is_empty() {
+                let empty = ConfigError::new("keys", "no key usable with the provider's algorithms");
+                return Err(error_json(&Error::Jwks(empty)));
+            }
+            self.verifier.set_key_set(provider, set)
+        } else {
+            self.verifier.set_jwks(provider, jwks)
+        }
+        .map_err(|e| error_json(&e))?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
@@ -221,6 +237,11 @@ impl Core {
         self.error = Some(error);
         REFUSED
     }
+}
+
+/// The core's refusal for a provider the policy does not name (what `set_jwks` says too).
+fn unknown_provider(provider: &str) -> Error {
+    Error::Policy(ConfigError::new("provider", format!("unknown provider \"{provider}\"")))
 }
 
 /// Parses a token without verifying it (for display only: the harness shows what a token says
