@@ -96,9 +96,14 @@ impl Jwk {
     pub fn selectable(&self, alg: Algorithm, kid: Option<&str>) -> bool {
         self.key.fits(alg)
             && self.alg.as_deref().is_none_or(|a| a == alg.name())
-            && self.key_use.as_deref().is_none_or(|u| u == "sig")
-            && self.key_ops.as_ref().is_none_or(|ops| ops.iter().any(|op| op == "verify"))
+            && self.usable_for_signatures()
             && kid.is_none_or(|kid| self.kid.as_deref() == Some(kid))
+    }
+
+    /// `use` (if present) is `sig` and `key_ops` (if present) include `verify`.
+    fn usable_for_signatures(&self) -> bool {
+        self.key_use.as_deref().is_none_or(|u| u == "sig")
+            && self.key_ops.as_ref().is_none_or(|ops| ops.iter().any(|op| op == "verify"))
     }
 }
 
@@ -177,8 +182,15 @@ impl KeySet {
         let mut candidates = self.keys.iter().filter(|k| k.selectable(alg, kid));
         match (candidates.next(), candidates.next()) {
             (Some(key), None) => Ok(key),
-            (None, _) => Err(Error::NoMatchingKey),
             (Some(_), Some(_)) => Err(Error::MultipleMatchingKeys),
+            // The token names a signing key that exists, but whose type or `alg` does not fit
+            // the token's `alg`: the algorithm disagrees with the key.
+            (None, _)
+                if kid.is_some() && self.keys.iter().any(|k| k.kid.as_deref() == kid && k.usable_for_signatures()) =>
+            {
+                Err(Error::AlgorithmNotAllowed)
+            }
+            (None, _) => Err(Error::NoMatchingKey),
         }
     }
 

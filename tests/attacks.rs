@@ -681,26 +681,31 @@ fn kid_matches_exactly() {
 #[test]
 fn key_alg_mismatch_not_selected() {
     let k = keys();
-    // A P-256 key that says it is for another algorithm is not used for ES256.
+    // A P-256 key that says it is for another algorithm is not used for ES256: the token's kid
+    // names a key whose `alg` disagrees with the token's, so the algorithm is refused.
     for alg in ["ES384", "RS256", "none", "HS256", "es256"] {
         let mut v = verifier_for_jwks(jwks_of(vec![public_with(&k.es256, json!({ "alg": alg }))]));
-        assert_refused(check(&mut v, &es256_token()), NO_KEY, None);
+        assert_refused(check(&mut v, &es256_token()), ALG, None);
     }
     // An RSA key marked RS256 does not verify PS256 tokens (and the other way round), although
     // its type could serve both.
     let ps_as_rs = public_with(&k.ps256, json!({ "alg": "RS256" }));
     let mut v = verifier_for_jwks(jwks_of(vec![ps_as_rs]));
-    assert_refused(check(&mut v, &token(&k.ps256, &claims())), NO_KEY, None);
+    assert_refused(check(&mut v, &token(&k.ps256, &claims())), ALG, None);
     // Without `alg` the RSA key may serve both padding schemes.
     let mut v = verifier_for_jwks(jwks_of(vec![public_with(&k.ps256, json!({ "alg": null }))]));
     assert_accepted(check(&mut v, &token(&k.ps256, &claims())));
     // A token whose alg does not fit the kid's key type: ES256 header, kid of the RSA key.
     let mut v = default_verifier();
     let header = r#"{"alg":"ES256","kid":"rs256-1"}"#;
-    assert_refused(check(&mut v, &raw_token(&k.es256, header, &payload_json())), NO_KEY, None);
+    assert_refused(check(&mut v, &raw_token(&k.es256, header, &payload_json())), ALG, None);
     // ES384 header on the P-256 key's kid: the curve decides.
     let header = r#"{"alg":"ES384","kid":"es256-1"}"#;
-    assert_refused(check(&mut v, &raw_token(&k.es384, header, &payload_json())), NO_KEY, None);
+    assert_refused(check(&mut v, &raw_token(&k.es384, header, &payload_json())), ALG, None);
+    // Without a kid there is no named key to disagree with: no key fits.
+    let mut v = verifier_for_jwks(jwks_of(vec![public_with(&k.es256, json!({ "alg": "ES384", "kid": null }))]));
+    let header = r#"{"alg":"ES256"}"#;
+    assert_refused(check(&mut v, &raw_token(&k.es256, header, &payload_json())), NO_KEY, None);
 }
 
 #[test]
