@@ -395,17 +395,20 @@ function makeApi(bindings) {
       if (this.#inflight !== null) return this.#inflight;
       this.#lastAttempt = clock();
       this.#fetches += 1;
-      const attempt = this.#load();
-      this.#inflight = attempt;
-      attempt.then(
-        () => this.#settled(attempt),
-        () => this.#settled(attempt),
+      // The fetch is no longer "under way" before anyone awaiting it (or `ready`) resumes.
+      const attempt = this.#load().then(
+        (count) => {
+          this.#inflight = null;
+          this.#resolveReady();
+          return count;
+        },
+        (error) => {
+          this.#inflight = null;
+          throw error;
+        },
       );
+      this.#inflight = attempt;
       return attempt;
-    }
-
-    #settled(attempt) {
-      if (this.#inflight === attempt) this.#inflight = null;
     }
 
     async #load() {
@@ -423,7 +426,6 @@ function makeApi(bindings) {
         const count = this.#verifier.setJwks(this.#provider, bytes, { requireUsable: true });
         this.#lastSuccess = clock();
         this.#lastError = undefined;
-        this.#resolveReady();
         return count;
       } catch (cause) {
         const error =
