@@ -104,6 +104,7 @@ try {
       console.log(`${mark} ${step.method.padEnd(4)} ${step.path.padEnd(11)} ${String(res.status)} ${(res.json?.code ?? '').padEnd(24)} ${step.name}${problems.length ? ` — ${problems.join('; ')}` : ''}`);
       failures += problems.length ? 1 : 0;
     }
+    await new Promise((ok) => setTimeout(ok, 700)); // request counters are added at each tick (500 ms)
     const stats = await (await fetch(`${envoy.adminUrl}/stats?filter=edgeward_requests`)).text();
     console.log(`\n${stats.trim()}`);
     console.log(failures ? `\n${failures} unexpected answer(s)` : `\nall ${tour.length} answers as expected`);

@@ -6,10 +6,10 @@ use edgeward::{Access, Error, Verifier};
 /// What to do with the request headers of an accepted request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mutations {
-    /// Headers to remove first: every claim header (a client must not choose its own `x-bot-id`)
-    /// and the token's header unless the provider has `forward: true`.
+    /// Headers to remove: the token's header unless the provider has `forward: true`, and every
+    /// claim header the client sent that is not set below (a client never chooses its own `x-bot-id`).
     pub remove: Vec<String>,
-    /// Headers to set from the verified claims.
+    /// Headers to set (replacing any value the client sent) from the verified claims.
     pub set: Vec<(String, String)>,
 }
 
@@ -61,21 +61,27 @@ pub fn decide(
         _ => CacheUse::Miss,
     };
     let mutations = result.map(|access| {
-        let mut mutations = Mutations { remove: claim_headers.to_vec(), set: Vec::new() };
-        let Access::Granted(token) = access else { return mutations };
-        let Some(provider) = verifier.policy().provider(&token.provider) else { return mutations };
-        if !provider.forward {
-            // The header that actually carried the token: the first source that yields one.
-            let source = provider.from_headers.iter().find(|source| {
-                provider.extract_token(|name| if name == source.name { header(name) } else { None }).is_some()
-            });
-            if let Some(source) = source {
-                mutations.remove.push(source.name.clone());
+        let mut mutations = Mutations::default();
+        if let Access::Granted(token) = access {
+            if let Some(provider) = verifier.policy().provider(&token.provider) {
+                for mapping in &provider.claim_to_headers {
+                    if let Some(value) = token.claim_header_value(&mapping.claim_name).filter(|v| is_header_value(v)) {
+                        mutations.set.push((mapping.header_name.clone(), value));
+                    }
+                }
+                if !provider.forward {
+                    // The header that actually carried the token: the first source that yields one.
+                    let source = provider.from_headers.iter().find(|source| {
+                        provider.extract_token(|name| if name == source.name { header(name) } else { None }).is_some()
+                    });
+                    mutations.remove.extend(source.map(|s| s.name.clone()));
+                }
             }
         }
-        for mapping in &provider.claim_to_headers {
-            if let Some(value) = token.claim_header_value(&mapping.claim_name).filter(|v| is_header_value(v)) {
-                mutations.set.push((mapping.header_name.clone(), value));
+        // Claim headers the client sent and that are not set (replaced) from a claim go.
+        for name in claim_headers {
+            if !mutations.set.iter().any(|(set, _)| set == name) && header(name).is_some() {
+                mutations.remove.push(name.clone());
             }
         }
         mutations
@@ -148,7 +154,7 @@ mod tests {
         let t = token(&f, r#""sub":"bot-7","n":42,"scope":"read""#);
         let (result, cache) = run(&mut f, "/orders/1?x=y", &[("authorization", format!("bearer {t}"))]);
         let m = result.unwrap();
-        assert_eq!(m.remove, vec!["x-bot-id", "x-n", "authorization"]);
+        assert_eq!(m.remove, vec!["authorization"]);
         assert_eq!(m.set, vec![("x-bot-id".to_owned(), "bot-7".to_owned()), ("x-n".to_owned(), "42".to_owned())]);
         assert_eq!(cache, CacheUse::Miss);
         let (_, cache) = run(&mut f, "/orders/2", &[("authorization", format!("Bearer {t}"))]);
@@ -156,19 +162,30 @@ mod tests {
     }
 
     #[test]
+    fn a_spoofed_claim_header_is_replaced_or_removed() {
+        let mut f = fixture("");
+        let t = token(&f, r#""sub":"bot-7","scope":"read""#);
+        let spoofed = [("authorization", format!("Bearer {t}")), ("x-bot-id", "admin".into()), ("x-n", "1".into())];
+        let m = run(&mut f, "/orders", &spoofed).0.unwrap();
+        assert_eq!(m.set, vec![("x-bot-id".to_owned(), "bot-7".to_owned())], "replaces the client's value");
+        assert_eq!(m.remove, vec!["authorization", "x-n"], "no claim n: the client's x-n goes");
+    }
+
+    #[test]
     fn forward_keeps_the_token_header_and_bad_claim_values_are_left_out() {
         let mut f = fixture(r#""forward":true,"#);
         let t = token(&f, "\"sub\":\"a\\r\\nx-admin: 1\",\"scope\":\"read\"");
-        let m = run(&mut f, "/orders", &[("authorization", format!("Bearer {t}"))]).0.unwrap();
-        assert_eq!(m.remove, vec!["x-bot-id", "x-n"]);
+        let m =
+            run(&mut f, "/orders", &[("authorization", format!("Bearer {t}")), ("x-bot-id", "me".into())]).0.unwrap();
+        assert_eq!(m.remove, vec!["x-bot-id"]);
         assert!(m.set.is_empty());
     }
 
     #[test]
     fn public_routes_still_drop_claim_headers() {
         let mut f = fixture("");
-        let (result, cache) = run(&mut f, "/healthz", &[]);
-        assert_eq!(result.unwrap(), Mutations { remove: vec!["x-bot-id".into(), "x-n".into()], set: vec![] });
+        let (result, cache) = run(&mut f, "/healthz", &[("x-n", "7".into())]);
+        assert_eq!(result.unwrap(), Mutations { remove: vec!["x-n".into()], set: vec![] });
         assert_eq!(cache, CacheUse::None);
     }
 

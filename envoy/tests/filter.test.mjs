@@ -123,6 +123,7 @@ describe('edgeward filter in Envoy', () => {
   });
 
   test('counters move', async () => {
+    await new Promise((ok) => setTimeout(ok, 600)); // earlier requests' counts are flushed by now
     const before = await metrics(envoy);
     const token = mint(k1, claims({ sub: 'counter-bot' }));
     await request(envoy, '/orders', { headers: bearer(token) });
@@ -130,8 +131,16 @@ describe('edgeward filter in Envoy', () => {
     await request(envoy, '/orders', { headers: bearer(token) });
     await request(envoy, '/orders');
     await request(envoy, '/healthz');
-    const after = await metrics(envoy);
+    // Request counters reach the host's metrics at each worker's next tick (500 ms).
+    let after;
     const delta = (name) => (after[name] ?? 0) - (before[name] ?? 0);
+    await until(async () => {
+      after = await metrics(envoy);
+      return delta('edgeward_requests_allowed') >= 4 && delta('edgeward_requests_denied') >= 1
+        && delta('edgeward_cache_hits') + delta('edgeward_cache_misses') >= 3;
+    }, { what: 'counters to be flushed', timeoutMs: 5000 });
+    await new Promise((ok) => setTimeout(ok, 600)); // nothing more may arrive
+    after = await metrics(envoy);
     assert.equal(delta('edgeward_requests_allowed'), 4);
     assert.equal(delta('edgeward_requests_public'), 1);
     assert.equal(delta('edgeward_requests_denied'), 1);
