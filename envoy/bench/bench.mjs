@@ -209,5 +209,9 @@ ${lines.join('\n')}
 Bar (issue 3): with a reused token edgeward costs no more Envoy CPU per request than native;
 with distinct tokens at most 1.5×. Generated ${new Date().toISOString().slice(0, 10)} by \`make bench-envoy\`.
 `;
-writeFileSync(OUT, md);
+// Hand-written analysis below the marker survives regeneration.
+const MARKER = '<!-- notes: kept by make bench-envoy -->';
+let notes = '';
+try { const old = readFileSync(OUT, 'utf8'); if (old.includes(MARKER)) notes = old.slice(old.indexOf(MARKER)); } catch { /* first run */ }
+writeFileSync(OUT, notes ? `${md}\n${notes}` : md);
 console.log(`\nwrote ${OUT}`);
