@@ -1,6 +1,6 @@
-// Included by both jsonwebtoken benchmarks: the same tokens through `jsonwebtoken::decode` with
-// the same checks (algorithm, issuer, audience, exp), under whichever crypto provider the
-// including binary installed.
+//! Shared by both jsonwebtoken benchmarks: the same tokens through `jsonwebtoken::decode` with
+//! the same checks (algorithm, issuer, audience, exp), under whichever crypto provider the
+//! including binary installed.
 use criterion::Criterion;
 use edgeward::Algorithm;
 use edgeward_bench::{ALGORITHMS, AUDIENCE, ISSUER, fixture};

@@ -2,11 +2,11 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 
-include!("jsonwebtoken_common.rs");
+mod jsonwebtoken_peer;
 
 fn bench(c: &mut Criterion) {
     jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default().expect("first provider");
-    bench_peer(c, "jsonwebtoken_rust_crypto");
+    jsonwebtoken_peer::bench_peer(c, "jsonwebtoken_rust_crypto");
 }
 
 criterion_group! {
