@@ -40,6 +40,8 @@ done
 
 { printf "'use strict';\n"; cat "$js/lib/api.js"; printf '\nmodule.exports = makeApi;\n'; } >"$js/pkg/api.cjs"
 { cat "$js/lib/api.js"; printf '\nexport default makeApi;\n'; } >"$js/pkg-web/api.mjs"
+# The web glue is an ES module; say so for Node-based bundlers (the package itself is CommonJS).
+printf '{ "type": "module" }\n' >"$js/pkg-web/package.json"
 echo "$key" >"$js/pkg/.stamp"
 echo "$key" >"$js/pkg-web/.stamp"
 say "pkg/ $(wc -c <"$js/pkg/edgeward_js_bg.wasm") bytes wasm, $(gzip -9c "$js/pkg/edgeward_js_bg.wasm" | wc -c) gzipped"

@@ -11,4 +11,3 @@ export const {
   errorCodes,
   wasmMemoryBytes,
 } = api;
-export default api;

@@ -1,0 +1,342 @@
+// Types of the npm package `edgeward` (hand-written; no `any` in the public surface).
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+/** A JSON value, as decoded from a token. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [member: string]: JsonValue };
+
+// ---------------------------------------------------------------------------------------------
+// Policy (the same document the Envoy filter and the CLI read; snake_case as in DESIGN.md)
+
+/** Signature algorithms edgeward verifies. */
+export type Algorithm = 'ES256' | 'ES384' | 'RS256' | 'PS256' | 'EdDSA';
+
+/** A public JWK (RFC 7517). Private members (`d`, …) make the JWKS invalid. */
+export interface Jwk {
+  kty: 'EC' | 'RSA' | 'OKP' | (string & {});
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  crv?: string;
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+  [member: string]: JsonValue | undefined;
+}
+
+/** A JWK Set. */
+export interface JwksDocument {
+  keys: Jwk[];
+}
+
+/** Where a provider's keys are fetched from (by the Envoy host, or by `createRemoteJwks`). */
+export interface RemoteJwksPolicy {
+  /** Envoy cluster that reaches the IdP (the filter needs it). */
+  cluster?: string;
+  uri: string;
+  /** Default 300. */
+  cache_duration_seconds?: number;
+  /** Default 2000. */
+  timeout_ms?: number;
+  /** Default 30. */
+  refetch_cooldown_seconds?: number;
+}
+
+/** A request header that may carry the token. */
+export interface HeaderSource {
+  /** Matched case-insensitively. */
+  name: string;
+  /** Matched case-insensitively, e.g. `"Bearer "`. */
+  value_prefix?: string;
+}
+
+/** A claim copied into a request header (used by the Envoy filter). */
+export interface ClaimToHeader {
+  claim_name: string;
+  header_name: string;
+}
+
+/** An identity provider whose tokens are trusted. */
+export interface ProviderPolicy {
+  /** The exact `iss`. */
+  issuer: string;
+  /** A token must carry one of these in `aud`. */
+  audiences: string[];
+  /** Default `["ES256"]`. */
+  algorithms?: Algorithm[];
+  local_jwks?: JwksDocument;
+  remote_jwks?: RemoteJwksPolicy;
+  /** Default 30. */
+  clock_skew_seconds?: number;
+  /** Refuse tokens whose `exp - iat` is larger (and tokens without `iat`). */
+  max_lifetime_seconds?: number;
+  /** Accepted `typ` values; absent accepts any. */
+  token_types?: string[];
+  required_claims?: string[];
+  /** Default `Authorization: Bearer <token>`. */
+  from_headers?: HeaderSource[];
+  forward?: boolean;
+  claim_to_headers?: ClaimToHeader[];
+}
+
+/** Which requests a rule matches: a path prefix or an exact path, and optionally methods. */
+export type RouteMatch =
+  | { prefix: string; path?: never; methods?: string[] }
+  | { path: string; prefix?: never; methods?: string[] };
+
+/** A rule; without `requires` the request passes without a token. First match wins. */
+export interface Rule {
+  match: RouteMatch;
+  requires?: { provider_name: string; scopes?: string[] };
+}
+
+/** The policy document. Unknown fields are errors (ERR_POLICY_INVALID, naming the field). */
+export interface Policy {
+  providers: Record<string, ProviderPolicy>;
+  rules?: Rule[];
+  /** Refuse tokens carrying a `*` scope. Default false. */
+  deny_wildcard_scopes?: boolean;
+  /** Verified tokens kept (default 4096; 0 turns the cache off). */
+  token_cache_size?: number;
+  /** Longest token accepted, in bytes (default 16384). */
+  max_token_bytes?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results and errors
+
+/** Every stable code (DESIGN.md). */
+export type ErrorCode =
+  | 'ERR_JWT_MISSING'
+  | 'ERR_JWT_INVALID'
+  | 'ERR_JOSE_ALG_NOT_ALLOWED'
+  | 'ERR_JOSE_NOT_SUPPORTED'
+  | 'ERR_JWKS_NO_MATCHING_KEY'
+  | 'ERR_JWKS_MULTIPLE_MATCHING_KEYS'
+  | 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'
+  | 'ERR_JWT_EXPIRED'
+  | 'ERR_JWT_CLAIM_VALIDATION_FAILED'
+  | 'ERR_JWT_LIFETIME_EXCEEDED'
+  | 'ERR_SCOPE_WILDCARD'
+  | 'ERR_SCOPE_INSUFFICIENT'
+  | 'ERR_ROUTE_DENIED'
+  | 'ERR_JWKS_UNAVAILABLE'
+  | 'ERR_POLICY_INVALID'
+  | 'ERR_JWKS_INVALID';
+
+/** How a refusal is answered over HTTP (the core's one mapping; the middleware writes it). */
+export interface Denial {
+  readonly status: 401 | 403 | 500 | 503;
+  readonly wwwAuthenticate?: string;
+  /** Seconds, for 503. */
+  readonly retryAfter?: number;
+  /** The `error` word of the JSON body. */
+  readonly error: string;
+  /** `{"error":"…","code":"…"}`; never echoes the token. */
+  readonly body: string;
+}
+
+/** A refusal from edgeward. Assert on `code`; messages never contain a token or key material. */
+export class EdgewardError extends Error {
+  private constructor();
+  readonly name: 'EdgewardError';
+  readonly code: ErrorCode;
+  /** The claim (or header parameter) a claim failure is about: `iss`, `aud`, `exp`, `nbf`, `typ`, … */
+  readonly claim?: string;
+  /** For ERR_POLICY_INVALID / ERR_JWKS_INVALID: the field, e.g. `providers.corp-idp.audiences[0]`. */
+  readonly path?: string;
+  readonly denial: Denial;
+}
+
+/** The protected header of a verified token. */
+export interface JoseHeader {
+  alg: string;
+  kid?: string;
+  typ?: string;
+  [parameter: string]: JsonValue | undefined;
+}
+
+/** The claims of a token. */
+export interface Claims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  exp?: number;
+  nbf?: number;
+  iat?: number;
+  jti?: string;
+  scope?: string;
+  scp?: string | string[];
+  [claim: string]: JsonValue | undefined;
+}
+
+/** Deeply read-only (results are frozen). */
+export type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** A verified token. `header`, `claims` and `scopes` are frozen and may be shared between calls. */
+export interface VerifyResult {
+  /** The provider that vouched for it. */
+  provider: string;
+  header: DeepReadonly<JoseHeader>;
+  claims: DeepReadonly<Claims>;
+  /** Granted scopes: the words of `scope` and the entries of `scp`. */
+  scopes: readonly string[];
+}
+
+export interface VerifyOptions {
+  /** The provider to verify against; default: the only one, else the one whose issuer is `iss`. */
+  provider?: string;
+  /** Scopes the caller needs, every one: a space-separated string or an array of single words. */
+  scopes?: string | readonly string[];
+  /** Unix seconds (a safe integer) or a Date. Default: the clock. */
+  now?: number | Date;
+}
+
+export interface VerifierOptions {
+  /**
+   * Reuse the answer for the same token, provider, scopes and second without crossing into wasm
+   * (default true; off anyway when the policy's token_cache_size is 0).
+   */
+  memoize?: boolean;
+}
+
+export interface SetJwksOptions {
+  /** Also refuse a document without a single usable key (keeps the current keys). */
+  requireUsable?: boolean;
+}
+
+/** Request headers: Node's `req.headers`, a fetch `Headers`, or a lookup by lowercase name. */
+export type RequestHeaders =
+  | Readonly<Record<string, string | readonly string[] | undefined>>
+  | { get(name: string): string | null | undefined }
+  | ((name: string) => string | null | undefined);
+
+export type AuthorizeResult = { access: 'public' } | { access: 'granted'; result: VerifyResult };
+
+/** Verifies tokens against a policy. Synchronous; keep one per process (it holds the cache). */
+export class Verifier {
+  /** Throws EdgewardError ERR_POLICY_INVALID naming the field. */
+  constructor(policy: Policy | string, options?: VerifierOptions);
+  /** The providers' names. */
+  readonly providers: string[];
+  /** How many verified tokens the cache holds. */
+  readonly cachedTokens: number;
+  /** How many usable keys `provider` has (`undefined`: no key set yet). */
+  keyCount(provider: string): number | undefined;
+  /** Replaces `provider`'s keys; returns the number of usable keys. Throws ERR_JWKS_INVALID. */
+  setJwks(provider: string, jwks: JwksDocument | string | Uint8Array | ArrayBuffer, options?: SetJwksOptions): number;
+  /** Verifies a token, or throws EdgewardError. */
+  verify(token: string, options?: VerifyOptions): VerifyResult;
+  /** Decides a request by the policy's rules, or throws EdgewardError (see its `denial`). */
+  authorize(method: string, path: string, headers: RequestHeaders, options?: { now?: number | Date }): AuthorizeResult;
+  /** The provider whose token the matching rule needs, if any. */
+  routeProvider(method: string, path: string): string | undefined;
+  /** Releases the wasm memory now (the garbage collector does it otherwise). */
+  free(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remote JWKS
+
+/** What `createRemoteJwks` needs from a fetch Response. */
+export interface JwksResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: { getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> } } | null;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** A fetch function (the runtime's `fetch` fits). */
+export type JwksFetch = (
+  url: string,
+  init: { signal: AbortSignal; redirect: 'error'; headers: Record<string, string> },
+) => Promise<JwksResponse>;
+
+/** Options in milliseconds, named as jose's createRemoteJWKSet. */
+export interface RemoteJwksOptions {
+  /** Least time between two fetches triggered by unknown keys or failures. Default 30000. */
+  cooldownDuration?: number;
+  /** Keys older than this are refetched before use. Default 600000. */
+  cacheMaxAge?: number;
+  /** One fetch's time limit. Default 5000. */
+  timeoutDuration?: number;
+  /** Default: the runtime's `fetch`. */
+  fetch?: JwksFetch;
+}
+
+/** One provider's keys, fetched from its JWKS URI into the verifier. */
+export class RemoteJwks {
+  private constructor();
+  readonly provider: string;
+  readonly uri: string;
+  /** Resolves when the first key set is loaded; never rejects (see `lastError`). */
+  readonly ready: Promise<void>;
+  /** Fetches started so far. */
+  readonly fetches: number;
+  /** Why the last fetch failed (ERR_JWKS_UNAVAILABLE or ERR_JWKS_INVALID); undefined after a success. */
+  readonly lastError: EdgewardError | undefined;
+  /** Whether the keys are younger than cacheMaxAge. */
+  readonly fresh: boolean;
+  /** Fetches now, or joins the fetch under way; resolves to the number of usable keys. */
+  reload(): Promise<number>;
+  /** Waits for keys; refetches once (cooldown permitting) for an unknown key. */
+  verify(token: string, options?: Omit<VerifyOptions, 'provider'>): Promise<VerifyResult>;
+  /** Used by the middleware: waits for a fetch under way, refreshes stale keys. */
+  ensureFresh(): Promise<void>;
+  /** Used by the middleware: refetches once unless cooling down; whether keys may have changed. */
+  refetchForUnknownKey(): Promise<boolean>;
+}
+
+/** Fetches `provider`'s JWKS from `uri` into `verifier` now and whenever keys are stale or unknown. */
+export function createRemoteJwks(verifier: Verifier, provider: string, uri: string | URL, options?: RemoteJwksOptions): RemoteJwks;
+
+// ---------------------------------------------------------------------------------------------
+// Middleware
+
+/** What the middleware reads from a request (node:http's IncomingMessage fits). */
+export interface MiddlewareRequest {
+  method?: string;
+  url?: string;
+  /** Express: the full path of a mounted router. */
+  originalUrl?: string;
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Set by the middleware: the verified token, or undefined on a public route. */
+  auth?: VerifyResult;
+}
+
+/** What the middleware writes on a refusal (node:http's ServerResponse fits). */
+export interface MiddlewareResponse {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body?: string): unknown;
+}
+
+export type Middleware = (req: MiddlewareRequest, res: MiddlewareResponse, next?: (error?: unknown) => void) => void;
+
+export interface MiddlewareOptions {
+  /** Unix seconds; default the clock (for tests). */
+  now?: () => number;
+}
+
+/** `(req, res, next)` for node:http and Express: 401/403/503 as DESIGN.md says, `req.auth` when granted. */
+export function middleware(verifier: Verifier, options?: MiddlewareOptions): Middleware;
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+/** A token's header and claims, parsed strictly but NOT verified. Throws ERR_JWT_INVALID. */
+export function decodeUnverified(token: string): { header: JoseHeader; claims: Claims };
+
+/** Every stable error code. */
+export function errorCodes(): ErrorCode[];
+
+/** The wasm module's memory in bytes (it never shrinks; for leak checks). */
+export function wasmMemoryBytes(): number;
