@@ -13,6 +13,11 @@ export PATH := $(TOOLS):$(PATH)
 # What `make run` shows; envoy/envoy.mk turns it into the gateway.
 RUN_TARGET := tour
 
+# The core's parts come first (prerequisites run in the order they are listed); the surfaces'
+# fragments add theirs after.
+build: build-core
+test: lint test-core tour
+
 # Each surface brings its own targets (build-X, test-X, bench-X) and hooks itself into
 # build/test with `build: build-X` and `test: test-X`; it may set RUN_TARGET.
 -include envoy/envoy.mk
@@ -29,13 +34,9 @@ help:
 setup:
 	@$(SETUP) all
 
-build: build-core
-
 build-core:
 	@$(SETUP) rust
-	$(CARGO) build --release -p edgeward-cli
-
-test: lint test-core
+	$(CARGO) build --release --locked -p edgeward-cli
 
 lint:
 	@$(SETUP) rust
