@@ -33,7 +33,13 @@ for target in nodejs web; do
   out=$js/pkg; [ "$target" = web ] && out=$js/pkg-web
   rm -rf "$out"
   "$tools/wasm-bindgen" --target "$target" --out-dir "$out" --out-name edgeward_js "$raw"
-  wasm=$out/edgeward_js_bg.wasm
+done
+# Both targets normally get the same module: optimise it once.
+node_wasm=$js/pkg/edgeward_js_bg.wasm
+web_wasm=$js/pkg-web/edgeward_js_bg.wasm
+same=no; cmp -s "$node_wasm" "$web_wasm" && same=yes
+for wasm in "$node_wasm" "$web_wasm"; do
+  if [ "$same" = yes ] && [ "$wasm" = "$web_wasm" ]; then cp "$node_wasm" "$web_wasm"; continue; fi
   "$tools/wasm-opt" -O3 --strip-debug --strip-producers --strip-target-features "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
 done
