@@ -19,7 +19,7 @@ have=$("$tools/wasm-bindgen" --version | awk '{print $2}')
 # wasm-bindgen and wasm-opt read; wasm-opt strips names and features afterwards.
 "$cargo" build --locked -q -p edgeward-js --target wasm32-unknown-unknown --profile wasm \
   --config 'profile.wasm.strip="debuginfo"'
-raw=$root/target/wasm32-unknown-unknown/wasm/edgeward_js.wasm
+raw=${CARGO_TARGET_DIR:-$root/target}/wasm32-unknown-unknown/wasm/edgeward_js.wasm
 
 stamp() { cat "$raw" "$js/lib/api.js" "$js/build.sh" | sha256sum | cut -c1-32; }
 key=$(stamp)

@@ -96,14 +96,14 @@ describe('createRemoteJwks', () => {
 
   test('cooldown: unknown kids refetch at most once per cooldownDuration', async () => {
     serve([k1]);
-    const { remote, requests } = start({ cooldownDuration: 300 });
+    const { remote, requests } = start({ cooldownDuration: 1000 });
     await remote.ready;
     serve([k1, k2]);
     const token = mint(k2, claims());
     // Within the cooldown of the first load: no fetch, the refusal stands.
     assert.equal(await codeOfAsync(remote.verify(token, { now: NOW })), 'ERR_JWKS_NO_MATCHING_KEY');
     assert.equal(requests(), 1);
-    await sleep(350);
+    await sleep(1100);
     assert.equal((await remote.verify(token, { now: NOW })).header.kid, 'k2');
     assert.equal(requests(), 2);
     // Another unknown kid right away: cooling down again.
@@ -165,7 +165,7 @@ describe('createRemoteJwks', () => {
     state.status = 500;
     state.body = '';
     state.hang = false;
-    const { remote, requests } = start({ cooldownDuration: 200 });
+    const { remote, requests } = start({ cooldownDuration: 1000 });
     const token = mint(k1, claims());
     const refused = await codeOfAsync(remote.verify(token, { now: NOW }));
     assert.equal(refused, 'ERR_JWKS_UNAVAILABLE');
@@ -175,7 +175,7 @@ describe('createRemoteJwks', () => {
     await codeOfAsync(remote.verify(token, { now: NOW }));
     assert.equal(requests(), 1);
     serve([k1]);
-    await sleep(250);
+    await sleep(1100);
     assert.equal((await remote.verify(token, { now: NOW })).header.kid, 'k1');
     await remote.ready;
     assert.equal(requests(), 2);
@@ -193,12 +193,12 @@ describe('createRemoteJwks', () => {
 
   test('cacheMaxAge: stale keys are refetched before use', async () => {
     serve([k1]);
-    const { remote, requests } = start({ cacheMaxAge: 150, cooldownDuration: 0 });
+    const { remote, requests } = start({ cacheMaxAge: 1000, cooldownDuration: 0 });
     await remote.ready;
     const token = mint(k1, claims());
     await remote.verify(token, { now: NOW });
     assert.equal(requests(), 1);
-    await sleep(200);
+    await sleep(1100);
     assert.equal(remote.fresh, false);
     await remote.verify(token, { now: NOW });
     assert.equal(requests(), 2);
