@@ -65,3 +65,28 @@ test('verifiers that are freed (or collected) give their memory back', () => {
   for (let i = 0; i < 100; i++) make().free();
   assert.ok(settleWasm() - before <= 1 * MiB, 'freed verifiers leaked wasm memory');
 });
+
+test('verifiers dropped without free() are released by the garbage collector', async () => {
+  const tokens = [mint(key, claims({ jti: 'g' }))];
+  const round = () => {
+    for (let i = 0; i < 50; i++) {
+      const v = new Verifier(policy([key.jwk]));
+      for (const token of tokens) v.verify(token, { now: NOW });
+    }
+  };
+  const collect = async () => {
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return wasmMemoryBytes();
+  };
+  for (let i = 0; i < 4; i++) round();
+  const before = await collect();
+  for (let i = 0; i < 40; i++) {
+    round();
+    if (i % 4 === 3) await collect();
+  }
+  // 2,000 verifiers with their caches and key sets would need several MiB if none were released.
+  assert.ok((await collect()) - before <= 1 * MiB, 'collected verifiers leaked wasm memory');
+});

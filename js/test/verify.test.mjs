@@ -26,6 +26,13 @@ describe('verify', () => {
     assert.ok(Object.isFrozen(result.claims) && Object.isFrozen(result.scopes) && Object.isFrozen(result.header));
   });
 
+  test('a token that is not a string is an invalid token', () => {
+    const v = verifier();
+    for (const token of [undefined, null, 42, {}, Buffer.from('x')]) {
+      assert.equal(codeOf(() => v.verify(token, { now: NOW })), 'ERR_JWT_INVALID');
+    }
+  });
+
   test('now defaults to the clock, and accepts a Date', () => {
     const v = verifier();
     const real = Math.floor(Date.now() / 1000);
