@@ -236,6 +236,8 @@ export class Verifier {
   verify(token: string, options?: VerifyOptions): VerifyResult;
   /** Decides a request by the policy's rules, or throws EdgewardError (see its `denial`). */
   authorize(method: string, path: string, headers: RequestHeaders, options?: { now?: number | Date }): AuthorizeResult;
+  /** `provider`'s `remote_jwks` from the policy (with defaults filled in), if it has one. */
+  remoteJwksPolicy(provider: string): Required<Omit<RemoteJwksPolicy, 'cluster'>> | undefined;
   /** The provider whose token the matching rule needs, if any. */
   routeProvider(method: string, path: string): string | undefined;
   /** Releases the wasm memory now (the garbage collector does it otherwise). */
@@ -260,13 +262,16 @@ export type JwksFetch = (
   init: { signal: AbortSignal; redirect: 'error'; headers: Record<string, string> },
 ) => Promise<JwksResponse>;
 
-/** Options in milliseconds, named as jose's createRemoteJWKSet. */
+/**
+ * Options in milliseconds, named as jose's createRemoteJWKSet. Defaults come from the provider's
+ * `remote_jwks` in the policy when it has one.
+ */
 export interface RemoteJwksOptions {
-  /** Least time between two fetches triggered by unknown keys or failures. Default 30000. */
+  /** Least time between two fetches triggered by unknown keys or failures. Default: refetch_cooldown_seconds, else 30000. */
   cooldownDuration?: number;
-  /** Keys older than this are refetched before use. Default 600000. */
+  /** Keys older than this are refetched before use. Default: cache_duration_seconds, else 600000. */
   cacheMaxAge?: number;
-  /** One fetch's time limit. Default 5000. */
+  /** One fetch's time limit. Default: timeout_ms, else 5000. */
   timeoutDuration?: number;
   /** Default: the runtime's `fetch`. */
   fetch?: JwksFetch;
@@ -295,8 +300,16 @@ export class RemoteJwks {
   refetchForUnknownKey(): Promise<boolean>;
 }
 
-/** Fetches `provider`'s JWKS from `uri` into `verifier` now and whenever keys are stale or unknown. */
-export function createRemoteJwks(verifier: Verifier, provider: string, uri: string | URL, options?: RemoteJwksOptions): RemoteJwks;
+/**
+ * Fetches `provider`'s JWKS from `uri` (default: the policy's `remote_jwks.uri`) into `verifier`,
+ * now and whenever keys are stale or unknown.
+ */
+export function createRemoteJwks(
+  verifier: Verifier,
+  provider: string,
+  uri?: string | URL | null,
+  options?: RemoteJwksOptions,
+): RemoteJwks;
 
 // ---------------------------------------------------------------------------------------------
 // Middleware

@@ -244,6 +244,12 @@ function makeApi(bindings) {
       return { access: 'granted', result: fresh(this.#record(id)) };
     }
 
+    /** `provider`'s `remote_jwks` from the policy (uri and durations), if it has one. */
+    remoteJwksPolicy(provider) {
+      const json = this.#core.remote_jwks(String(provider));
+      return json === undefined ? undefined : JSON.parse(json);
+    }
+
     /** The provider whose token the rule for this request needs, if any. */
     routeProvider(method, path) {
       return this.#core.route_provider(String(method), String(path));
@@ -349,12 +355,19 @@ function makeApi(bindings) {
       if (typeof provider !== 'string' || !verifier.providers.includes(provider)) {
         throw new TypeError(`unknown provider ${JSON.stringify(provider)}`);
       }
+      // The policy's remote_jwks gives the defaults (as it does for the Envoy filter).
+      const configured = verifier.remoteJwksPolicy(provider);
+      if (uri === undefined || uri === null) {
+        if (configured === undefined) throw new TypeError(`provider "${provider}" has no remote_jwks: pass a uri`);
+        uri = configured.uri;
+      }
       this.#uri = new URL(String(uri)).href;
       this.#verifier = verifier;
       this.#provider = provider;
-      this.#cooldown = positive('cooldownDuration', options.cooldownDuration, 30_000);
-      this.#maxAge = positive('cacheMaxAge', options.cacheMaxAge, 600_000);
-      this.#timeout = positive('timeoutDuration', options.timeoutDuration, 5_000);
+      const seconds = (value, fallback) => (value === undefined ? fallback : value * 1000);
+      this.#cooldown = positive('cooldownDuration', options.cooldownDuration, seconds(configured?.refetch_cooldown_seconds, 30_000));
+      this.#maxAge = positive('cacheMaxAge', options.cacheMaxAge, seconds(configured?.cache_duration_seconds, 600_000));
+      this.#timeout = positive('timeoutDuration', options.timeoutDuration, configured?.timeout_ms ?? 5_000);
       this.#fetch = options.fetch ?? globalThis.fetch;
       if (typeof this.#fetch !== 'function') throw new TypeError('fetch must be a function');
       /** Resolves once the first key set is loaded. Never rejects: see `lastError`. */
@@ -484,8 +497,10 @@ function makeApi(bindings) {
 
   /**
    * Fetches `provider`'s keys from `uri` into `verifier` (jose's createRemoteJWKSet, for one
-   * provider). Options in milliseconds: cooldownDuration (30 s), cacheMaxAge (10 min),
-   * timeoutDuration (5 s); `fetch` replaces the runtime's.
+   * provider). Options in milliseconds: cooldownDuration, cacheMaxAge, timeoutDuration; their
+   * defaults come from the provider's `remote_jwks` in the policy (refetch_cooldown_seconds,
+   * cache_duration_seconds, timeout_ms), else 30 s, 10 min and 5 s. Without `uri`, the policy's
+   * `remote_jwks.uri`. `fetch` replaces the runtime's.
    */
   function createRemoteJwks(verifier, provider, uri, options) {
     return new RemoteJwks(verifier, provider, uri, options);

@@ -193,6 +193,21 @@ impl Core {
         serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
     }
 
+    /// A provider's `remote_jwks` (uri and durations) as JSON text, or `None` when it has none:
+    /// the defaults of the JS fetcher, so one policy drives it as it drives the Envoy filter.
+    pub fn remote_jwks(&self, provider: &str) -> Option<String> {
+        let remote = self.verifier.policy().provider(provider)?.remote_jwks.as_ref()?;
+        Some(
+            json!({
+                "uri": remote.uri,
+                "cache_duration_seconds": remote.cache_duration_seconds,
+                "timeout_ms": remote.timeout_ms,
+                "refetch_cooldown_seconds": remote.refetch_cooldown_seconds,
+            })
+            .to_string(),
+        )
+    }
+
     /// The provider names, as a JSON array.
     pub fn provider_names(&self) -> String {
         let names: Vec<&str> = self.verifier.policy().providers.iter().map(|p| p.name.as_str()).collect();
@@ -274,4 +289,84 @@ pub fn memory_pages() -> u32 {
 #[wasm_bindgen]
 pub fn error_codes() -> String {
     serde_json::to_string(edgeward::ALL_CODES).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = r#"{"providers":{"idp":{"issuer":"https://idp","audiences":["api"],
+        "remote_jwks":{"uri":"https://idp/jwks","refetch_cooldown_seconds":7}}},
+        "rules":[{"match":{"prefix":"/a"},"requires":{"provider_name":"idp","scopes":["s"]}}]}"#;
+
+    fn info(json: &str) -> Value {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn now_must_be_a_safe_integer() {
+        assert_eq!(seconds(1_800_000_000.0), Ok(1_800_000_000));
+        assert_eq!(seconds(-5.0), Ok(-5));
+        for bad in [f64::NAN, f64::INFINITY, 1.5, 9_007_199_254_740_992.0] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scopes_are_single_space_separated_words() {
+        assert_eq!(scope_list("a b  c"), vec!["a", "b", "c"]);
+        assert!(scope_list("").is_empty());
+    }
+
+    #[test]
+    fn a_refused_policy_is_thrown_as_the_cores_error() {
+        let Err(thrown) = Core::new(r#"{"providers":{"idp":{"issuer":"x"}}}"#) else { panic!("accepted") };
+        let error = info(&thrown);
+        assert_eq!(error["code"], "ERR_POLICY_INVALID");
+        assert_eq!(error["path"], "providers.idp.audiences");
+        assert_eq!(error["status"], 500);
+    }
+
+    #[test]
+    fn refusals_carry_the_cores_http_answer() {
+        let mut core = Core::new(POLICY).unwrap();
+        assert_eq!(core.authorize("GET", "/a", "", 1_800_000_000.0), Ok(REFUSED));
+        let error = info(&core.take_error());
+        assert_eq!(error["code"], "ERR_JWT_MISSING");
+        assert_eq!(error["status"], 401);
+        assert_eq!(error["www_authenticate"], r#"Bearer realm="edgeward""#);
+        assert_eq!(error["body"], r#"{"error":"unauthorized","code":"ERR_JWT_MISSING"}"#);
+        assert_eq!(core.take_error(), "null", "an error is handed out once");
+
+        assert_eq!(core.authorize("GET", "/a", "authorization\0Bearer x.y.z", 1_800_000_000.0), Ok(REFUSED));
+        // The header was found and its token parsed (and refused), not reported missing.
+        assert_eq!(info(&core.take_error())["code"], "ERR_JWT_INVALID");
+        assert_eq!(core.authorize("GET", "/b", "", 1_800_000_000.0), Ok(REFUSED));
+        assert_eq!(info(&core.take_error())["code"], "ERR_ROUTE_DENIED");
+    }
+
+    #[test]
+    fn policy_facts_for_the_wrapper() {
+        let core = Core::new(POLICY).unwrap();
+        assert_eq!(core.header_names(), r#"["authorization"]"#);
+        assert_eq!(core.route_provider("GET", "/a/1").as_deref(), Some("idp"));
+        assert_eq!(core.route_provider("GET", "/b"), None);
+        let remote = info(&core.remote_jwks("idp").unwrap());
+        assert_eq!(remote["uri"], "https://idp/jwks");
+        assert_eq!(remote["refetch_cooldown_seconds"], 7);
+        assert_eq!(core.remote_jwks("nobody"), None);
+        assert_eq!(core.cache_capacity(), 4096);
+    }
+
+    #[test]
+    fn an_empty_key_set_is_refused_only_when_keys_must_be_usable() {
+        let mut core = Core::new(POLICY).unwrap();
+        let empty = br#"{"keys":[]}"#;
+        let thrown = core.set_jwks("idp", empty, true).unwrap_err();
+        assert_eq!(info(&thrown)["code"], "ERR_JWKS_INVALID");
+        assert_eq!(core.key_count("idp"), -1);
+        assert_eq!(core.set_jwks("idp", empty, false), Ok(0));
+        assert_eq!(core.key_count("idp"), 0);
+        assert_eq!(info(&core.set_jwks("nobody", empty, true).unwrap_err())["code"], "ERR_POLICY_INVALID");
+    }
 }

@@ -205,6 +205,30 @@ describe('createRemoteJwks', () => {
     assert.equal(remote.fresh, true);
   });
 
+  test('without a uri, the policy\'s remote_jwks gives the uri and the durations', async () => {
+    serve([k1]);
+    const verifier = new Verifier({
+      providers: {
+        idp: {
+          issuer: ISSUER,
+          audiences: [AUDIENCE],
+          remote_jwks: { uri, refetch_cooldown_seconds: 3600, cache_duration_seconds: 3600, timeout_ms: 1000 },
+        },
+        other: { issuer: 'https://other', audiences: [AUDIENCE], local_jwks: { keys: [k2.jwk] } },
+      },
+    });
+    assert.deepEqual(verifier.remoteJwksPolicy('idp'), { uri, refetch_cooldown_seconds: 3600, cache_duration_seconds: 3600, timeout_ms: 1000 });
+    const before = state.requests;
+    const remote = createRemoteJwks(verifier, 'idp');
+    assert.equal(remote.uri, uri);
+    await remote.ready;
+    serve([k1, k3]);
+    // The policy's one-hour cooldown applies: no refetch for an unknown kid yet.
+    assert.equal(await codeOfAsync(remote.verify(mint(k3, claims()), { now: NOW })), 'ERR_JWKS_NO_MATCHING_KEY');
+    assert.equal(state.requests - before, 1);
+    assert.throws(() => createRemoteJwks(verifier, 'other'), TypeError);
+  });
+
   test('a custom fetch is used, and options are checked', async () => {
     serve([k1]);
     const seen = [];
