@@ -150,5 +150,9 @@ describe('edgeward filter in Envoy', () => {
     assert.ok(delta('edgeward_cache_misses') >= 1 && delta('edgeward_cache_misses') <= 2);
     assert.ok(after.edgeward_jwks_fetch_ok >= 1);
     assert.equal(after.edgeward_jwks_keys_loaded, 1);
+    const prometheus = await (await fetch(`${envoy.adminUrl}/stats/prometheus`)).text();
+    const allowed = prometheus.match(/^edgeward_requests_allowed\{\} (\d+)$/m);
+    assert.ok(allowed, 'edgeward_requests_allowed in /stats/prometheus');
+    assert.equal(Number(allowed[1]), after.edgeward_requests_allowed);
   });
 });
