@@ -67,22 +67,22 @@ impl Algorithm {
     /// Ed25519 uses strict verification (canonical `S`, no small-order `R` or key).
     pub fn verify(self, key: &PublicKey, signing_input: &[u8], signature: &[u8]) -> Result<(), Error> {
         use signature_traits::Verifier as _;
-        let ok =
-            match (self, key) {
-                (Algorithm::ES256, PublicKey::P256(key)) => p256::ecdsa::Signature::from_slice(signature)
-                    .is_ok_and(|sig| key.verify(signing_input, &sig).is_ok()),
-                (Algorithm::ES384, PublicKey::P384(key)) => p384::ecdsa::Signature::from_slice(signature)
-                    .is_ok_and(|sig| key.verify(signing_input, &sig).is_ok()),
-                (Algorithm::RS256, PublicKey::Rsa(key)) => rsa::pkcs1v15::Signature::try_from(signature)
-                    .is_ok_and(|sig| key.pkcs1v15.verify(signing_input, &sig).is_ok()),
-                (Algorithm::PS256, PublicKey::Rsa(key)) => rsa::pss::Signature::try_from(signature)
-                    .is_ok_and(|sig| key.pss.verify(signing_input, &sig).is_ok()),
-                (Algorithm::EdDSA, PublicKey::Ed25519(key)) => <[u8; 64]>::try_from(signature).is_ok_and(|raw| {
-                    key.verify_strict(signing_input, &ed25519_dalek::Signature::from_bytes(&raw)).is_ok()
-                }),
-                // Key selection only hands over keys that fit; this arm keeps a mismatch fail-closed.
-                _ => return Err(Error::AlgorithmNotAllowed),
-            };
+        let ok = match (self, key) {
+            // Tables built when the key loaded; the same checks as `p256`'s verify.
+            (Algorithm::ES256, PublicKey::P256(key)) => key.verify(signing_input, signature),
+            (Algorithm::ES384, PublicKey::P384(key)) => {
+                p384::ecdsa::Signature::from_slice(signature).is_ok_and(|sig| key.verify(signing_input, &sig).is_ok())
+            }
+            (Algorithm::RS256, PublicKey::Rsa(key)) => rsa::pkcs1v15::Signature::try_from(signature)
+                .is_ok_and(|sig| key.pkcs1v15.verify(signing_input, &sig).is_ok()),
+            (Algorithm::PS256, PublicKey::Rsa(key)) => {
+                rsa::pss::Signature::try_from(signature).is_ok_and(|sig| key.pss.verify(signing_input, &sig).is_ok())
+            }
+            (Algorithm::EdDSA, PublicKey::Ed25519(key)) => <[u8; 64]>::try_from(signature)
+                .is_ok_and(|raw| key.verify_strict(signing_input, &ed25519_dalek::Signature::from_bytes(&raw)).is_ok()),
+            // Key selection only hands over keys that fit; this arm keeps a mismatch fail-closed.
+            _ => return Err(Error::AlgorithmNotAllowed),
+        };
         if ok { Ok(()) } else { Err(Error::BadSignature) }
     }
 }

@@ -8,6 +8,7 @@ use crate::algorithm::Algorithm;
 use crate::base64url;
 use crate::error::Error;
 use crate::json;
+use crate::p256_fast::P256Key;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -25,8 +26,8 @@ const MAX_JWKS_DEPTH: usize = 8;
 /// A validated public key.
 #[derive(Clone)]
 pub enum PublicKey {
-    /// P-256 (ES256).
-    P256(p256::ecdsa::VerifyingKey),
+    /// P-256 (ES256), with its verification table.
+    P256(P256Key),
     /// P-384 (ES384).
     P384(p384::ecdsa::VerifyingKey),
     /// RSA (RS256, PS256), modulus of at least 2048 bits.
@@ -275,7 +276,9 @@ fn parse_jwk(members: &Map<String, Value>, allowed: &[Algorithm], path: &str) ->
             sec1.extend_from_slice(&y);
             let off_curve = || Error::jwks(path, "the point is not on the curve");
             let key = if crv == "P-256" {
-                PublicKey::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| off_curve())?)
+                PublicKey::P256(P256Key::new(
+                    p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| off_curve())?,
+                ))
             } else {
                 PublicKey::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| off_curve())?)
             };
