@@ -11,9 +11,11 @@
 function makeApi(bindings) {
   const { Core } = bindings;
 
-  // `verify`/`authorize` answers from the glue: 0 refused, 1 public route, >= 2 a token number.
+  // `verify`/`authorize` answers from the glue: 0 refused, 1 public route, 2 a verified token too
+  // large to remember (over 8 KiB; neither the core's cache nor the memo keeps it), >= 3 a token number.
   const REFUSED = 0;
   const PUBLIC = 1;
+  const UNREMEMBERED = 2;
   // Token numbers whose decoded result is kept (the glue remembers 1024; more would never hit).
   const REMEMBERED_RESULTS = 1024;
   const NEEDS_KEYS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_UNAVAILABLE']);
@@ -211,7 +213,7 @@ function makeApi(bindings) {
       }
       if (id === REFUSED) throw this.#error();
       const record = this.#record(id);
-      if (memo !== null && typeof token === 'string') {
+      if (memo !== null && id !== UNREMEMBERED) {
         memo.delete(token);
         memo.set(token, { provider, scopes, now, record });
         if (memo.size > this.#memoSize) memo.delete(memo.keys().next().value);
@@ -272,6 +274,7 @@ function makeApi(bindings) {
 
     // The same token number is the same verified token: decode its JSON once.
     #record(id) {
+      if (id === UNREMEMBERED) return deepFreeze(JSON.parse(this.#core.last_json()));
       let record = this.#results.get(id);
       if (record === undefined) {
         record = deepFreeze(JSON.parse(this.#core.last_json()));

@@ -6,12 +6,12 @@
 //! numbers and JSON text.
 //!
 //! Hot path: `verify` and `authorize` return a number, not an object. `0` means "refused" (the
-//! error waits in [`Core::take_error`]), `1` means "public route", and any larger number names a
-//! verified token. The same verified token (the core's cache hands back the same `Arc`) gets the
+//! error waits in [`Core::take_error`]), `1` means "public route", `2` a verified token too large
+//! to remember, and any larger number names a verified token. The same verified token (the core's cache hands back the same `Arc`) gets the
 //! same number, so the JS side decodes each verified token's JSON once and reuses it; numbers are
 //! never reused for another token.
 
-use edgeward::{Access, ConfigError, Error, KeySet, VerifiedToken, Verifier};
+use edgeward::{Access, ConfigError, Error, KeySet, MAX_CACHED_TOKEN_BYTES, VerifiedToken, Verifier};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -21,10 +21,14 @@ use wasm_bindgen::prelude::wasm_bindgen;
 const REFUSED: u32 = 0;
 /// `authorize` result: the matched rule needs no token.
 const PUBLIC: u32 = 1;
-/// The first number given to a verified token.
-const FIRST_TOKEN_ID: u32 = 2;
+/// `verify`/`authorize` result: verified, but too large to be remembered (the core does not
+/// cache it either): the JS side decodes it and forgets it.
+const UNREMEMBERED: u32 = 2;
+/// The first number given to a remembered verified token.
+const FIRST_TOKEN_ID: u32 = 3;
 /// How many verified tokens keep their number (and stay alive) here; older ones get a new number
-/// if the core hands them back again, which only costs the JS side one more JSON decode.
+/// if the core hands them back again, which only costs the JS side one more JSON decode. With
+/// tokens of at most `MAX_CACHED_TOKEN_BYTES`, this holds a few MiB at most.
 const REMEMBERED_TOKENS: usize = 1024;
 
 /// One verifier (policy, key sets, token cache) for the JS `Verifier` class.
@@ -145,7 +149,7 @@ impl Core {
     pub fn verify(&mut self, token: &str, provider: Option<String>, scopes: &str, now: f64) -> Result<u32, String> {
         let now = seconds(now)?;
         Ok(match self.verifier.verify(token, provider.as_deref(), &scope_list(scopes), now) {
-            Ok(verified) => self.granted(verified),
+            Ok(verified) => self.granted(verified, token.len()),
             Err(e) => self.refuse(e),
         })
     }
@@ -166,7 +170,8 @@ impl Core {
         };
         Ok(match self.verifier.authorize(method, path, lookup, now) {
             Ok(Access::Public) => PUBLIC,
-            Ok(Access::Granted(verified)) => self.granted(verified),
+            // The header text bounds the token's length.
+            Ok(Access::Granted(verified)) => self.granted(verified, headers.len()),
             Err(e) => self.refuse(e),
         })
     }
@@ -242,8 +247,8 @@ impl Core {
 }
 
 impl Core {
-    fn granted(&mut self, verified: Arc<VerifiedToken>) -> u32 {
-        let id = self.ids.id_of(&verified);
+    fn granted(&mut self, verified: Arc<VerifiedToken>, token_bytes: usize) -> u32 {
+        let id = if token_bytes > MAX_CACHED_TOKEN_BYTES { UNREMEMBERED } else { self.ids.id_of(&verified) };
         self.last = Some(verified);
         id
     }

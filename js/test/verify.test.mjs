@@ -238,6 +238,17 @@ describe('cache', () => {
     assert.equal(v.cachedTokens, 3);
   });
 
+  test('tokens over 8 KiB are verified every time and never kept', () => {
+    const v = verifier({}, { max_token_bytes: 65_536 });
+    const big = mint(es, claims({ padding: 'x'.repeat(10_000) }));
+    assert.ok(big.length > 8192);
+    for (let i = 0; i < 3; i++) assert.equal(v.verify(big, { now: NOW }).claims.padding.length, 10_000);
+    assert.equal(v.cachedTokens, 0);
+    const granted = v.authorize('GET', '/orders', { authorization: `Bearer ${big}` }, { now: NOW });
+    assert.equal(granted.result.claims.padding.length, 10_000);
+    assert.equal(codeOf(() => v.verify(big, { now: NOW + 600 })), 'ERR_JWT_EXPIRED');
+  });
+
   test('a mutated result does not change later results', () => {
     const v = verifier();
     const token = mint(es, claims());
