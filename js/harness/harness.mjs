@@ -194,7 +194,8 @@ function run() {
     const claim = error.claim ? ` Claim: ${error.claim}.` : '';
     const { denial } = error;
     const http = `HTTP ${denial.status}${denial.wwwAuthenticate ? ` · WWW-Authenticate: ${denial.wwwAuthenticate}` : ''}${denial.retryAfter ? ` · Retry-After: ${denial.retryAfter}` : ''}`;
-    showVerdict('refused', 'Refused', error.code, `${error.message}.${claim}`, http);
+    const message = error.message.charAt(0).toUpperCase() + error.message.slice(1);
+    showVerdict('refused', 'Refused', error.code, `${message}.${claim}`, http);
     if (decodeError && decodeError !== error) warnings.push(['info', `Decoding: ${decodeError.message}`]);
   } finally {
     verifier.free();
