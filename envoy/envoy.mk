@@ -2,7 +2,7 @@
 # demo, bench-envoy. See envoy/README.md.
 
 FILTER_WASM := dist/edgeward_filter.wasm
-ENVOY_NODE_TESTS := envoy/tests/filter.test.mjs envoy/tests/jwks.test.mjs envoy/tests/config.test.mjs envoy/tests/gateway.test.mjs
+ENVOY_NODE_TESTS := envoy/tests/filter.test.mjs envoy/tests/jwks.test.mjs envoy/tests/config.test.mjs envoy/tests/gateway.test.mjs envoy/tests/bench.test.mjs
 
 RUN_TARGET := gateway
 

@@ -168,8 +168,11 @@ try {
     const ok = await request(envoy, '/orders', { headers: { authorization: `Bearer ${reused}` } });
     const sample = await request(envoy, '/orders', { headers: { authorization: `Bearer ${tokens[DISTINCT - 1]}` } });
     const none = await request(envoy, '/orders');
+    const unscoped = await request(envoy, '/orders', { headers: { authorization: `Bearer ${mint(key, { ...claims('x'), scope: 'write:orders' })}` } });
     if (ok.status !== 200 || sample.status !== 200) throw new Error(`${setup.name}: a valid token got ${ok.status}/${sample.status}`);
-    if (setup.name !== 'no filter' && none.status !== 401) throw new Error(`${setup.name}: no token got ${none.status}`);
+    if (setup.name !== 'no filter' && (none.status !== 401 || unscoped.status !== 403)) {
+      throw new Error(`${setup.name}: no token got ${none.status}, a token without the scope got ${unscoped.status}`);
+    }
     for (const mode of modes) wrk(`${envoy.url}/orders`, WARMUP_SECONDS, loadFor(mode));
   }
   for (let round = 1; round <= ROUNDS; round += 1) {
