@@ -17,7 +17,7 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const SECONDS = Number(arg('--seconds', '10'));
-const WARMUP_SECONDS = 2;
+const WARMUP_SECONDS = Number(arg('--warmup', '2'));
 const CONNECTIONS = Number(arg('--connections', '16'));
 const ROUNDS = Number(arg('--rounds', '3'));
 const DISTINCT = Number(arg('--tokens', '20000'));
@@ -173,7 +173,7 @@ try {
     if (setup.name !== 'no filter' && (none.status !== 401 || unscoped.status !== 403)) {
       throw new Error(`${setup.name}: no token got ${none.status}, a token without the scope got ${unscoped.status}`);
     }
-    for (const mode of modes) wrk(`${envoy.url}/orders`, WARMUP_SECONDS, loadFor(mode));
+    if (WARMUP_SECONDS > 0) for (const mode of modes) wrk(`${envoy.url}/orders`, WARMUP_SECONDS, loadFor(mode));
   }
   for (let round = 1; round <= ROUNDS; round += 1) {
     for (const mode of modes) {

@@ -16,7 +16,7 @@ test('bench-envoy runs and reports every setup', { skip: !haveWrk && 'wrk is not
   try {
     const out = join(dir, 'BENCH.md');
     const result = spawnSync(process.execPath,
-      ['envoy/bench/bench.mjs', '--seconds', '1', '--rounds', '1', '--tokens', '200', '--out', out],
+      ['envoy/bench/bench.mjs', '--seconds', '1', '--warmup', '0', '--rounds', '1', '--tokens', '200', '--out', out],
       { cwd: ROOT, encoding: 'utf8', timeout: 120000 });
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
     const report = readFileSync(out, 'utf8');
