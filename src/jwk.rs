@@ -160,6 +160,16 @@ impl KeySet {
                 None => set.skipped += 1,
             }
         }
+        // A document with nothing usable is refused rather than loaded: replacing good keys with
+        // none would turn an IdP hiccup (or a rotation to an algorithm the policy does not allow)
+        // into an outage, and a refused document keeps the current keys.
+        if set.keys.is_empty() {
+            let names: Vec<&str> = allowed.iter().map(|a| a.name()).collect();
+            return Err(Error::jwks(
+                at("keys"),
+                format!("no key usable with the allowed algorithms ({})", names.join(", ")),
+            ));
+        }
         Ok(set)
     }
 

@@ -861,10 +861,11 @@ fn ed25519_wrong_length_refused() {
         let bad = public_with(&k.eddsa, json!({ "x": base64url::encode(&weak) }));
         assert_jwks_refused(&jwks_of(vec![bad]), Some("keys[0].x"));
     }
-    // An OKP key of another curve (X25519, Ed448) is skipped, not used.
+    // An OKP key of another curve (X25519, Ed448) is skipped, not used; alone it leaves nothing usable.
     let x25519 = public_with(&k.eddsa, json!({ "crv": "X25519", "alg": null }));
-    let set = load_jwks(&jwks_of(vec![x25519])).unwrap();
-    assert!(set.is_empty());
+    let set = load_jwks(&jwks_of(vec![x25519.clone(), public(&k.eddsa)])).unwrap();
+    assert_eq!((set.keys().len(), set.skipped()), (1, 1));
+    assert_jwks_refused(&jwks_of(vec![x25519]), Some("keys"));
 }
 
 #[test]
@@ -1420,9 +1421,10 @@ fn jwks_unavailable_until_keys_arrive() {
     let result = check(&mut v, &t);
     assert_refused(result, "ERR_JWKS_UNAVAILABLE", None);
     assert_eq!(check(&mut v, &t).unwrap_err().denial().status, 503);
-    // A JWKS with no usable key is still unavailable; a usable one makes the token verify.
-    assert_eq!(v.set_jwks(PROVIDER, br#"{"keys":[]}"#).unwrap(), 0);
+    // A JWKS with no usable key is refused (it would replace keys with none): still unavailable.
+    assert_eq!(v.set_jwks(PROVIDER, br#"{"keys":[]}"#).unwrap_err().code(), JWKS_INVALID);
     assert_refused(check(&mut v, &t), "ERR_JWKS_UNAVAILABLE", None);
+    // A usable one makes the token verify.
     assert_eq!(v.set_jwks(PROVIDER, all_jwks().to_string().as_bytes()).unwrap(), 5);
     assert_accepted(check(&mut v, &t));
 }
@@ -1625,12 +1627,11 @@ fn missing_key_members_refused_or_skipped() {
     assert_jwks_refused(&jwks_of(vec![no_kty]), Some("keys[0].kty"));
     // Without `crv` no algorithm can use an EC or OKP key: it is skipped, never guessed.
     for key in [&k.es256, &k.eddsa] {
-        let set = load_jwks(&jwks_of(vec![public_with(key, json!({ "crv": null }))])).unwrap();
-        assert!(set.is_empty());
-        assert_eq!(set.skipped(), 1);
+        let set = load_jwks(&jwks_of(vec![public_with(key, json!({ "crv": null })), public(&k.rs256)])).unwrap();
+        assert_eq!((set.keys().len(), set.skipped()), (1, 1));
+        // Alone, such a key leaves the document with nothing usable: refused, never guessed.
+        assert_jwks_refused(&jwks_of(vec![public_with(key, json!({ "crv": null }))]), Some("keys"));
     }
-    let mut v = verifier_for_jwks(jwks_of(vec![public_with(&k.es256, json!({ "crv": null }))]));
-    assert_refused(check(&mut v, &es256_token()), "ERR_JWKS_UNAVAILABLE", None);
 }
 
 #[test]

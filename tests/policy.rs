@@ -19,11 +19,20 @@ fn minimal() -> Value {
             "corp-idp": {
                 "issuer": ISSUER,
                 "audiences": [AUDIENCE],
-                "local_jwks": { "keys": [] }
+                "local_jwks": { "keys": [RFC7515_A3_KEY.clone()] }
             }
         }
     })
 }
+
+/// The P-256 public key of RFC 7515 A.3: a real point, so the minimal policy has a usable key.
+static RFC7515_A3_KEY: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!({
+        "kty": "EC", "crv": "P-256",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+    })
+});
 
 fn load(doc: &Value) -> Result<Policy, Error> {
     Policy::from_json(&doc.to_string())
@@ -452,7 +461,7 @@ fn extract(provider_doc: Value, request: &[(&str, &str)]) -> Option<String> {
 }
 
 fn provider_doc(extra: Value) -> Value {
-    let mut doc = json!({ "issuer": ISSUER, "audiences": [AUDIENCE], "local_jwks": { "keys": [] } });
+    let mut doc = json!({ "issuer": ISSUER, "audiences": [AUDIENCE], "local_jwks": { "keys": [RFC7515_A3_KEY.clone()] } });
     doc.as_object_mut().unwrap().extend(obj(extra));
     doc
 }

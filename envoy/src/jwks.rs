@@ -82,7 +82,7 @@ mod tests {
         assert!(matches!(check_document(b"<html>oops</html>", &es256), Err(Refused::Invalid(_))));
         assert!(check_document(br#"{"keys":[{"kty":"EC"}]}"#, &es256).is_err());
         assert!(matches!(check_document(br#"{"keys":{}}"#, &es256), Err(Refused::Invalid(_))));
-        assert_eq!(check_document(br#"{"keys":[]}"#, &es256), Err(Refused::NoUsableKeys));
+        assert!(matches!(check_document(br#"{"keys":[]}"#, &es256), Err(Refused::Invalid(_))));
         let good = jwks(&[&key("a"), &key("b")]).to_string();
         assert_eq!(check_document(good.as_bytes(), &es256), Ok(2));
         let private = key("p").to_json().to_string();
