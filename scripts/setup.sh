@@ -65,7 +65,15 @@ setup_wasm_bindgen() {
 }
 
 setup_node() {
-  (cd "$here/js" && [ -d node_modules ] || npm ci -s --no-audit --no-fund)
+  # npm ci again whenever package-lock.json changed since the last install.
+  local want have stamp="$here/js/node_modules/.edgeward-lock.sha256"
+  want=$(sha256sum "$here/js/package-lock.json" | cut -d' ' -f1)
+  have=$(cat "$stamp" 2>/dev/null || true)
+  if [ "$want" != "$have" ]; then
+    say "npm ci (js/)"
+    (cd "$here/js" && npm ci -s --no-audit --no-fund)
+    echo "$want" > "$stamp"
+  fi
 }
 
 setup_chromium() {
