@@ -93,6 +93,15 @@ struct ProviderKeys {
     generation: u64,
 }
 
+/// How often the verified-token cache answered, since the verifier was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Verifications answered from the cache (no parsing, no signature check).
+    pub hits: u64,
+    /// Verifications that parsed the token and checked its signature.
+    pub misses: u64,
+}
+
 /// Verifies tokens against a policy and the providers' current key sets.
 ///
 /// A verifier is single-threaded state (its cache); hosts keep one per worker or per VM.
@@ -101,6 +110,7 @@ pub struct Verifier {
     policy: Arc<Policy>,
     keys: Vec<ProviderKeys>,
     cache: TokenCache,
+    stats: CacheStats,
 }
 
 impl Verifier {
@@ -109,7 +119,7 @@ impl Verifier {
         let keys =
             policy.providers.iter().map(|p| ProviderKeys { keys: p.local_jwks.clone(), generation: 0 }).collect();
         let cache = TokenCache::new(policy.token_cache_size);
-        Verifier { policy: Arc::new(policy), keys, cache }
+        Verifier { policy: Arc::new(policy), keys, cache, stats: CacheStats::default() }
     }
 
     /// Reads a policy document and builds a verifier for it.
@@ -160,6 +170,11 @@ impl Verifier {
         self.cache.len()
     }
 
+    /// Cache hits and misses so far (for metrics).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.stats
+    }
+
     fn index_of(&self, provider: &str) -> Result<usize, Error> {
         self.policy
             .provider_index(provider)
@@ -202,12 +217,14 @@ impl Verifier {
             let current = self.keys[entry.provider].generation;
             if wanted.is_none_or(|w| w == entry.provider) && entry.generation == current {
                 let provider = &self.policy.providers[entry.provider];
+                self.stats.hits = self.stats.hits.saturating_add(1);
                 claims::check_time(&entry.token.registered, provider.clock_skew_seconds, now)?;
                 claims::check_scopes(&entry.token.scopes, required_scopes)?;
                 return Ok(Arc::clone(&entry.token));
             }
         }
 
+        self.stats.misses = self.stats.misses.saturating_add(1);
         let unverified = UnverifiedToken::parse(token, self.policy.max_token_bytes)?;
         let index = match wanted {
             Some(index) => index,

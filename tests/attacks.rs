@@ -1647,3 +1647,14 @@ fn a_shared_key_set_is_used_as_given() {
     assert_eq!(verified.expires_at(), Some(2_000_000_600.0));
     assert_eq!(v.set_key_set("nobody", set).unwrap_err().code(), POLICY_INVALID);
 }
+
+#[test]
+fn cache_stats_count_hits_and_misses() {
+    let mut v = default_verifier();
+    let t = es256_token();
+    assert_accepted(check(&mut v, &t));
+    assert_accepted(check(&mut v, &t));
+    assert_refused(check(&mut v, "not.a.token"), "ERR_JWT_INVALID", None);
+    let stats = v.cache_stats();
+    assert_eq!((stats.hits, stats.misses), (1, 2));
+}
