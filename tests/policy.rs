@@ -461,7 +461,8 @@ fn extract(provider_doc: Value, request: &[(&str, &str)]) -> Option<String> {
 }
 
 fn provider_doc(extra: Value) -> Value {
-    let mut doc = json!({ "issuer": ISSUER, "audiences": [AUDIENCE], "local_jwks": { "keys": [RFC7515_A3_KEY.clone()] } });
+    let mut doc =
+        json!({ "issuer": ISSUER, "audiences": [AUDIENCE], "local_jwks": { "keys": [RFC7515_A3_KEY.clone()] } });
     doc.as_object_mut().unwrap().extend(obj(extra));
     doc
 }
