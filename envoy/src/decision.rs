@@ -24,7 +24,7 @@ pub struct Response {
     pub body: String,
 }
 
-/// Whether the verified-token cache answered (as far as the filter can tell, see `README.md`).
+/// Whether the verified-token cache answered (from the core's [`Verifier::cache_stats`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheUse {
     /// No token was looked up (public route, no token, unmatched route).
@@ -45,20 +45,15 @@ pub fn decide(
     header: &mut dyn FnMut(&str) -> Option<String>,
     now: i64,
 ) -> (Result<Mutations, Error>, CacheUse) {
-    let cached_before = verifier.cached_tokens();
+    let before = verifier.cache_stats();
     let result = verifier.authorize(method, path, &mut *header, now);
-    let cached_after = verifier.cached_tokens();
-    let capacity = verifier.policy().token_cache_size;
-    let cache = match &result {
-        Err(Error::Missing | Error::RouteDenied) | Ok(Access::Public) => CacheUse::None,
-        // Only a verified token is cached: an unchanged, unfilled cache after a verified answer
-        // was a hit. (At capacity an insertion evicts one entry, so a miss looks like a hit.)
-        Ok(Access::Granted(_)) | Err(Error::InsufficientScope { .. })
-            if capacity > 0 && cached_after == cached_before && cached_before > 0 =>
-        {
-            CacheUse::Hit
-        }
-        _ => CacheUse::Miss,
+    let after = verifier.cache_stats();
+    let cache = if after.hits > before.hits {
+        CacheUse::Hit
+    } else if after.misses > before.misses {
+        CacheUse::Miss
+    } else {
+        CacheUse::None
     };
     let mutations = result.map(|access| {
         let mut mutations = Mutations::default();
