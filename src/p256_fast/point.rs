@@ -51,6 +51,7 @@ impl<F: Field> Jacobian<F> {
     }
 
     /// The affine point (one inversion), `None` for the point at infinity.
+    #[cfg(test)]
     pub fn to_affine(self) -> Option<Affine<F>> {
         let z_inv = self.z.invert_vartime()?;
         let z_inv2 = z_inv.square();
@@ -218,20 +219,31 @@ impl<F: Field> Table<F> {
         }
         let windows = 256u32.div_ceil(window_bits);
         let per_window = 1usize << (window_bits - 1);
-        let mut jacobian = Vec::with_capacity(usize::try_from(windows).ok()?.checked_mul(per_window)?);
-        let mut window_base = *base;
+        // The window bases 2^(w·i)·P for i = 0 ..= windows (the last is the carry point), by
+        // doubling, then all made affine with one inversion.
+        let mut bases = Vec::with_capacity(usize::try_from(windows).ok()? + 1);
+        let mut window_base = Jacobian::from(*base);
+        bases.push(window_base);
         for _ in 0..windows {
-            let mut multiple = Jacobian::from(window_base);
+            for _ in 0..window_bits {
+                window_base = window_base.double();
+            }
+            bases.push(window_base);
+        }
+        let bases = batch_to_affine(&bases)?;
+        let (carry, bases) = bases.split_last()?;
+        // d·B for d = 1 ..= 2^(w−1) in each window, by mixed additions, then one more inversion.
+        let mut jacobian = Vec::with_capacity(bases.len().checked_mul(per_window)?);
+        for window_base in bases {
+            let mut multiple = Jacobian::from(*window_base);
             jacobian.push(multiple);
             for _ in 1..per_window {
-                multiple = multiple.add_affine(&window_base);
+                multiple = multiple.add_affine(window_base);
                 jacobian.push(multiple);
             }
-            // 2^w·B = 2·(2^(w−1)·B): the next window's base.
-            window_base = multiple.double().to_affine()?;
         }
         let points = batch_to_affine(&jacobian)?.into_boxed_slice();
-        Some(Table { window_bits, windows, points, carry: window_base })
+        Some(Table { window_bits, windows, points, carry: *carry })
     }
 
     /// Adds k·P to `accumulator`, for k < 2²⁵⁶.
