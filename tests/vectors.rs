@@ -174,9 +174,15 @@ fn rfc7520_4_3_es512_is_not_supported() {
     assert_eq!(Algorithm::from_name("ES512"), None);
     let header = String::from_utf8(base64url::decode(RFC7520_4_3_HEADER).unwrap()).unwrap();
     assert!(header.contains(r#""alg":"ES512""#));
-    let set = KeySet::from_bytes(RFC7520_P521_JWKS.as_bytes(), &Algorithm::ALL).unwrap();
-    assert!(set.is_empty());
-    assert_eq!(set.skipped(), 1);
+    // Alone, the skipped P-521 key leaves nothing usable, so the document is refused.
+    let err = KeySet::from_bytes(RFC7520_P521_JWKS.as_bytes(), &Algorithm::ALL).unwrap_err();
+    assert_eq!((err.code(), err.path()), ("ERR_JWKS_INVALID", Some("keys")));
+    // Beside a usable key it is skipped, not used.
+    let p521: serde_json::Value = serde_json::from_str(RFC7520_P521_JWKS).unwrap();
+    let ec: serde_json::Value = serde_json::from_str(RFC7515_A3_JWKS).unwrap();
+    let both = serde_json::json!({ "keys": [p521["keys"][0].clone(), ec["keys"][0].clone()] });
+    let set = KeySet::from_bytes(both.to_string().as_bytes(), &Algorithm::ALL).unwrap();
+    assert_eq!((set.keys().len(), set.skipped()), (1, 1));
 }
 
 #[test]
