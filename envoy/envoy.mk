@@ -2,11 +2,12 @@
 # demo, bench-envoy. See envoy/README.md.
 
 FILTER_WASM := dist/edgeward_filter.wasm
-ENVOY_NODE_TESTS := envoy/tests/filter.test.mjs envoy/tests/jwks.test.mjs envoy/tests/config.test.mjs envoy/tests/gateway.test.mjs envoy/tests/bench.test.mjs
+ENVOY_NODE_TESTS := envoy/tests/filter.test.mjs envoy/tests/jwks.test.mjs envoy/tests/config.test.mjs envoy/tests/gateway.test.mjs envoy/tests/bench.test.mjs \
+  envoy/tests/failclosed.test.mjs
 
 RUN_TARGET := gateway
 
-.PHONY: build-envoy test-envoy lint-envoy gateway demo bench-envoy
+.PHONY: build-envoy build-envoy-trap test-envoy lint-envoy gateway demo bench-envoy
 
 build: build-envoy
 test: test-envoy
@@ -19,6 +20,15 @@ build-envoy:
 	cp target/wasm32-wasip1/wasm/edgeward_envoy.wasm $(FILTER_WASM)
 	@echo "$(FILTER_WASM): $$(stat -c %s $(FILTER_WASM)) bytes"
 
+# DANGER, tests only: the filter with feature `danger-test-trap` (a request with the header
+# x-edgeward-danger-trap makes it panic), in its own target dir so that it never lands in dist/.
+TRAP_TARGET_DIR := target/danger-test-trap
+TRAP_WASM := $(TRAP_TARGET_DIR)/wasm32-wasip1/wasm/edgeward_envoy.wasm
+build-envoy-trap:
+	@$(SETUP) rust
+	CARGO_TARGET_DIR=$(TRAP_TARGET_DIR) $(CARGO) clippy --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm --features danger-test-trap -- -D warnings
+	CARGO_TARGET_DIR=$(TRAP_TARGET_DIR) $(CARGO) build --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm --features danger-test-trap
+
 # The host glue only compiles for wasm32: lint it there too (the workspace lint runs natively).
 lint-envoy:
 	@$(SETUP) rust
@@ -26,9 +36,9 @@ lint-envoy:
 
 # Native unit tests of the plain modules run with the workspace (`cargo test --workspace`);
 # these run the filter in a real Envoy 1.40.
-test-envoy: build-envoy lint-envoy
+test-envoy: build-envoy build-envoy-trap lint-envoy
 	@$(SETUP) envoy
-	node --test --test-concurrency=1 $(ENVOY_NODE_TESTS)
+	EDGEWARD_TRAP_WASM=$(TRAP_WASM) node --test --test-concurrency=1 $(ENVOY_NODE_TESTS)
 
 # Envoy on 127.0.0.1:10000 (admin :9901) with the filter, an upstream bot and fresh keys;
 # prints curl commands with fresh tokens. Ctrl-C stops everything.

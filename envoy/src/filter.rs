@@ -315,6 +315,18 @@ impl RootContext for Root {
     }
 }
 
+/// DANGER, tests only (feature `danger-test-trap`): a request carrying this header makes the
+/// filter panic, which aborts (a wasm trap), to show that Envoy then refuses the request.
+#[cfg(feature = "danger-test-trap")]
+const DANGER_TRAP_HEADER: &str = "x-edgeward-danger-trap";
+
+#[cfg(feature = "danger-test-trap")]
+fn danger_test_trap(lookup: &mut dyn FnMut(&str) -> Option<String>) {
+    if lookup(DANGER_TRAP_HEADER).is_some() {
+        panic!("danger-test-trap: forced trap");
+    }
+}
+
 /// One request.
 struct Http {
     worker: Rc<Worker>,
@@ -328,6 +340,8 @@ impl HttpContext for Http {
         // One host call for all headers; lookups below are local.
         let headers = self.get_http_request_headers();
         let mut lookup = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        #[cfg(feature = "danger-test-trap")]
+        danger_test_trap(&mut lookup);
         let method = lookup(":method").unwrap_or_default();
         let path = lookup(":path").unwrap_or_default();
         let worker = Rc::clone(&self.worker);

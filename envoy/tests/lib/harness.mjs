@@ -55,9 +55,13 @@ function close(server) {
   return new Promise((ok) => server.close(() => ok()));
 }
 
-/** An upstream bot that answers 200 with the request it received as JSON. */
-export async function startEchoUpstream() {
+/**
+ * An upstream bot that answers 200 with the request it received as JSON. `onRequest(req)`, if
+ * given, sees every request first (e.g. to count what got through).
+ */
+export async function startEchoUpstream({ onRequest } = {}) {
   const server = http.createServer((req, res) => {
+    onRequest?.(req);
     req.resume();
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
