@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const { Harness, WindowKey, generator_table_bytes } = require(path.join(here, 'pkg', 'wasm_ecdsa.js'));
+const { Harness, WindowKey, RsaPow, generator_table_bytes } = require(path.join(here, 'pkg', 'wasm_ecdsa.js'));
 let jose = null;
 try {
   jose = await import(path.join(here, '..', '..', 'js', 'node_modules', 'jose', 'dist', 'webapi', 'index.js'));
@@ -119,6 +119,16 @@ verifiers.push({ name: 'ES256 p256 verify (wasm)', alg: 'ES256', run: (i) => har
 for (const w of [4, 5, 6, 7, 8]) {
   verifiers.push({ name: `ES256 edgeward w=${w} (wasm)`, alg: 'ES256', run: (i) => windows[w].key.verify(fes.messages[i], fes.signatures[i]) });
 }
+// The RSA public-key operation alone: the rsa crate's exponentiation vs square-and-multiply.
+const rsaJwk = rsa.publicKey.export({ format: 'jwk' });
+const rsaPow = new RsaPow(Buffer.from(rsaJwk.n, 'base64url'), Buffer.from(rsaJwk.e, 'base64url'));
+const frs = fixtures.RS256;
+for (let i = 0; i < 4; i++) {
+  if (Buffer.compare(Buffer.from(rsaPow.crate_pow(frs.signatures[i])), Buffer.from(rsaPow.direct_pow(frs.signatures[i]))) !== 0)
+    throw new Error('the two RSA exponentiations disagree');
+}
+verifiers.push({ name: 'RSA s^e mod n: rsa crate pow (wasm)', alg: 'RS256', run: (i) => rsaPow.crate_pow(frs.signatures[i]).length > 0 });
+verifiers.push({ name: 'RSA s^e mod n: square-and-multiply (wasm)', alg: 'RS256', run: (i) => rsaPow.direct_pow(frs.signatures[i]).length > 0 });
 if (jose) {
   for (const alg of Object.keys(keys)) {
     const f = fixtures[alg];

@@ -75,3 +75,50 @@ impl WindowKey {
 pub fn generator_table_bytes() -> usize {
     P256Key::generator_table_bytes()
 }
+
+/// The RSA public-key operation s^e mod n two ways, to see what the `rsa` crate's generic
+/// constant-time exponentiation (4-bit windows: 14 multiplications for its table, then 16
+/// squarings and 5 multiplications for e = 65537) costs against plain square-and-multiply over
+/// the same cached Montgomery parameters (16 squarings and 1 multiplication).
+#[wasm_bindgen]
+pub struct RsaPow {
+    key: rsa::PublicKey,
+}
+
+#[wasm_bindgen]
+impl RsaPow {
+    /// From the big-endian modulus and exponent.
+    #[wasm_bindgen(constructor)]
+    pub fn new(n: &[u8], e: &[u8]) -> Result<RsaPow, JsError> {
+        let key = rsa::PublicKey::new(
+            rsa::BoxedUint::from_be_slice_vartime(n),
+            rsa::BoxedUint::from_be_slice_vartime(e),
+        )
+        .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(RsaPow { key })
+    }
+
+    /// `rsa::hazmat::rsa_encrypt` (what RS256/PS256 verification runs).
+    pub fn crate_pow(&self, signature: &[u8]) -> Vec<u8> {
+        use rsa::traits::PublicKeyParts as _;
+        let Ok(s) = rsa::BoxedUint::from_be_slice(signature, self.key.n_bits_precision()) else { return vec![] };
+        rsa::hazmat::rsa_encrypt(&self.key, &s).map(|m| m.to_be_bytes().into_vec()).unwrap_or_default()
+    }
+
+    /// Left-to-right square-and-multiply, variable time (public data only).
+    pub fn direct_pow(&self, signature: &[u8]) -> Vec<u8> {
+        use crypto_bigint::modular::BoxedMontyForm;
+        use rsa::traits::PublicKeyParts as _;
+        let Ok(s) = rsa::BoxedUint::from_be_slice(signature, self.key.n_bits_precision()) else { return vec![] };
+        let base = BoxedMontyForm::new(s, self.key.n_params());
+        let e = self.key.e();
+        let mut acc = base.clone();
+        for bit in (0..e.bit_width_vartime().saturating_sub(1)).rev() {
+            acc = acc.square();
+            if e.bit_vartime(bit) {
+                acc = acc.mul(&base);
+            }
+        }
+        acc.retrieve().to_be_bytes().into_vec()
+    }
+}
