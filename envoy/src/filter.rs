@@ -244,10 +244,15 @@ impl Root {
 }
 
 impl Context for Root {
-    fn on_http_call_response(&mut self, token_id: u32, _headers: usize, body_size: usize, _trailers: usize) {
+    fn on_http_call_response(&mut self, token_id: u32, num_headers: usize, body_size: usize, _trailers: usize) {
         let Some(index) = self.calls.remove(&token_id) else { return };
         let Some(worker) = self.worker.clone() else { return };
         let Some(source) = worker.config.sources.get(index) else { return };
+        // A call that failed without an answer (e.g. Envoy reset it when the body overflowed its
+        // buffer) has no header map: reading one then is a host error, on which the SDK panics.
+        if num_headers == 0 {
+            return Root::fetch_failed(&worker, source, "no response (reset, or the body overflowed Envoy's buffer)");
+        }
         let status = self.get_http_call_response_header(":status");
         let checked = jwks::check_head(status.as_deref(), body_size).and_then(|()| {
             let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();

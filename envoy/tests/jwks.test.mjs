@@ -55,7 +55,7 @@ describe('remote JWKS', () => {
     assert.equal(ok, fetches);
   });
 
-  for (const mode of ['garbage', 'oversize', 'error', 'down']) {
+  for (const mode of ['garbage', 'oversize', 'huge', 'error', 'down']) {
     test(`a JWKS server answering "${mode}" never replaces good keys`, async () => {
       const failed = (await metrics(envoy)).edgeward_jwks_fetch_failed ?? 0;
       jwks.state.mode = mode;

@@ -74,10 +74,11 @@ export async function startEchoUpstream({ onRequest } = {}) {
 
 /**
  * A JWKS server. `mode`: 'ok' serves `{keys}`, 'down' resets connections, 'error' answers 500,
- * 'garbage' serves a non-JSON 200, 'oversize' serves a 300 KiB 200.
+ * 'garbage' serves a non-JSON 200, 'oversize' serves a 300 KiB 200, 'huge' streams a 200 of
+ * `state.hugeBytes` (default 64 MiB) without content-length.
  */
 export async function startJwksServer(keys = []) {
-  const state = { keys: [...keys], mode: 'ok', requests: 0 };
+  const state = { keys: [...keys], mode: 'ok', requests: 0, hugeBytes: 64 * 1024 * 1024 };
   const server = http.createServer((req, res) => {
     state.requests += 1;
     req.resume();
@@ -97,6 +98,22 @@ export async function startJwksServer(keys = []) {
         const padding = 'x'.repeat(300 * 1024);
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ keys: state.keys.map((k) => k.jwk), padding }));
+        return;
+      }
+      case 'huge': {
+        res.setHeader('content-type', 'application/json');
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        let left = state.hugeBytes;
+        res.write('{"keys":[');
+        const pump = () => {
+          while (left > 0 && !res.destroyed) {
+            left -= chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end(']}');
+        };
+        res.on('error', () => {});
+        pump();
         return;
       }
       default:
