@@ -116,6 +116,12 @@ for (const alg of Object.keys(keys)) {
 }
 const fes = fixtures.ES256;
 verifiers.push({ name: 'ES256 p256 verify (wasm)', alg: 'ES256', run: (i) => harness.verify_p256(fes.kid, fes.messages[i], fes.signatures[i]) });
+// BASELINE_PKG=<dir>: the same harness built from another edgeward commit, timed in this run.
+if (process.env.BASELINE_PKG) {
+  const base = require(path.resolve(process.env.BASELINE_PKG, 'wasm_ecdsa.js'));
+  const baseline = new base.Harness(jwks);
+  verifiers.push({ name: 'ES256 edgeward baseline build (wasm)', alg: 'ES256', run: (i) => baseline.verify('ES256', fes.kid, fes.messages[i], fes.signatures[i]) });
+}
 for (const w of [4, 5, 6, 7, 8]) {
   verifiers.push({ name: `ES256 edgeward w=${w} (wasm)`, alg: 'ES256', run: (i) => windows[w].key.verify(fes.messages[i], fes.signatures[i]) });
 }

@@ -9,16 +9,25 @@
 //! Verification handles only public data, so all of this is variable time.
 
 mod field;
+#[cfg(any(test, target_arch = "wasm32"))]
+mod field32;
 mod point;
 
-use field::{Field, P256Field};
+use field::Field;
+#[cfg(not(target_arch = "wasm32"))]
+use field::P256Field;
 use p256::elliptic_curve::ops::{Invert as _, Reduce as _};
 use point::{Affine, Jacobian, Limbs, Table};
 use sha2::{Digest as _, Sha256};
 use std::sync::{Arc, OnceLock};
 
-/// The field the tables use on this target.
+/// The field the tables use on this target: `p256`'s own (64-bit limbs, Montgomery form)
+/// natively; on wasm32, which has no 64×64→128-bit multiply, 32-bit limbs with p's special
+/// form for reduction (see `field32`).
+#[cfg(not(target_arch = "wasm32"))]
 type Fe = P256Field;
+#[cfg(target_arch = "wasm32")]
+type Fe = field32::Fe32;
 
 /// Window width of a key's table, in bits: ⌈256/w⌉ windows of 2^(w−1) affine points.
 /// See `perf/README.md` for the measurements behind the choice.

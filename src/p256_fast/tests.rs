@@ -224,3 +224,97 @@ fn x_check_without_inversion() {
         assert!(!x_matches(&point, &other));
     }
 }
+
+/// The wasm32 field through the whole verification, natively: `verify_with` over `Fe32` tables
+/// must agree with `p256`'s verify (and so with the native path) on valid, high-S, tweaked,
+/// random and constructed x(R) ≥ n cases. `EDGEWARD_FIELD32_DIFF_CASES` sets the count.
+#[test]
+fn wasm_field_verification_agrees_with_p256() {
+    use super::field32::Fe32;
+    use p256::ecdsa::signature::{Signer as _, Verifier as _};
+    use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+    let count: usize = std::env::var("EDGEWARD_FIELD32_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let g32 = Table::<Fe32>::new(&affine_from_bytes(&GENERATOR_X, &GENERATOR_Y).unwrap(), 8).unwrap();
+    let table_of = |key: &VerifyingKey, w: u32| {
+        let sec1 = key.to_sec1_point(false);
+        let b = sec1.as_bytes();
+        let q = affine_from_bytes::<Fe32>(&b[1..33].try_into().unwrap(), &b[33..65].try_into().unwrap()).unwrap();
+        Table::new(&q, w).unwrap()
+    };
+    let mut randomness = scalars(count * 4 + 8).into_iter();
+    let mut next = move || randomness.next().unwrap();
+    let signing = SigningKey::from_slice(&next().to_bytes()).unwrap();
+    let key = *signing.verifying_key();
+    let table = table_of(&key, 7);
+    let mut accepted = 0;
+    for i in 0..count {
+        let message = format!("case {i}: {}", hex_of(&next().to_bytes())).into_bytes();
+        let signature: Signature = signing.sign(&message);
+        let (r, s) = (signature.r(), signature.s());
+        let raw = |r: &Scalar, s: &Scalar| [r.to_bytes().as_slice(), s.to_bytes().as_slice()].concat();
+        let mut cases: Vec<WasmCase> = vec![
+            (key, None, message.clone(), raw(&r, &s)),
+            (key, None, message.clone(), raw(&r, &-*s)),
+            (key, None, [message.as_slice(), b"!"].concat(), raw(&r, &s)),
+            (key, None, message.clone(), raw(&(*r + Scalar::ONE), &s)),
+            (key, None, message.clone(), raw(&next(), &next())),
+        ];
+        if i % 8 == 0 {
+            // x(R) ≥ n: R with x = n + t, key solved so that (r = x − n, s) verifies.
+            let mut x = ORDER;
+            x[31] = x[31].wrapping_add(u8::try_from(i % 200).unwrap());
+            x[16..31].copy_from_slice(&next().to_bytes()[..15]);
+            x[16] &= 0x3f;
+            let mut t = [0u8; 32];
+            t[16..].copy_from_slice(&x[16..]);
+            let x_full: [u8; 32] =
+                p256::U256::from_be_slice(&ORDER).wrapping_add(&p256::U256::from_be_slice(&t)).to_be_bytes().into();
+            let compressed = [&[2u8][..], &x_full].concat();
+            if let Ok(point) = VerifyingKey::from_sec1_bytes(&compressed) {
+                let r = Scalar::reduce(&p256::U256::from_be_slice(&x_full));
+                let s = next();
+                let e = Scalar::reduce(&p256::U256::from_be_slice(&sha2::Sha256::digest(&message)));
+                let s_inv = s.invert_vartime().unwrap();
+                let (u1, u2) = (e * s_inv, r * s_inv);
+                let q = (ProjectivePoint::from(*point.as_affine()) - ProjectivePoint::GENERATOR * u1)
+                    * u2.invert_vartime().unwrap();
+                if let Ok(solved) = VerifyingKey::from_affine(q.to_affine()) {
+                    let table = table_of(&solved, 4);
+                    cases.push((solved, Some(table), message.clone(), raw(&r, &s)));
+                }
+            }
+        }
+        for (case_key, case_table, message, signature) in &cases {
+            let expected = Signature::from_slice(signature).is_ok_and(|sig| case_key.verify(message, &sig).is_ok());
+            let fast = verify_with(&g32, case_table.as_ref().unwrap_or(&table), message, signature);
+            assert_eq!(fast, expected, "case {i}: {}", hex_of(signature));
+            accepted += usize::from(expected);
+        }
+    }
+    assert!(accepted >= 2 * count, "valid and high-S cases must pass");
+}
+
+/// Key, its own table if not the shared one, message, signature.
+type WasmCase = (p256::ecdsa::VerifyingKey, Option<Table<super::field32::Fe32>>, Vec<u8>, Vec<u8>);
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn wasm_field_tables_match_p256() {
+    use super::field32::Fe32;
+    let g = affine_from_bytes::<Fe32>(&GENERATOR_X, &GENERATOR_Y).unwrap();
+    let b = Fe32::from_be_bytes(&B).unwrap();
+    assert!(g.is_on_curve(&b));
+    for w in [2, 5, 8] {
+        let table = Table::new(&g, w).unwrap();
+        for k in scalars(10).into_iter().chain([small(1), -small(1)]) {
+            let mut sum = Jacobian::INFINITY;
+            table.add_multiple(&mut sum, &limbs(&k));
+            let ours = sum.to_affine().map(|p| (p.x.to_be_bytes(), p.y.to_be_bytes()));
+            let theirs = reference(&k).map(|p| (p.x.to_be_bytes(), p.y.to_be_bytes()));
+            assert_eq!(ours, theirs);
+        }
+    }
+}
