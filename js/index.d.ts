@@ -207,11 +207,6 @@ export interface VerifierOptions {
   memoize?: boolean;
 }
 
-export interface SetJwksOptions {
-  /** Also refuse a document without a single usable key (keeps the current keys). */
-  requireUsable?: boolean;
-}
-
 /** Request headers: Node's `req.headers`, a fetch `Headers`, or a lookup by lowercase name. */
 export type RequestHeaders =
   | Readonly<Record<string, string | readonly string[] | undefined>>
@@ -231,7 +226,7 @@ export class Verifier {
   /** How many usable keys `provider` has (`undefined`: no key set yet). */
   keyCount(provider: string): number | undefined;
   /** Replaces `provider`'s keys; returns the number of usable keys. Throws ERR_JWKS_INVALID. */
-  setJwks(provider: string, jwks: JwksDocument | string | Uint8Array | ArrayBuffer, options?: SetJwksOptions): number;
+  setJwks(provider: string, jwks: JwksDocument | string | Uint8Array | ArrayBuffer): number;
   /** Verifies a token, or throws EdgewardError. */
   verify(token: string, options?: VerifyOptions): VerifyResult;
   /** Decides a request by the policy's rules, or throws EdgewardError (see its `denial`). */

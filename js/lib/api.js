@@ -172,16 +172,14 @@ function makeApi(bindings) {
 
     /**
      * Replaces `provider`'s keys; returns how many usable keys the set holds. A refused document
-     * leaves the current keys in place; with `{ requireUsable: true }` so does a document
-     * without a single usable key.
+     * (malformed, or without a single usable key) leaves the current keys in place.
      */
-    setJwks(provider, jwks, options) {
+    setJwks(provider, jwks) {
       if (typeof provider !== 'string') throw new TypeError('provider must be a string');
       const bytes = jwksBytes(jwks);
-      const requireUsable = options !== undefined && options.requireUsable === true;
       if (this.#memo !== null) this.#memo.clear();
       try {
-        return this.#core.set_jwks(provider, bytes, requireUsable);
+        return this.#core.set_jwks(provider, bytes);
       } catch (thrown) {
         return rethrow(thrown);
       }
@@ -439,7 +437,7 @@ function makeApi(bindings) {
         });
         if (!response.ok) throw new Error(`JWKS endpoint answered HTTP ${response.status}`);
         const bytes = await readCapped(response, MAX_JWKS_BYTES);
-        const count = this.#verifier.setJwks(this.#provider, bytes, { requireUsable: true });
+        const count = this.#verifier.setJwks(this.#provider, bytes);
         this.#lastSuccess = clock();
         this.#lastError = undefined;
         return count;

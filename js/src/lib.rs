@@ -11,7 +11,7 @@
 //! same number, so the JS side decodes each verified token's JSON once and reuses it; numbers are
 //! never reused for another token.
 
-use edgeward::{Access, ConfigError, Error, KeySet, MAX_CACHED_TOKEN_BYTES, VerifiedToken, Verifier};
+use edgeward::{Access, Error, MAX_CACHED_TOKEN_BYTES, VerifiedToken, Verifier};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -118,25 +118,10 @@ impl Core {
     }
 
     /// Replaces a provider's key set; returns how many usable keys it holds, or throws the
-    /// error's JSON text. A refused document leaves the current keys in place. With
-    /// `require_usable` (the remote fetcher), a document without a single usable key is refused
-    /// too, so an IdP serving an empty set does not wipe the last good keys.
-    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8], require_usable: bool) -> Result<u32, String> {
-        let count = if require_usable {
-            let algorithms = match self.verifier.policy().provider(provider) {
-                Some(p) => p.algorithms.clone(),
-                None => return Err(error_json(&unknown_provider(provider))),
-            };
-            let set = KeySet::from_bytes(jwks, &algorithms).map_err(|e| error_json(&e))?;
-            if set.is_empty() {
-                let empty = ConfigError::new("keys", "no key usable with the provider's algorithms");
-                return Err(error_json(&Error::Jwks(empty)));
-            }
-            self.verifier.set_key_set(provider, set)
-        } else {
-            self.verifier.set_jwks(provider, jwks)
-        }
-        .map_err(|e| error_json(&e))?;
+    /// error's JSON text. A refused document (malformed, or without a single usable key) leaves
+    /// the current keys in place.
+    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<u32, String> {
+        let count = self.verifier.set_jwks(provider, jwks).map_err(|e| error_json(&e))?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
@@ -259,11 +244,6 @@ impl Core {
     }
 }
 
-/// The core's refusal for a provider the policy does not name (what `set_jwks` says too).
-fn unknown_provider(provider: &str) -> Error {
-    Error::Policy(ConfigError::new("provider", format!("unknown provider \"{provider}\"")))
-}
-
 /// Parses a token without verifying it (for display only: the harness shows what a token says
 /// even when it is refused). Returns `{header, claims}` as JSON text, or throws the error's JSON.
 #[wasm_bindgen]
@@ -364,14 +344,11 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_key_set_is_refused_only_when_keys_must_be_usable() {
+    fn an_empty_key_set_is_refused_and_keeps_the_keys() {
         let mut core = Core::new(POLICY).unwrap();
-        let empty = br#"{"keys":[]}"#;
-        let thrown = core.set_jwks("idp", empty, true).unwrap_err();
+        let thrown = core.set_jwks("idp", br#"{"keys":[]}"#).unwrap_err();
         assert_eq!(info(&thrown)["code"], "ERR_JWKS_INVALID");
         assert_eq!(core.key_count("idp"), -1);
-        assert_eq!(core.set_jwks("idp", empty, false), Ok(0));
-        assert_eq!(core.key_count("idp"), 0);
-        assert_eq!(info(&core.set_jwks("nobody", empty, true).unwrap_err())["code"], "ERR_POLICY_INVALID");
+        assert_eq!(info(&core.set_jwks("nobody", br#"{"keys":[]}"#).unwrap_err())["code"], "ERR_POLICY_INVALID");
     }
 }

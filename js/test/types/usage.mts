@@ -30,7 +30,7 @@ const verifier = new Verifier(policy);
 const result: VerifyResult = verifier.verify('t', { scopes: ['read:orders'], now: 1_800_000_000 });
 const sub: string | undefined = typeof result.claims.sub === 'string' ? result.claims.sub : undefined;
 const scopes: readonly string[] = result.scopes;
-verifier.setJwks('corp-idp', { keys: [] }, { requireUsable: true });
+verifier.setJwks('corp-idp', { keys: [] });
 
 try {
   verifier.verify('t');
