@@ -9,8 +9,10 @@ SOAK_SECONDS ?= 600
 
 soak: build-envoy build-js
 	@$(SETUP) envoy wrk
+	node --test soak/independent.test.mjs
 	node soak/soak.mjs --seconds $(SOAK_SECONDS)
 
 soak-short: build-envoy build-js
 	@$(SETUP) envoy wrk
+	node --test soak/independent.test.mjs
 	node soak/soak.mjs --seconds 60
