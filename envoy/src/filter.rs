@@ -342,8 +342,15 @@ impl Context for Http {}
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         let time = now();
-        // One host call for all headers; lookups below are local.
-        let headers = self.get_http_request_headers();
+        // One host call for all headers; lookups below are local. Values are read as bytes: a
+        // client may send any obs-text byte, and the SDK's String accessor panics (a trap, which
+        // kills the VM) on a value that is not UTF-8. Such a value cannot be a valid token, route
+        // or claim; read lossily, it is still seen (and refused or removed), never trusted.
+        let headers: Vec<(String, String)> = self
+            .get_http_request_headers_bytes()
+            .into_iter()
+            .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
+            .collect();
         let mut lookup = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         #[cfg(feature = "danger-test-trap")]
         danger_test_trap(&mut lookup);

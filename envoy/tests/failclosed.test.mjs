@@ -12,6 +12,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -130,6 +131,44 @@ describe('failure_policy FAIL_OPEN (never use it): after a trap, requests bypass
     const res = await request(env.envoy, '/orders/secret');
     assert.equal(res.status, 200);
     assert.ok(env.seen.some((r) => r.url === '/orders/secret' && r.headers.authorization === undefined));
+  });
+});
+
+// Inputs that once trapped the shipped filter (and so, failing closed, made its worker refuse
+// every later request). A header value may hold any obs-text byte; the SDK's String accessor
+// panicked on one that is not UTF-8.
+describe('the shipped filter survives what once trapped it', () => {
+  let env;
+  before(async () => {
+    const seen = [];
+    const upstream = await startEchoUpstream({ onRequest: (req) => seen.push({ url: req.url, headers: req.headers }) });
+    const config = envoyConfig({ upstreamPort: upstream.port, policy: { ...policy, providers: { idp: {
+      ...policy.providers.idp, claim_to_headers: [{ claim_name: 'sub', header_name: 'x-bot-id' }] } } } });
+    env = { seen, upstream, envoy: await startEnvoy(config, { concurrency: 1 }) };
+  });
+  after(() => stopAll([env?.upstream, env?.envoy]));
+
+  /** One raw HTTP/1.1 request (fetch cannot send non-UTF-8 bytes); resolves with the status. */
+  const raw = (path, headerBytes) => new Promise((ok, fail) => {
+    const socket = net.connect(Number(new URL(env.envoy.url).port), '127.0.0.1', () => {
+      socket.write(Buffer.concat([Buffer.from(`GET ${path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n`), headerBytes,
+        Buffer.from('\r\n\r\n')]));
+    });
+    let reply = '';
+    socket.on('data', (chunk) => { reply += chunk.toString('latin1'); });
+    socket.on('end', () => ok(Number(reply.split(' ')[1])));
+    socket.on('error', fail);
+  });
+  const latin1 = (text) => Buffer.from(text, 'latin1');
+
+  test('header values that are not UTF-8: decided like any other, and the VM lives on', async () => {
+    assert.equal(await raw('/public', latin1('x-junk: \xff\xfe')), 200);
+    assert.equal(await raw('/orders', latin1(`authorization: Bearer ${bearer().authorization.slice(7)}\xff`)), 401);
+    assert.equal(await raw('/public', latin1('x-bot-id: adm\xefn')), 200);
+    const spoofed = env.seen.filter((r) => r.url === '/public' && r.headers['x-bot-id'] !== undefined);
+    assert.deepEqual(spoofed, [], 'a claim header with odd bytes is still removed');
+    assert.equal((await request(env.envoy, '/orders', { headers: bearer() })).status, 200, 'still deciding');
+    assert.doesNotMatch(env.envoy.log, /panicked at|RuntimeError/);
   });
 });
 
