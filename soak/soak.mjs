@@ -98,11 +98,12 @@ function pool(signer, stranger) {
   const now = nowSeconds();
   const claims = (extra = {}) => ({ iss: ISSUER, aud: AUDIENCE, sub: 'bot-0', iat: now - 10, exp: now + 600, ...extra });
   const lines = [];
-  const add = (count, cls, method, path, status, code, needsKeys, make, spoof = '-') => {
+  const add = (count, cls, method, path, status, code, needsKeys, make, spoof = '-', junk = '-') => {
     for (let i = 0; i < count; i += 1) {
       const token = make?.(i);
       const authorization = token === undefined ? '-' : `Bearer ${token}`;
-      lines.push([cls, method, path.replace('{i}', String(i)), status, code, needsKeys ? 1 : 0, authorization, spoof].join('\t'));
+      lines.push([cls, method, path.replace('{i}', String(i)), status, code, needsKeys ? 1 : 0, authorization, spoof, junk]
+        .join('\t'));
     }
   };
   const read = (i) => mint(signer, claims({ sub: `bot-${i}`, scope: 'read:orders', jti: `r${now}-${i}` }));
@@ -134,6 +135,10 @@ function pool(signer, stranger) {
   add(4, 'public', 'GET', '/healthz', 200, '-', false);
   add(2, 'public-spoofed-id', 'GET', '/healthz', 200, '-', false, undefined, 'admin');
   add(3, 'no-rule', 'GET', '/admin/{i}', 403, 'ERR_ROUTE_DENIED', false);
+  // Header values that are not UTF-8 (the pool is written as latin1: one byte per character).
+  add(2, 'non-utf8-public', 'GET', '/healthz', 200, '-', false, undefined, '-', '\xff\xfe');
+  add(2, 'non-utf8-valid', 'GET', '/orders/{i}', 200, '-', true, read, 'adm\xefn', 'caf\xe9');
+  add(2, 'non-utf8-token', 'GET', '/orders/{i}', 401, 'ERR_JWT_INVALID', false, (i) => `${read(i)}\xff`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -322,7 +327,7 @@ async function main() {
       const first = segment === 0;
       const seconds = first ? FIRST_SEGMENT_SECONDS : Math.max(1, Math.min(SEGMENT_SECONDS, Math.floor(SECONDS - elapsed(t0))));
       const poolPath = join(dir, `pool-${segment}.tsv`);
-      writeFileSync(poolPath, pool(signer, stranger));
+      writeFileSync(poolPath, pool(signer, stranger), 'latin1');
       const runs = targets.map((target) => runWrk(`${target.url}`, poolPath, seconds, first));
       const results = await Promise.all(runs);
       results.forEach((result, i) => targets[i].results.push({ segment, at: elapsed(t0), ...result }));

@@ -3,10 +3,10 @@
 -- come back in the order of its requests and each is checked against the request that caused it.
 --
 -- SOAK_POOL lines, tab-separated:
---   class  method  path  status  code  needs_keys  authorization  x-bot-id
+--   class  method  path  status  code  needs_keys  authorization  x-bot-id  x-junk
 -- `code` is the `code` the refusal body must carry ("-": none); `needs_keys` 1 means a 503
 -- ERR_JWKS_UNAVAILABLE is also right while SOAK_ALLOW_503 is 1 (no good keys were ever loaded);
--- "-" for a header means none. SOAK_DELAY_MS paces each connection (bounded load).
+-- "-" for a header means none. Header values are bytes (the pool holds some that are not UTF-8). SOAK_DELAY_MS paces each connection (bounded load).
 -- done() prints one line: SOAK_RESULT followed by flat JSON.
 
 local threads = {}
@@ -30,6 +30,7 @@ function init(args)
     local headers = {}
     if f[7] ~= "-" then headers["authorization"] = f[7] end
     if f[8] ~= "-" then headers["x-bot-id"] = f[8] end
+    if f[9] and f[9] ~= "-" then headers["x-junk"] = f[9] end
     table.insert(pool, {
       class = f[1], status = tonumber(f[4]), code = f[5], needs_keys = f[6] == "1",
       request = wrk.format(f[2], f[3], headers),
