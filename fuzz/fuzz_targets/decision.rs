@@ -56,9 +56,27 @@ fn fixture() -> &'static Fixture {
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "get", "", "HEAD"];
 const PATHS: &[&str] = &[
-    "/orders", "/orders/1", "/orders?x=1", "/orders/../admin", "/orders/./1", "/orders/..", "/healthz", "/healthz/../orders",
-    "/healthz?../orders", "/ci/report", "/ci/report/", "/ci/./report", "/ORDERS", "/%2e%2e/orders", "/orders%2F1",
-    "/orders%5c1", "//orders", "", "/admin", "/orders#frag", "/orders/%2E",
+    "/orders",
+    "/orders/1",
+    "/orders?x=1",
+    "/orders/../admin",
+    "/orders/./1",
+    "/orders/..",
+    "/healthz",
+    "/healthz/../orders",
+    "/healthz?../orders",
+    "/ci/report",
+    "/ci/report/",
+    "/ci/./report",
+    "/ORDERS",
+    "/%2e%2e/orders",
+    "/orders%2F1",
+    "/orders%5c1",
+    "//orders",
+    "",
+    "/admin",
+    "/orders#frag",
+    "/orders/%2E",
 ];
 const HEADERS: &[&str] = &["authorization", "x-ci-token", "x-bot-id", "x-n", "x-ci-job", "cookie", "x-forwarded-for"];
 const SUBS: &[&str] = &["bot-7", "a\r\nx-admin: 1", " padded ", "tab\there", "é", "", "x-bot-id", "\u{7f}"];

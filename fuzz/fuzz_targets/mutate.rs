@@ -55,9 +55,38 @@ fn fixture() -> &'static Fixture {
 const HEADER_NAMES: &[&str] = &["alg", "typ", "kid", "crit", "b64", "jwk", "jku", "x5u", "x5c", "cty", "zip", "enc"];
 const CLAIM_NAMES: &[&str] = &["iss", "aud", "sub", "exp", "nbf", "iat", "scope", "scp", "jti", "cnf", "typ"];
 const STRINGS: &[&str] = &[
-    "ES256", "EdDSA", "none", "None", "HS256", "RS256", "es256", "at+jwt", "application/at+jwt", "JWT", "jwt", "JOSE",
-    "es", "ed", "attacker", "", ISSUER, "https://idp.fuzz/", "https://IDP.fuzz", AUDIENCE, "API", "read", "write",
-    "read write", "read  write", "read:*", "*", "read\twrite", "bot-1", "\u{0}", "é", "b64",
+    "ES256",
+    "EdDSA",
+    "none",
+    "None",
+    "HS256",
+    "RS256",
+    "es256",
+    "at+jwt",
+    "application/at+jwt",
+    "JWT",
+    "jwt",
+    "JOSE",
+    "es",
+    "ed",
+    "attacker",
+    "",
+    ISSUER,
+    "https://idp.fuzz/",
+    "https://IDP.fuzz",
+    AUDIENCE,
+    "API",
+    "read",
+    "write",
+    "read write",
+    "read  write",
+    "read:*",
+    "*",
+    "read\twrite",
+    "bot-1",
+    "\u{0}",
+    "é",
+    "b64",
 ];
 
 fn value(u: &mut Unstructured, depth: u32) -> Parsed<Value> {
@@ -73,7 +102,9 @@ fn value(u: &mut Unstructured, depth: u32) -> Parsed<Value> {
         6 => json!(u.arbitrary::<String>()?),
         7 => json!(NOW + i64::from(u.arbitrary::<i16>()?)),
         8 => json!(f64::from(u.arbitrary::<i16>()?).mul_add(0.25, 2_000_000_000.0)),
-        9 if depth < 3 => Value::Array((0..u.int_in_range(0..=3u8)?).map(|_| value(u, depth + 1)).collect::<Parsed<_>>()?),
+        9 if depth < 3 => {
+            Value::Array((0..u.int_in_range(0..=3u8)?).map(|_| value(u, depth + 1)).collect::<Parsed<_>>()?)
+        }
         10 if depth < 3 => {
             let mut map = Map::new();
             for _ in 0..u.int_in_range(0..=3u8)? {
@@ -111,7 +142,11 @@ enum TextEdit {
 
 fn text(u: &mut Unstructured, object: &Map<String, Value>, names: &[&str]) -> Parsed<(Vec<u8>, TextEdit)> {
     let json = Value::Object(object.clone()).to_string();
-    let edit = if u.ratio(3, 4)? { TextEdit::None } else { *u.choose(&[TextEdit::Whitespace, TextEdit::Bom, TextEdit::Duplicate])? };
+    let edit = if u.ratio(3, 4)? {
+        TextEdit::None
+    } else {
+        *u.choose(&[TextEdit::Whitespace, TextEdit::Bom, TextEdit::Duplicate])?
+    };
     let bytes = match edit {
         TextEdit::None => json.into_bytes(),
         TextEdit::Whitespace => format!(" {}\n", json.replacen(':', " : ", 1)).into_bytes(),
@@ -162,7 +197,11 @@ fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
 
 fn edit_signature(u: &mut Unstructured, signature: &mut Vec<u8>, es: bool) -> Parsed<SignatureEdit> {
     use SignatureEdit::*;
-    let edit = if u.ratio(2, 3)? { None } else { *u.choose(&[NegateS, FlipBit, Truncate, Extend, Zero, Empty, ROrder, SwapRS])? };
+    let edit = if u.ratio(2, 3)? {
+        None
+    } else {
+        *u.choose(&[NegateS, FlipBit, Truncate, Extend, Zero, Empty, ROrder, SwapRS])?
+    };
     let len = signature.len();
     match edit {
         None => {}
@@ -304,7 +343,8 @@ fn run(u: &mut Unstructured) -> Parsed<()> {
         3 => u.arbitrary()?,
         _ => NOW,
     };
-    let scopes: &[&str] = u.choose(&[&[][..], &["read"][..], &["write"][..], &["read", "write"][..], &["admin"][..]])?;
+    let scopes: &[&str] =
+        u.choose(&[&[][..], &["read"][..], &["write"][..], &["read", "write"][..], &["admin"][..]])?;
 
     let mut verifier = Verifier::new(fixture.policy.clone());
     let first = verifier.verify(&token, None, scopes, now);
@@ -312,7 +352,10 @@ fn run(u: &mut Unstructured) -> Parsed<()> {
     assert_eq!(first.as_ref().map(|t| &t.claims), again.as_ref().map(|t| &t.claims), "the cache changed the verdict");
     match &first {
         Ok(verified) => {
-            assert!(matches!(signature_edit, SignatureEdit::None | SignatureEdit::NegateS), "{signature_edit:?} accepted");
+            assert!(
+                matches!(signature_edit, SignatureEdit::None | SignatureEdit::NegateS),
+                "{signature_edit:?} accepted"
+            );
             assert_eq!(form_edit, FormEdit::None, "a broken compact form was accepted");
             assert!(signer < 2, "a token not signed by the provider's keys was accepted");
             assert!(!matches!(header_edit, TextEdit::Bom | TextEdit::Duplicate), "header {header_edit:?} accepted");
