@@ -9,7 +9,7 @@
 // It exits when the parent disconnects.
 
 import http from 'node:http';
-import { Verifier, createRemoteJwks, middleware } from '../js/index.mjs';
+import { Verifier, createRemoteJwks, middleware, wasmMemoryBytes } from '../js/index.mjs';
 import { IndependentVerifier, Tally } from './independent.mjs';
 
 const independent = new IndependentVerifier();
@@ -40,7 +40,10 @@ function stats() {
   process.send({
     type: 'stats',
     tally: tally.snapshot(),
-    memory: { rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external, arrayBuffers: memory.arrayBuffers },
+    memory: {
+      rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external, arrayBuffers: memory.arrayBuffers,
+      wasm: wasmMemoryBytes(),
+    },
     lastError: remote?.lastError ? String(remote.lastError.message ?? remote.lastError) : null,
   });
 }
