@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/bench}
-(cd benches && cargo bench --locked --bench edgeward --bench jsonwebtoken_rust_crypto --bench jsonwebtoken_aws_lc)
+(cd benches && cargo bench --locked --bench edgeward --bench jsonwebtoken_rust_crypto --bench jsonwebtoken_aws_lc --bench p256_fast)
 python3 scripts/bench_report.py "$CARGO_TARGET_DIR/criterion" > BENCHMARKS.md.new
 mv BENCHMARKS.md.new BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

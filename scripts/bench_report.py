@@ -48,6 +48,21 @@ for alg in algs:
     aws = median_us(alg, peers[1])
     print(f"| {alg} | {fmt(cold)} | {fmt(hit)} | {fmt(rc)} | {ratio(cold, rc)} | {fmt(aws)} | {ratio(cold, aws)} |")
 print()
+
+fast = [(name.split("/", 1)[1] if "/" in name else name, median_us("es256_signature", name))
+        for name in ["p256_verify"] + [f"fast/w{w}" for w in range(4, 9)]]
+if any(v is not None for _, v in fast):
+    base = fast[0][1]
+    print("## ES256 signature check alone: the table-based fast path against `p256`'s verify\n")
+    print("The same signatures, one public key, in one run (`benches/benches/p256_fast.rs`). `wN` is the per-key")
+    print("window width: wider windows need fewer additions and more table bytes per key (w=7 is the default).\n")
+    print("| verifier | µs | speed-up over p256 | key load (µs) |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, v in fast:
+        load = median_us("es256_key_load", "p256_from_sec1" if name == "p256_verify" else "p256key/" + name)
+        load_ms = fmt(load)
+        print(f"| {name} | {fmt(v)} | {ratio(v, base)} | {load_ms} |")
+    print()
 for extra in ["envoy/BENCHMARKS-envoy.md", "js/BENCHMARKS-node.md"]:
     if os.path.exists(extra):
         print(f"## From `{extra}`\n")
