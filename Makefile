@@ -22,8 +22,9 @@ test: lint test-core tour
 # build/test with `build: build-X` and `test: test-X`; it may set RUN_TARGET.
 -include envoy/envoy.mk
 -include js/js.mk
+-include soak/soak.mk
 
-.PHONY: help setup build build-core test lint test-core run tour bench fuzz clean
+.PHONY: help setup build build-core test lint test-core run tour bench fuzz fuzz-differential clean
 
 help:
 	@echo "make run     the demo ($(RUN_TARGET))"
@@ -52,9 +53,15 @@ tour: build-core
 	scripts/tour.sh target/release/edgeward
 
 FUZZ_SECONDS ?= 60
-fuzz:
+DIFF_CASES ?= 1000000
+fuzz: fuzz-differential
 	@$(SETUP) rust fuzz
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The ES256 fast path against p256's own verify on DIFF_CASES random cases (make test runs a few thousand).
+fuzz-differential:
+	@$(SETUP) rust
+	EDGEWARD_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release --locked -p edgeward --test p256_differential -- --nocapture
 
 bench:
 	@$(SETUP) rust
