@@ -333,6 +333,13 @@ fn run(u: &mut Unstructured) -> Parsed<()> {
         Some(key) => key.sign(input.as_bytes()),
         None => Vec::new(),
     };
+    // The token as signed, and its high-S twin (also valid ECDSA): the only ones that may pass.
+    let pristine = format!("{input}.{}", base64url::encode(&signature));
+    let twin = (signer != 1 && signature.len() == 64).then(|| {
+        let mut negated = signature.clone();
+        negated[32..].copy_from_slice(&sub_be(&ORDER, &signature[32..]));
+        format!("{input}.{}", base64url::encode(&negated))
+    });
     let signature_edit = edit_signature(u, &mut signature, signer != 1)?;
     let mut token = format!("{input}.{}", base64url::encode(&signature));
     let form_edit = edit_form(u, &mut token)?;
@@ -352,11 +359,9 @@ fn run(u: &mut Unstructured) -> Parsed<()> {
     assert_eq!(first.as_ref().map(|t| &t.claims), again.as_ref().map(|t| &t.claims), "the cache changed the verdict");
     match &first {
         Ok(verified) => {
-            assert!(
-                matches!(signature_edit, SignatureEdit::None | SignatureEdit::NegateS),
-                "{signature_edit:?} accepted"
-            );
-            assert_eq!(form_edit, FormEdit::None, "a broken compact form was accepted");
+            // Edits may cancel out (a byte appended to the signature, then the last character
+            // dropped, gives the original text back): what counts is the text that was accepted.
+            assert!(token == pristine || twin.as_ref() == Some(&token), "{signature_edit:?}/{form_edit:?} accepted");
             assert!(signer < 2, "a token not signed by the provider's keys was accepted");
             assert!(!matches!(header_edit, TextEdit::Bom | TextEdit::Duplicate), "header {header_edit:?} accepted");
             assert!(!matches!(claims_edit, TextEdit::Bom | TextEdit::Duplicate), "claims {claims_edit:?} accepted");
