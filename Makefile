@@ -24,6 +24,9 @@ test: lint test-core tour
 -include js/js.mk
 -include soak/soak.mk
 
+# Last: a 60-second soak of the Envoy filter and the Node middleware under mixed load.
+test: soak-short
+
 .PHONY: help setup build build-core test lint test-core run tour bench fuzz fuzz-differential clean
 
 help:
