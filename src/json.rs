@@ -17,6 +17,17 @@ pub enum JsonError {
     TooDeep,
 }
 
+impl JsonError {
+    /// What is wrong, in words, for a refused configuration document (policy or JWKS).
+    pub fn describe(self) -> &'static str {
+        match self {
+            JsonError::Syntax => "not a JSON document",
+            JsonError::DuplicateMember => "a member name appears twice",
+            JsonError::TooDeep => "nested too deeply",
+        }
+    }
+}
+
 const DUPLICATE: &str = "edgeward: duplicate member";
 const TOO_DEEP: &str = "edgeward: too deep";
 

@@ -121,16 +121,7 @@ impl KeySet {
         if bytes.len() > MAX_JWKS_BYTES {
             return Err(Error::jwks("", format!("document is larger than {MAX_JWKS_BYTES} bytes")));
         }
-        let value = json::parse(bytes, MAX_JWKS_DEPTH).map_err(|e| {
-            Error::jwks(
-                "",
-                match e {
-                    json::JsonError::DuplicateMember => "a member name appears twice",
-                    json::JsonError::TooDeep => "nested too deeply",
-                    json::JsonError::Syntax => "not a JSON document",
-                },
-            )
-        })?;
+        let value = json::parse(bytes, MAX_JWKS_DEPTH).map_err(|e| Error::jwks("", e.describe()))?;
         KeySet::from_value(&value, allowed, "")
     }
 

@@ -4,7 +4,7 @@
 
 use crate::algorithm::Algorithm;
 use crate::error::Error;
-use crate::json::{self, JsonError};
+use crate::json;
 use crate::jwk::KeySet;
 use serde::Deserialize;
 use serde_json::Value;
@@ -177,16 +177,7 @@ impl Policy {
         if bytes.len() > MAX_POLICY_BYTES {
             return Err(Error::policy("", format!("document is larger than {MAX_POLICY_BYTES} bytes")));
         }
-        let value = json::parse(bytes, MAX_POLICY_DEPTH).map_err(|e| {
-            Error::policy(
-                "",
-                match e {
-                    JsonError::Syntax => "not a JSON document",
-                    JsonError::DuplicateMember => "a member name appears twice",
-                    JsonError::TooDeep => "nested too deeply",
-                },
-            )
-        })?;
+        let value = json::parse(bytes, MAX_POLICY_DEPTH).map_err(|e| Error::policy("", e.describe()))?;
         Policy::from_value(value)
     }
 
