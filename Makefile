@@ -61,10 +61,12 @@ fuzz: fuzz-differential
 	@$(SETUP) rust fuzz
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
-# The ES256 fast path against p256's own verify on DIFF_CASES random cases (make test runs a few thousand).
+# The fast paths against the maintained crates' own verify on DIFF_CASES random cases each (make test runs
+# a few thousand): ES256 against p256, RS256/PS256 against rsa.
 fuzz-differential:
 	@$(SETUP) rust
 	EDGEWARD_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release --locked -p edgeward --test p256_differential -- --nocapture
+	EDGEWARD_RSA_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release --locked -p edgeward --test rsa_differential -- --nocapture
 
 bench:
 	@$(SETUP) rust

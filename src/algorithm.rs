@@ -73,11 +73,9 @@ impl Algorithm {
             (Algorithm::ES384, PublicKey::P384(key)) => {
                 p384::ecdsa::Signature::from_slice(signature).is_ok_and(|sig| key.verify(signing_input, &sig).is_ok())
             }
-            (Algorithm::RS256, PublicKey::Rsa(key)) => rsa::pkcs1v15::Signature::try_from(signature)
-                .is_ok_and(|sig| key.pkcs1v15.verify(signing_input, &sig).is_ok()),
-            (Algorithm::PS256, PublicKey::Rsa(key)) => {
-                rsa::pss::Signature::try_from(signature).is_ok_and(|sig| key.pss.verify(signing_input, &sig).is_ok())
-            }
+            // The `rsa` crate's key and Montgomery parameters, square-and-multiply for the exponent.
+            (Algorithm::RS256, PublicKey::Rsa(key)) => key.verify_pkcs1v15_sha256(signing_input, signature),
+            (Algorithm::PS256, PublicKey::Rsa(key)) => key.verify_pss_sha256(signing_input, signature),
             (Algorithm::EdDSA, PublicKey::Ed25519(key)) => <[u8; 64]>::try_from(signature)
                 .is_ok_and(|raw| key.verify_strict(signing_input, &ed25519_dalek::Signature::from_bytes(&raw)).is_ok()),
             // Key selection only hands over keys that fit; this arm keeps a mismatch fail-closed.

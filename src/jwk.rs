@@ -9,6 +9,7 @@ use crate::base64url;
 use crate::error::Error;
 use crate::json;
 use crate::p256_fast::P256Key;
+use crate::rsa_fast::RsaKey;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -59,15 +60,6 @@ impl std::fmt::Debug for PublicKey {
             PublicKey::Ed25519(_) => "PublicKey::Ed25519",
         })
     }
-}
-
-/// An RSA public key, ready for both padding schemes (built once, when the JWKS loads).
-#[derive(Clone)]
-pub struct RsaKey {
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    pub pkcs1v15: rsa::pkcs1v15::VerifyingKey<sha2::Sha256>,
-    /// RSASSA-PSS with SHA-256 and a 32-byte salt (RFC 7518 §3.5).
-    pub pss: rsa::pss::VerifyingKey<sha2::Sha256>,
 }
 
 /// One usable key of a JWKS with the parameters that constrain its use.
@@ -316,11 +308,7 @@ fn parse_jwk(members: &Map<String, Value>, allowed: &[Algorithm], path: &str) ->
             )
             .map_err(|_| Error::jwks(path, "not a valid RSA public key"))?;
             let input = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, base64url::encode(&e), base64url::encode(&n));
-            let key = RsaKey {
-                pkcs1v15: rsa::pkcs1v15::VerifyingKey::new(key.clone()),
-                pss: rsa::pss::VerifyingKey::new_with_salt_len(key, 32),
-            };
-            (PublicKey::Rsa(Box::new(key)), input)
+            (PublicKey::Rsa(Box::new(RsaKey::new(key))), input)
         }
         "OKP" => {
             let x = fixed("x", 32)?;

@@ -26,19 +26,21 @@ mod json;
 mod jwk;
 mod p256_fast;
 mod policy;
+mod rsa_fast;
 mod token;
 
 pub use algorithm::Algorithm;
 pub use cache::{MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES};
 pub use error::{ALL_CODES, ClaimFailure, ConfigError, Error, Limit, Malformed, Unsupported};
 pub use http::{Denial, REALM, RETRY_AFTER_SECONDS};
-pub use jwk::{Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey, RsaKey};
+pub use jwk::{Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey};
 pub use p256_fast::{GENERATOR_WINDOW_BITS, KEY_WINDOW_BITS, P256Key};
 pub use policy::{
     ClaimToHeader, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_TOKEN_CACHE_SIZE, HeaderSource, MAX_CLOCK_SKEW_SECONDS,
     MAX_POLICY_BYTES, MAX_TOKEN_CACHE_SIZE, PathMatch, Policy, Provider, RemoteJwks, Requirement, Route, RouteMatch,
     Rule,
 };
+pub use rsa_fast::RsaKey;
 pub use token::{DEFAULT_MAX_TOKEN_BYTES, MAX_JSON_DEPTH, RegisteredClaims, UnverifiedToken};
 
 use cache::{Entry, TokenCache};

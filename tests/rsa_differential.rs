@@ -1,0 +1,360 @@
+//! Differential test of edgeward's RS256 and PS256 verification (`src/rsa_fast.rs`: square-and-
+//! multiply on the `rsa` crate's Montgomery parameters, encoding checks of its own) against the
+//! `rsa` crate's `pkcs1v15::VerifyingKey<Sha256>` and `pss::VerifyingKey<Sha256>` (salt 32): on
+//! every case, valid or not, both must give the same answer.
+//!
+//! `EDGEWARD_RSA_DIFF_CASES` sets the number of cases (default 3,000, what `make test` runs);
+//! `EDGEWARD_DIFF_SEED` the seed (default fixed, so a failure repeats); `make fuzz-differential`
+//! runs 1,000,000. Keys (seeded, generated at start): 2048 bits (emBits = 2047, one unused bit in
+//! EM), 2049 bits (emLen = k − 1: PSS drops a zero octet), 2056 and 3072 bits; 4096 in long runs.
+//!
+//! Case kinds: valid PKCS#1 v1.5 and PSS signatures, each checked under both schemes; tweaked
+//! message; one flipped bit anywhere in the signature; random k-octet strings (mostly ≥ n or
+//! garbage encodings); 0, 1, n − 1, n, all-ones; wrong lengths; PSS with other salt lengths
+//! (0, 20, 31, 33, 64); and *re-signed encodings*: a valid EM with one bit flipped (or one
+//! octet set to a value that matters: 0x00, 0x01, 0xff, 0xbc), then raised to d, so the
+//! signature is well formed and only the encoding checks can tell.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use edgeward::{Algorithm, KeySet, PublicKey};
+use rsa::BoxedUint;
+use rsa::rand_core::{TryCryptoRng, TryRng};
+use rsa::signature::{RandomizedSigner, SignatureEncoding, Verifier};
+use rsa::traits::PublicKeyParts;
+use sha2::Sha256;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+/// SplitMix64, seedable, so a failing case repeats; a `rand_core` RNG for key generation and
+/// PSS salts. Test-only: not a cryptographic generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, bound: usize) -> usize {
+        usize::try_from(self.next() % u64::try_from(bound).unwrap()).unwrap()
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = vec![0u8; len];
+        self.fill(&mut out);
+        out
+    }
+
+    fn fill(&mut self, out: &mut [u8]) {
+        for chunk in out.chunks_mut(8) {
+            let word = self.next().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    }
+}
+
+impl TryRng for Rng {
+    type Error = Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok(u32::try_from(self.next() >> 32).unwrap())
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        Ok(self.next())
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        self.fill(dst);
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for Rng {}
+
+/// One test key: the private key, the `rsa` crate's two verifiers, and edgeward's key as the
+/// JWKS parser builds it.
+struct Key {
+    private: rsa::PrivateKey,
+    pkcs1: rsa::pkcs1v15::VerifyingKey<Sha256>,
+    pss: rsa::pss::VerifyingKey<Sha256>,
+    ours: PublicKey,
+    size: usize,
+}
+
+impl Key {
+    fn generate(rng: &mut Rng, bits: usize) -> Key {
+        let private = rsa::PrivateKey::new(rng, bits).expect("key generation");
+        let public = private.to_public_key();
+        let b64 = |bytes: &[u8]| edgeward::base64url::encode(bytes);
+        let jwks = format!(
+            r#"{{"keys":[{{"kty":"RSA","n":"{}","e":"{}"}}]}}"#,
+            b64(&public.n_bytes()),
+            b64(&public.e_bytes())
+        );
+        let set = KeySet::from_bytes(jwks.as_bytes(), &[Algorithm::RS256, Algorithm::PS256]).expect("JWKS");
+        let ours = Arc::clone(&set.keys()[0]).key.clone();
+        let size = public.size();
+        Key {
+            pkcs1: rsa::pkcs1v15::VerifyingKey::new(public.clone()),
+            pss: rsa::pss::VerifyingKey::new_with_salt_len(public, 32),
+            private,
+            ours,
+            size,
+        }
+    }
+
+    fn reference(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        match alg {
+            Algorithm::RS256 => {
+                rsa::pkcs1v15::Signature::try_from(signature).is_ok_and(|sig| self.pkcs1.verify(message, &sig).is_ok())
+            }
+            Algorithm::PS256 => {
+                rsa::pss::Signature::try_from(signature).is_ok_and(|sig| self.pss.verify(message, &sig).is_ok())
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    fn sign(&self, rng: &mut Rng, alg: Algorithm, salt_len: usize, message: &[u8]) -> Vec<u8> {
+        match alg {
+            Algorithm::RS256 => rsa::pkcs1v15::SigningKey::<Sha256>::new(self.private.clone())
+                .try_sign_with_rng(rng, message)
+                .unwrap()
+                .to_vec(),
+            _ => rsa::pss::SigningKey::<Sha256>::new_with_salt_len(self.private.clone(), salt_len)
+                .try_sign_with_rng(rng, message)
+                .unwrap()
+                .to_vec(),
+        }
+    }
+
+    /// `value^e mod n` as k octets (the public operation, by the crate's own exponentiation).
+    fn open(&self, signature: &[u8]) -> Vec<u8> {
+        let s = BoxedUint::from_be_slice(signature, self.private.n_bits_precision()).unwrap();
+        pad(rsa::hazmat::rsa_encrypt(&self.private.to_public_key(), &s).unwrap().to_be_bytes().into_vec(), self.size)
+    }
+
+    /// `s + n` as k octets, or one more octet if it does not fit.
+    fn plus_n(&self, signature: &[u8]) -> Vec<u8> {
+        let precision = self.private.n_bits_precision() + 64;
+        let s = BoxedUint::from_be_slice(signature, precision).unwrap();
+        let n = BoxedUint::from_be_slice(&self.private.n_bytes(), precision).unwrap();
+        let sum = s.wrapping_add(&n).to_be_bytes().into_vec();
+        let significant = sum.iter().position(|&b| b != 0).unwrap_or(sum.len());
+        let len = (sum.len() - significant).max(self.size);
+        pad(sum, len)
+    }
+
+    /// Offsets (in the k-octet EM) of the octets a scheme's checks look at.
+    fn checked_octets(&self, alg: Algorithm) -> Vec<usize> {
+        let k = self.size;
+        if alg == Algorithm::RS256 {
+            // 00 01 ff…ff 00 DigestInfo(19) H(32)
+            vec![0, 1, 2, k - 53, k - 52, k - 51, k - 40, k - 33, k - 32, k - 1]
+        } else {
+            // [00 when emLen = k − 1] maskedDB(emLen − 33) H(32) bc; in DB: zeros, 01, salt(32).
+            let em_len = (usize::try_from(self.private.n().as_ref().bit_width_vartime()).unwrap() - 1).div_ceil(8);
+            let o = k - em_len;
+            vec![0, o, o + em_len - 67, o + em_len - 66, o + em_len - 65, o + em_len - 34, o + em_len - 33, k - 1]
+        }
+    }
+
+    /// `em^d mod n` as k octets, for an encoding chosen by the test (`None` if em ≥ n).
+    fn seal(&self, em: &[u8]) -> Option<Vec<u8>> {
+        let m = BoxedUint::from_be_slice(em, self.private.n_bits_precision()).unwrap();
+        if m >= *self.private.n().as_ref() {
+            return None;
+        }
+        let s = rsa::hazmat::rsa_decrypt::<Rng>(None, &self.private, &m).ok()?;
+        Some(pad(s.to_be_bytes().into_vec(), self.size))
+    }
+}
+
+/// The last `len` octets of a big-endian number (it is below n, so the rest are zero).
+fn pad(bytes: Vec<u8>, len: usize) -> Vec<u8> {
+    bytes[bytes.len() - len..].to_vec()
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.trim_start_matches("0x").parse().ok()).unwrap_or(default)
+}
+
+#[test]
+fn rs256_and_ps256_agree_with_the_rsa_crate() {
+    let cases = env_number("EDGEWARD_RSA_DIFF_CASES", 3_000);
+    let seed = env_number("EDGEWARD_DIFF_SEED", 0x5eed_0525);
+    let mut rng = Rng(seed);
+    let mut sizes = vec![2048, 2049, 2056, 3072];
+    if cases >= 100_000 {
+        sizes.push(4096);
+    }
+    let keys: Vec<Key> = sizes.iter().map(|&bits| Key::generate(&mut rng, bits)).collect();
+    let algs = [Algorithm::RS256, Algorithm::PS256];
+
+    // Valid signatures are the expensive part (a private-key operation); keep a few per key and
+    // draw most cases from them.
+    let mut pool: Vec<(usize, Algorithm, Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut kinds = [0u64; 10];
+    let (mut accepted, mut refused) = (0u64, 0u64);
+    for case in 0..cases {
+        let kind = if pool.len() < 8 { 0 } else { rng.below(kinds.len()) };
+        kinds[kind] += 1;
+        let pooled = if pool.is_empty() { None } else { Some(pool[rng.below(pool.len())].clone()) };
+        let (k, alg) = (rng.below(keys.len()), algs[rng.below(2)]);
+        let Some((k, alg, message, signature)) = (match (kind, pooled) {
+            // A fresh valid signature, checked under the scheme it was made with or the other.
+            (0, _) | (_, None) => {
+                let len = rng.below(200);
+                let message = rng.bytes(len);
+                let signature = keys[k].sign(&mut rng, alg, 32, &message);
+                pool.push((k, alg, message.clone(), signature.clone()));
+                if pool.len() > 64 {
+                    pool.swap_remove(rng.below(pool.len()));
+                }
+                Some((k, if rng.below(4) == 0 { other(alg) } else { alg }, message, signature))
+            }
+            // A pooled valid signature, under either scheme, on its own key or on another.
+            (1, Some((pk, palg, message, signature))) => {
+                let k = if rng.below(2) == 0 { pk } else { k };
+                Some((k, if rng.below(2) == 0 { palg } else { alg }, message, signature))
+            }
+            // Tweaked message.
+            (2, Some((pk, palg, mut message, signature))) => {
+                if message.is_empty() || rng.below(4) == 0 {
+                    message.push(rng.next().to_le_bytes()[0]);
+                } else {
+                    let at = rng.below(message.len());
+                    message[at] ^= 1 << rng.below(8);
+                }
+                Some((pk, palg, message, signature))
+            }
+            // A valid signature changed: one bit flipped; a leading zero octet dropped or one
+            // added; or s + n (the same value mod n, out of range).
+            (3, Some((pk, palg, message, mut signature))) => {
+                match rng.below(3) {
+                    0 => {
+                        let at = rng.below(signature.len());
+                        signature[at] ^= 1 << rng.below(8);
+                    }
+                    1 if signature[0] == 0 => signature = signature[1..].to_vec(),
+                    1 => signature.insert(0, 0),
+                    _ => signature = keys[pk].plus_n(&signature),
+                }
+                Some((pk, palg, message, signature))
+            }
+            // Random k octets, sometimes with the top octet cleared so s < n.
+            (4, _) => {
+                let mut signature = rng.bytes(keys[k].size);
+                if rng.below(2) == 0 {
+                    signature[0] = 0;
+                }
+                Some((k, alg, rng.bytes(16), signature))
+            }
+            // Edge values: 0, 1, n − 1, n, above n, all-ones; wrong lengths.
+            (5, _) => {
+                let size = keys[k].size;
+                let n = keys[k].private.n_bytes().into_vec();
+                let last = size - 1;
+                let signature = match rng.below(8) {
+                    0 => vec![0u8; size],
+                    1 => pad([vec![0u8; size], vec![1]].concat(), size),
+                    2 => n.clone(),
+                    3 => [&n[..last], &[n[last] - 1]].concat(), // n is odd
+                    4 if n[0] < 0xff => [&[n[0] + 1], &n[1..]].concat(),
+                    5 => rng.bytes(size - 1),
+                    6 => rng.bytes(size + 1),
+                    7 => vec![],
+                    _ => vec![0xff; size],
+                };
+                Some((k, alg, rng.bytes(8), signature))
+            }
+            // PSS with another salt length: the crate and edgeward both require 32.
+            (6, _) => {
+                let salt = [0usize, 20, 31, 33, 64][rng.below(5)];
+                let message = rng.bytes(32);
+                let signature = keys[k].sign(&mut rng, Algorithm::PS256, salt, &message);
+                Some((k, Algorithm::PS256, message, signature))
+            }
+            // Re-signed encodings: a valid EM with one bit flipped or one octet set to a value
+            // the parsers look for, at a random place or at one where a check sits, then raised
+            // to d — a well-formed signature that only the encoding checks can refuse.
+            (_, Some((pk, palg, message, signature))) => {
+                let key = &keys[pk];
+                let mut em = key.open(&signature);
+                let at = if rng.below(2) == 0 {
+                    let spots = key.checked_octets(palg);
+                    spots[rng.below(spots.len())]
+                } else {
+                    rng.below(em.len())
+                };
+                if rng.below(2) == 0 {
+                    em[at] ^= 1 << rng.below(8);
+                } else {
+                    em[at] = [0x00, 0x01, 0x02, 0xff, 0xbc][rng.below(5)];
+                }
+                key.seal(&em).map(|signature| (pk, palg, message, signature))
+            }
+        }) else {
+            continue;
+        };
+        compare(&keys[k], alg, &message, &signature, &mut accepted, &mut refused, case, seed);
+    }
+    println!("{cases} cases (seed {seed:#x}): {accepted} accepted, {refused} refused; per kind {kinds:?}");
+    assert!(accepted > cases / 20, "too few valid cases: {accepted}");
+    assert!(refused > cases / 2, "too few invalid cases: {refused}");
+}
+
+fn other(alg: Algorithm) -> Algorithm {
+    if alg == Algorithm::RS256 { Algorithm::PS256 } else { Algorithm::RS256 }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    key: &Key,
+    alg: Algorithm,
+    message: &[u8],
+    signature: &[u8],
+    accepted: &mut u64,
+    refused: &mut u64,
+    case: u64,
+    seed: u64,
+) {
+    let expected = key.reference(alg, message, signature);
+    let ours = alg.verify(&key.ours, message, signature).is_ok();
+    assert_eq!(
+        ours,
+        expected,
+        "case {case} (seed {seed:#x}): {alg:?} on a {}-octet key, {}-octet signature: edgeward {ours}, rsa {expected}",
+        key.size,
+        signature.len()
+    );
+    if ours {
+        *accepted += 1;
+    } else {
+        *refused += 1;
+    }
+}
+
+/// With a 2049-bit modulus, EM for PSS is k − 1 octets: RSAVP1's result must have a zero top
+/// octet. A valid EM with 0x01 put above it (still below n) must be refused, not truncated back
+/// to the valid EM.
+#[test]
+fn pss_refuses_a_representative_longer_than_em_len() {
+    let mut rng = Rng(0x2049);
+    let key = Key::generate(&mut rng, 2049);
+    let mut tried = 0;
+    for attempt in 0..64 {
+        let message = format!("message {attempt}").into_bytes();
+        let signature = key.sign(&mut rng, Algorithm::PS256, 32, &message);
+        assert!(Algorithm::PS256.verify(&key.ours, &message, &signature).is_ok());
+        let mut em = key.open(&signature);
+        assert_eq!(em[0], 0, "PSS encodings are k − 1 octets here");
+        em[0] = 0x01;
+        let Some(forged) = key.seal(&em) else { continue };
+        tried += 1;
+        assert!(!key.reference(Algorithm::PS256, &message, &forged));
+        assert!(Algorithm::PS256.verify(&key.ours, &message, &forged).is_err());
+    }
+    assert!(tried >= 8, "too few encodings below n: {tried}");
+}
