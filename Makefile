@@ -46,6 +46,7 @@ lint:
 	@$(SETUP) rust
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p edgeward --lib --features crate-verify --locked -- -D warnings
 
 test-core:
 	$(CARGO) test --workspace --locked

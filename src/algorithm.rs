@@ -69,13 +69,31 @@ impl Algorithm {
         use signature_traits::Verifier as _;
         let ok = match (self, key) {
             // Tables built when the key loaded; the same checks as `p256`'s verify.
+            #[cfg(not(feature = "crate-verify"))]
             (Algorithm::ES256, PublicKey::P256(key)) => key.verify(signing_input, signature),
+            #[cfg(feature = "crate-verify")]
+            (Algorithm::ES256, PublicKey::P256(key)) => p256::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|sig| key.verifying_key().verify(signing_input, &sig).is_ok()),
             (Algorithm::ES384, PublicKey::P384(key)) => {
                 p384::ecdsa::Signature::from_slice(signature).is_ok_and(|sig| key.verify(signing_input, &sig).is_ok())
             }
             // The `rsa` crate's key and Montgomery parameters, square-and-multiply for the exponent.
+            #[cfg(not(feature = "crate-verify"))]
             (Algorithm::RS256, PublicKey::Rsa(key)) => key.verify_pkcs1v15_sha256(signing_input, signature),
+            #[cfg(not(feature = "crate-verify"))]
             (Algorithm::PS256, PublicKey::Rsa(key)) => key.verify_pss_sha256(signing_input, signature),
+            #[cfg(feature = "crate-verify")]
+            (Algorithm::RS256, PublicKey::Rsa(key)) => rsa::pkcs1v15::Signature::try_from(signature).is_ok_and(|sig| {
+                rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.public_key().clone())
+                    .verify(signing_input, &sig)
+                    .is_ok()
+            }),
+            #[cfg(feature = "crate-verify")]
+            (Algorithm::PS256, PublicKey::Rsa(key)) => rsa::pss::Signature::try_from(signature).is_ok_and(|sig| {
+                rsa::pss::VerifyingKey::<sha2::Sha256>::new_with_salt_len(key.public_key().clone(), 32)
+                    .verify(signing_input, &sig)
+                    .is_ok()
+            }),
             (Algorithm::EdDSA, PublicKey::Ed25519(key)) => <[u8; 64]>::try_from(signature)
                 .is_ok_and(|raw| key.verify_strict(signing_input, &ed25519_dalek::Signature::from_bytes(&raw)).is_ok()),
             // Key selection only hands over keys that fit; this arm keeps a mismatch fail-closed.
