@@ -51,8 +51,12 @@ demo: build-envoy
 	@$(SETUP) envoy
 	node envoy/demo/gateway.mjs --demo
 
-# wrk against Envoy --concurrency 1: no filter, native jwt_authn + RBAC, edgeward -> envoy/BENCHMARKS-envoy.md
+# wrk against Envoy --concurrency 1: no filter, native jwt_authn + RBAC, edgeward, and edgeward built
+# with the core's `crate-verify` (the crates' own verify, as before issue 5) -> envoy/BENCHMARKS-envoy.md
 BENCH_SECONDS ?= 10
+CRATE_VERIFY_TARGET_DIR := target/crate-verify
+CRATE_VERIFY_WASM := $(CRATE_VERIFY_TARGET_DIR)/wasm32-wasip1/wasm/edgeward_envoy.wasm
 bench-envoy: build-envoy
 	@$(SETUP) envoy wrk
-	node envoy/bench/bench.mjs --seconds $(BENCH_SECONDS)
+	CARGO_TARGET_DIR=$(CRATE_VERIFY_TARGET_DIR) $(CARGO) build --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm --features crate-verify
+	EDGEWARD_CRATE_VERIFY_WASM=$(CRATE_VERIFY_WASM) node envoy/bench/bench.mjs --seconds $(BENCH_SECONDS)
