@@ -3,12 +3,23 @@
 # wasm-bindgen (nodejs -> pkg/, web -> pkg-web/), wasm-opt -O3, and the JS API wrapped as
 # CommonJS (pkg/api.cjs) and as an ES module (pkg-web/api.mjs). Steps whose inputs did not
 # change are skipped. Needs .tools/wasm-bindgen and .tools/wasm-opt (scripts/setup.sh wasm-bindgen).
+#
+# Variants for benchmarks and profiles, never the published package: EDGEWARD_JS_VARIANT=<dir>
+# builds only the Node glue into <dir> (under target/<dir's name>), with the cargo features in
+# EDGEWARD_JS_FEATURES; EDGEWARD_JS_KEEP_NAMES=1 keeps the wasm function names (CPU profiles).
 set -euo pipefail
 js=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$js/.." && pwd)
 tools=$root/.tools
 cargo=${CARGO:-cargo}
+variant=${EDGEWARD_JS_VARIANT:-}
+features=${EDGEWARD_JS_FEATURES:-}
+keep_names=${EDGEWARD_JS_KEEP_NAMES:-}
 say() { printf 'build-js: %s\n' "$*"; }
+if [ -z "$variant" ] && [ -n "$features$keep_names" ]; then
+  echo "build-js: EDGEWARD_JS_FEATURES / EDGEWARD_JS_KEEP_NAMES need EDGEWARD_JS_VARIANT (never the published pkg/)" >&2
+  exit 2
+fi
 
 # The CLI must be exactly the crate's version (it refuses to mix them).
 want=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$js/Cargo.toml")
@@ -17,12 +28,30 @@ have=$("$tools/wasm-bindgen" --version | awk '{print $2}')
 
 # strip=debuginfo instead of the profile's strip=true keeps the target_features section that
 # wasm-bindgen and wasm-opt read; wasm-opt strips names and features afterwards.
-"$cargo" build --locked -q -p edgeward-js --target wasm32-unknown-unknown --profile wasm \
-  --config 'profile.wasm.strip="debuginfo"'
-raw=${CARGO_TARGET_DIR:-$root/target}/wasm32-unknown-unknown/wasm/edgeward_js.wasm
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+[ -z "$variant" ] || target_dir=$root/target/$(basename "$variant")
+CARGO_TARGET_DIR=$target_dir "$cargo" build --locked -q -p edgeward-js --target wasm32-unknown-unknown --profile wasm \
+  ${features:+--features "$features"} --config 'profile.wasm.strip="debuginfo"'
+raw=$target_dir/wasm32-unknown-unknown/wasm/edgeward_js.wasm
+strip=(--strip-debug --strip-producers --strip-target-features)
+[ -z "$keep_names" ] || strip=(-g --strip-producers --strip-target-features)
 
-stamp() { cat "$raw" "$js/lib/api.js" "$js/build.sh" | sha256sum | cut -c1-32; }
+stamp() { { cat "$raw" "$js/lib/api.js" "$js/build.sh"; echo "$features $keep_names"; } | sha256sum | cut -c1-32; }
 key=$(stamp)
+cjs_api() { { printf "'use strict';\n"; cat "$js/lib/api.js"; printf '\nmodule.exports = makeApi;\n'; } >"$1/api.cjs"; }
+
+if [ -n "$variant" ]; then
+  if [ -f "$variant/.stamp" ] && [ "$(cat "$variant/.stamp")" = "$key" ]; then say "$variant up to date"; exit 0; fi
+  rm -rf "$variant"
+  "$tools/wasm-bindgen" --target nodejs --out-dir "$variant" --out-name edgeward_js "$raw"
+  "$tools/wasm-opt" -O3 "${strip[@]}" "$variant/edgeward_js_bg.wasm" -o "$variant/edgeward_js_bg.wasm.opt"
+  mv "$variant/edgeward_js_bg.wasm.opt" "$variant/edgeward_js_bg.wasm"
+  cjs_api "$variant"
+  echo "$key" >"$variant/.stamp"
+  say "$variant: $(wc -c <"$variant/edgeward_js_bg.wasm") bytes wasm (features: ${features:-none})"
+  exit 0
+fi
+
 if [ -f "$js/pkg/.stamp" ] && [ -f "$js/pkg-web/.stamp" ] \
   && [ "$(cat "$js/pkg/.stamp")" = "$key" ] && [ "$(cat "$js/pkg-web/.stamp")" = "$key" ]; then
   say "up to date"
@@ -40,11 +69,11 @@ web_wasm=$js/pkg-web/edgeward_js_bg.wasm
 same=no; cmp -s "$node_wasm" "$web_wasm" && same=yes
 for wasm in "$node_wasm" "$web_wasm"; do
   if [ "$same" = yes ] && [ "$wasm" = "$web_wasm" ]; then cp "$node_wasm" "$web_wasm"; continue; fi
-  "$tools/wasm-opt" -O3 --strip-debug --strip-producers --strip-target-features "$wasm" -o "$wasm.opt"
+  "$tools/wasm-opt" -O3 "${strip[@]}" "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
 done
 
-{ printf "'use strict';\n"; cat "$js/lib/api.js"; printf '\nmodule.exports = makeApi;\n'; } >"$js/pkg/api.cjs"
+cjs_api "$js/pkg"
 { cat "$js/lib/api.js"; printf '\nexport default makeApi;\n'; } >"$js/pkg-web/api.mjs"
 # The web glue is an ES module; say so for Node-based bundlers (the package itself is CommonJS).
 printf '{ "type": "module" }\n' >"$js/pkg-web/package.json"

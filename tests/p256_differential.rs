@@ -39,30 +39,12 @@ const fn hex32(text: &str) -> [u8; 32] {
     out
 }
 
-/// SplitMix64: small, seedable, good enough to pick test cases.
-struct Rng(u64);
+mod support;
 
+use support::rng::SplitMix as Rng;
+
+/// Case-picking helpers on the shared generator.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-
-    fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
-        for chunk in out.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_be_bytes()[..chunk.len()]);
-        }
-        out
-    }
-
     fn scalar(&mut self) -> Scalar {
         Scalar::reduce(&U256::from_be_slice(&self.bytes::<32>()))
     }

@@ -25,37 +25,12 @@ use sha2::Sha256;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-/// SplitMix64, seedable, so a failing case repeats; a `rand_core` RNG for key generation and
-/// PSS salts. Test-only: not a cryptographic generator.
-struct Rng(u64);
+mod support;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+use support::rng::SplitMix as Rng;
 
-    fn below(&mut self, bound: usize) -> usize {
-        usize::try_from(self.next() % u64::try_from(bound).unwrap()).unwrap()
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut out = vec![0u8; len];
-        self.fill(&mut out);
-        out
-    }
-
-    fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let word = self.next().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-    }
-}
-
+/// The shared SplitMix64 as a `rand_core` RNG, for key generation and PSS salts (test-only: seeded
+/// so that failures repeat, not a cryptographic generator).
 impl TryRng for Rng {
     type Error = Infallible;
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
@@ -198,44 +173,44 @@ fn rs256_and_ps256_agree_with_the_rsa_crate() {
     let mut kinds = [0u64; 10];
     let (mut accepted, mut refused) = (0u64, 0u64);
     for case in 0..cases {
-        let kind = if pool.len() < 8 { 0 } else { rng.below(kinds.len()) };
+        let kind = if pool.len() < 8 { 0 } else { rng.index(kinds.len()) };
         kinds[kind] += 1;
-        let pooled = if pool.is_empty() { None } else { Some(pool[rng.below(pool.len())].clone()) };
-        let (k, alg) = (rng.below(keys.len()), algs[rng.below(2)]);
+        let pooled = if pool.is_empty() { None } else { Some(pool[rng.index(pool.len())].clone()) };
+        let (k, alg) = (rng.index(keys.len()), algs[rng.index(2)]);
         let Some((k, alg, message, signature)) = (match (kind, pooled) {
             // A fresh valid signature, checked under the scheme it was made with or the other.
             (0, _) | (_, None) => {
-                let len = rng.below(200);
-                let message = rng.bytes(len);
+                let len = rng.index(200);
+                let message = rng.vec(len);
                 let signature = keys[k].sign(&mut rng, alg, 32, &message);
                 pool.push((k, alg, message.clone(), signature.clone()));
                 if pool.len() > 64 {
-                    pool.swap_remove(rng.below(pool.len()));
+                    pool.swap_remove(rng.index(pool.len()));
                 }
-                Some((k, if rng.below(4) == 0 { other(alg) } else { alg }, message, signature))
+                Some((k, if rng.index(4) == 0 { other(alg) } else { alg }, message, signature))
             }
             // A pooled valid signature, under either scheme, on its own key or on another.
             (1, Some((pk, palg, message, signature))) => {
-                let k = if rng.below(2) == 0 { pk } else { k };
-                Some((k, if rng.below(2) == 0 { palg } else { alg }, message, signature))
+                let k = if rng.index(2) == 0 { pk } else { k };
+                Some((k, if rng.index(2) == 0 { palg } else { alg }, message, signature))
             }
             // Tweaked message.
             (2, Some((pk, palg, mut message, signature))) => {
-                if message.is_empty() || rng.below(4) == 0 {
+                if message.is_empty() || rng.index(4) == 0 {
                     message.push(rng.next().to_le_bytes()[0]);
                 } else {
-                    let at = rng.below(message.len());
-                    message[at] ^= 1 << rng.below(8);
+                    let at = rng.index(message.len());
+                    message[at] ^= 1 << rng.index(8);
                 }
                 Some((pk, palg, message, signature))
             }
             // A valid signature changed: one bit flipped; a leading zero octet dropped or one
             // added; or s + n (the same value mod n, out of range).
             (3, Some((pk, palg, message, mut signature))) => {
-                match rng.below(3) {
+                match rng.index(3) {
                     0 => {
-                        let at = rng.below(signature.len());
-                        signature[at] ^= 1 << rng.below(8);
+                        let at = rng.index(signature.len());
+                        signature[at] ^= 1 << rng.index(8);
                     }
                     1 if signature[0] == 0 => signature = signature[1..].to_vec(),
                     1 => signature.insert(0, 0),
@@ -245,34 +220,34 @@ fn rs256_and_ps256_agree_with_the_rsa_crate() {
             }
             // Random k octets, sometimes with the top octet cleared so s < n.
             (4, _) => {
-                let mut signature = rng.bytes(keys[k].size);
-                if rng.below(2) == 0 {
+                let mut signature = rng.vec(keys[k].size);
+                if rng.index(2) == 0 {
                     signature[0] = 0;
                 }
-                Some((k, alg, rng.bytes(16), signature))
+                Some((k, alg, rng.vec(16), signature))
             }
             // Edge values: 0, 1, n − 1, n, above n, all-ones; wrong lengths.
             (5, _) => {
                 let size = keys[k].size;
                 let n = keys[k].private.n_bytes().into_vec();
                 let last = size - 1;
-                let signature = match rng.below(8) {
+                let signature = match rng.index(8) {
                     0 => vec![0u8; size],
                     1 => pad([vec![0u8; size], vec![1]].concat(), size),
                     2 => n.clone(),
                     3 => [&n[..last], &[n[last] - 1]].concat(), // n is odd
                     4 if n[0] < 0xff => [&[n[0] + 1], &n[1..]].concat(),
-                    5 => rng.bytes(size - 1),
-                    6 => rng.bytes(size + 1),
+                    5 => rng.vec(size - 1),
+                    6 => rng.vec(size + 1),
                     7 => vec![],
                     _ => vec![0xff; size],
                 };
-                Some((k, alg, rng.bytes(8), signature))
+                Some((k, alg, rng.vec(8), signature))
             }
             // PSS with another salt length: the crate and edgeward both require 32.
             (6, _) => {
-                let salt = [0usize, 20, 31, 33, 64][rng.below(5)];
-                let message = rng.bytes(32);
+                let salt = [0usize, 20, 31, 33, 64][rng.index(5)];
+                let message = rng.vec(32);
                 let signature = keys[k].sign(&mut rng, Algorithm::PS256, salt, &message);
                 Some((k, Algorithm::PS256, message, signature))
             }
@@ -282,16 +257,16 @@ fn rs256_and_ps256_agree_with_the_rsa_crate() {
             (_, Some((pk, palg, message, signature))) => {
                 let key = &keys[pk];
                 let mut em = key.open(&signature);
-                let at = if rng.below(2) == 0 {
+                let at = if rng.index(2) == 0 {
                     let spots = key.checked_octets(palg);
-                    spots[rng.below(spots.len())]
+                    spots[rng.index(spots.len())]
                 } else {
-                    rng.below(em.len())
+                    rng.index(em.len())
                 };
-                if rng.below(2) == 0 {
-                    em[at] ^= 1 << rng.below(8);
+                if rng.index(2) == 0 {
+                    em[at] ^= 1 << rng.index(8);
                 } else {
-                    em[at] = [0x00, 0x01, 0x02, 0xff, 0xbc][rng.below(5)];
+                    em[at] = [0x00, 0x01, 0x02, 0xff, 0xbc][rng.index(5)];
                 }
                 key.seal(&em).map(|signature| (pk, palg, message, signature))
             }

@@ -18,6 +18,7 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { Verifier } from '../index.mjs';
+import { AUDIENCE, ISSUER, keys } from './keys.mjs';
 
 const require = createRequire(import.meta.url);
 const jose = await import('jose');
@@ -34,8 +35,6 @@ if (!fs.existsSync(path.join(beforeDir, 'edgeward_js.js')) || !fs.existsSync(pat
 }
 const { Verifier: VerifierBefore } = require(path.join(beforeDir, 'api.cjs'))(require(path.join(beforeDir, 'edgeward_js.js')));
 
-const ISSUER = 'https://idp.example.com';
-const AUDIENCE = 'orders-api';
 const POOL = 2000; // distinct tokens for the cold runs
 const CACHE = 1000; // every cache in the cold runs is smaller than the pool, so every call misses
 const WARM_MS = Number(process.env.BENCH_WARM_MS ?? 1000);
@@ -49,33 +48,6 @@ const COLD_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 // Issue 5's goals: edgeward cold ÷ jose (by CPU time per operation) at least this much.
 const JOSE_GOAL = { ES256: 1.0, RS256: 0.5, PS256: 0.5, EdDSA: 0.5 };
 const FLOOR_GOAL = 2.5; // ES256: edgeward CPU µs/op ÷ node:crypto CPU µs/op at most this
-
-const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const PSS = { padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
-
-function keys(alg) {
-  const pair =
-    alg === 'ES256'
-      ? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : alg === 'EdDSA'
-        ? crypto.generateKeyPairSync('ed25519')
-        : crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  // node:crypto's hash and key options for this alg, for signing and (the floor) verifying.
-  const hash = alg === 'EdDSA' ? null : 'sha256';
-  const options = (key) =>
-    alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : alg === 'PS256' ? { key, ...PSS } : key;
-  const sign = (input) => crypto.sign(hash, Buffer.from(input), options(pair.privateKey));
-  // RSA exports as kty RSA (alg says RS256 or PS256), Ed25519 as kty OKP crv Ed25519.
-  const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid: 'k1', alg };
-  const pem = pair.publicKey.export({ type: 'spki', format: 'pem' });
-  const now = Math.floor(Date.now() / 1000);
-  const mint = (i, claims = {}) => {
-    const body = { iss: ISSUER, aud: AUDIENCE, sub: 'bot-7', scope: 'read:orders', iat: now, exp: now + 3600, jti: `t${i}`, ...claims };
-    const input = `${b64({ alg, typ: 'JWT', kid: 'k1' })}.${b64(body)}`;
-    return `${input}.${sign(input).toString('base64url')}`;
-  };
-  return { alg, hash, verifyKey: options(pair.publicKey), jwk, pem, publicKey: pair.publicKey, mint };
-}
 
 // Tokens every contender must refuse before it is timed.
 function badTokens(k, pool) {

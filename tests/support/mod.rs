@@ -5,6 +5,8 @@
 //! jwt_authn tests. Helpers never print a token or key material.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod rng;
+
 use edgeward::issuer::{PrivateJwk, jwks, sign_token};
 use edgeward::{Algorithm, Error, VerifiedToken, Verifier, base64url};
 use serde_json::{Map, Value, json};
