@@ -38,45 +38,36 @@ strip=(--strip-debug --strip-producers --strip-target-features)
 
 stamp() { { cat "$raw" "$js/lib/api.js" "$js/build.sh"; echo "$features $keep_names"; } | sha256sum | cut -c1-32; }
 key=$(stamp)
-cjs_api() { { printf "'use strict';\n"; cat "$js/lib/api.js"; printf '\nmodule.exports = makeApi;\n'; } >"$1/api.cjs"; }
+# Where the glue goes: pkg/ (Node) and pkg-web/ (browsers), or only the variant's Node glue.
+node_out=$js/pkg web_out=$js/pkg-web
+[ -z "$variant" ] || { node_out=$variant; web_out=; }
+outs=("$node_out"); [ -z "$web_out" ] || outs+=("$web_out")
+fresh=yes
+for out in "${outs[@]}"; do
+  [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$key" ] || fresh=no
+done
+[ "$fresh" = no ] || { say "up to date (${outs[*]#"$root/"})"; exit 0; }
 
-if [ -n "$variant" ]; then
-  if [ -f "$variant/.stamp" ] && [ "$(cat "$variant/.stamp")" = "$key" ]; then say "$variant up to date"; exit 0; fi
-  rm -rf "$variant"
-  "$tools/wasm-bindgen" --target nodejs --out-dir "$variant" --out-name edgeward_js "$raw"
-  "$tools/wasm-opt" -O3 "${strip[@]}" "$variant/edgeward_js_bg.wasm" -o "$variant/edgeward_js_bg.wasm.opt"
-  mv "$variant/edgeward_js_bg.wasm.opt" "$variant/edgeward_js_bg.wasm"
-  cjs_api "$variant"
-  echo "$key" >"$variant/.stamp"
-  say "$variant: $(wc -c <"$variant/edgeward_js_bg.wasm") bytes wasm (features: ${features:-none})"
-  exit 0
-fi
-
-if [ -f "$js/pkg/.stamp" ] && [ -f "$js/pkg-web/.stamp" ] \
-  && [ "$(cat "$js/pkg/.stamp")" = "$key" ] && [ "$(cat "$js/pkg-web/.stamp")" = "$key" ]; then
-  say "up to date"
-  exit 0
-fi
-
-for target in nodejs web; do
-  out=$js/pkg; [ "$target" = web ] && out=$js/pkg-web
+for out in "${outs[@]}"; do
+  target=nodejs; [ "$out" = "$web_out" ] && target=web
   rm -rf "$out"
   "$tools/wasm-bindgen" --target "$target" --out-dir "$out" --out-name edgeward_js "$raw"
 done
 # Both targets normally get the same module: optimise it once.
-node_wasm=$js/pkg/edgeward_js_bg.wasm
-web_wasm=$js/pkg-web/edgeward_js_bg.wasm
-same=no; cmp -s "$node_wasm" "$web_wasm" && same=yes
-for wasm in "$node_wasm" "$web_wasm"; do
-  if [ "$same" = yes ] && [ "$wasm" = "$web_wasm" ]; then cp "$node_wasm" "$web_wasm"; continue; fi
+node_wasm=$node_out/edgeward_js_bg.wasm
+same=no; [ -n "$web_out" ] && cmp -s "$node_wasm" "$web_out/edgeward_js_bg.wasm" && same=yes
+for out in "${outs[@]}"; do
+  wasm=$out/edgeward_js_bg.wasm
+  if [ "$same" = yes ] && [ "$out" = "$web_out" ]; then cp "$node_wasm" "$wasm"; continue; fi
   "$tools/wasm-opt" -O3 "${strip[@]}" "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
 done
 
-cjs_api "$js/pkg"
-{ cat "$js/lib/api.js"; printf '\nexport default makeApi;\n'; } >"$js/pkg-web/api.mjs"
-# The web glue is an ES module; say so for Node-based bundlers (the package itself is CommonJS).
-printf '{ "type": "module" }\n' >"$js/pkg-web/package.json"
-echo "$key" >"$js/pkg/.stamp"
-echo "$key" >"$js/pkg-web/.stamp"
-say "pkg/ $(wc -c <"$js/pkg/edgeward_js_bg.wasm") bytes wasm, $(gzip -9c "$js/pkg/edgeward_js_bg.wasm" | wc -c) gzipped"
+{ printf "'use strict';\n"; cat "$js/lib/api.js"; printf '\nmodule.exports = makeApi;\n'; } >"$node_out/api.cjs"
+if [ -n "$web_out" ]; then
+  { cat "$js/lib/api.js"; printf '\nexport default makeApi;\n'; } >"$web_out/api.mjs"
+  # The web glue is an ES module; say so for Node-based bundlers (the package itself is CommonJS).
+  printf '{ "type": "module" }\n' >"$web_out/package.json"
+fi
+for out in "${outs[@]}"; do echo "$key" >"$out/.stamp"; done
+say "${node_out#"$root/"}: $(wc -c <"$node_wasm") bytes wasm, $(gzip -9c "$node_wasm" | wc -c) gzipped (features: ${features:-default})"

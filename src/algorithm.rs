@@ -83,17 +83,11 @@ impl Algorithm {
             #[cfg(not(feature = "crate-verify"))]
             (Algorithm::PS256, PublicKey::Rsa(key)) => key.verify_pss_sha256(signing_input, signature),
             #[cfg(feature = "crate-verify")]
-            (Algorithm::RS256, PublicKey::Rsa(key)) => rsa::pkcs1v15::Signature::try_from(signature).is_ok_and(|sig| {
-                rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.public_key().clone())
-                    .verify(signing_input, &sig)
-                    .is_ok()
-            }),
+            (Algorithm::RS256, PublicKey::Rsa(key)) => rsa::pkcs1v15::Signature::try_from(signature)
+                .is_ok_and(|sig| key.crate_verifiers().0.verify(signing_input, &sig).is_ok()),
             #[cfg(feature = "crate-verify")]
-            (Algorithm::PS256, PublicKey::Rsa(key)) => rsa::pss::Signature::try_from(signature).is_ok_and(|sig| {
-                rsa::pss::VerifyingKey::<sha2::Sha256>::new_with_salt_len(key.public_key().clone(), 32)
-                    .verify(signing_input, &sig)
-                    .is_ok()
-            }),
+            (Algorithm::PS256, PublicKey::Rsa(key)) => rsa::pss::Signature::try_from(signature)
+                .is_ok_and(|sig| key.crate_verifiers().1.verify(signing_input, &sig).is_ok()),
             (Algorithm::EdDSA, PublicKey::Ed25519(key)) => <[u8; 64]>::try_from(signature)
                 .is_ok_and(|raw| key.verify_strict(signing_input, &ed25519_dalek::Signature::from_bytes(&raw)).is_ok()),
             // Key selection only hands over keys that fit; this arm keeps a mismatch fail-closed.

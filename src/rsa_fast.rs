@@ -33,13 +33,35 @@ pub struct RsaKey {
     size: usize,
     /// emBits for EMSA-PSS: the modulus length in bits minus one.
     em_bits: usize,
+    /// The `rsa` crate's own verifiers (feature `crate-verify`: benchmarks of the path before issue 5).
+    #[cfg(feature = "crate-verify")]
+    crate_verifiers: CrateVerifiers,
 }
+
+/// RSASSA-PKCS1-v1_5 and RSASSA-PSS (salt 32) verifiers of the `rsa` crate, SHA-256.
+#[cfg(feature = "crate-verify")]
+pub(crate) type CrateVerifiers = (rsa::pkcs1v15::VerifyingKey<Sha256>, rsa::pss::VerifyingKey<Sha256>);
 
 impl RsaKey {
     /// Wraps a key `rsa` has validated (size limits, exponent range, odd modulus).
     pub(crate) fn new(key: rsa::PublicKey) -> RsaKey {
         let bits = usize::try_from(key.n().as_ref().bit_width_vartime()).unwrap_or(usize::MAX);
-        RsaKey { size: key.size(), em_bits: bits.saturating_sub(1), key }
+        RsaKey {
+            size: key.size(),
+            em_bits: bits.saturating_sub(1),
+            #[cfg(feature = "crate-verify")]
+            crate_verifiers: (
+                rsa::pkcs1v15::VerifyingKey::new(key.clone()),
+                rsa::pss::VerifyingKey::new_with_salt_len(key.clone(), HASH_BYTES),
+            ),
+            key,
+        }
+    }
+
+    /// The `rsa` crate's own verifiers, built with the key.
+    #[cfg(feature = "crate-verify")]
+    pub(crate) fn crate_verifiers(&self) -> &CrateVerifiers {
+        &self.crate_verifiers
     }
 
     /// The `rsa` crate's key, for comparing against its verification.

@@ -5,6 +5,7 @@
 
 mod support;
 
+use crypto_bigint::BoxedUint;
 use edgeward::issuer::{PrivateJwk, jwks};
 use edgeward::{
     Algorithm, DEFAULT_MAX_TOKEN_BYTES, Error, KeySet, Limit, MAX_JSON_DEPTH, Malformed, Unsupported, Verifier,
@@ -39,20 +40,12 @@ fn hex(text: &str) -> Vec<u8> {
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
 }
 
-/// `a - b` for equal-length big-endian numbers with `a >= b`.
+/// `a - b` for equal-length big-endian numbers with `a >= b` (crypto-bigint's arithmetic).
 fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; a.len()];
-    let mut borrow = 0i16;
-    for i in (0..a.len()).rev() {
-        let mut d = i16::from(a[i]) - i16::from(b[i]) - borrow;
-        borrow = i16::from(d < 0);
-        if d < 0 {
-            d += 256;
-        }
-        out[i] = u8::try_from(d).unwrap();
-    }
-    assert_eq!(borrow, 0);
-    out
+    let bits = u32::try_from(a.len() * 8).unwrap();
+    let (a, b) = (BoxedUint::from_be_slice(a, bits).unwrap(), BoxedUint::from_be_slice(b, bits).unwrap());
+    assert!(a >= b);
+    a.wrapping_sub(&b).to_be_bytes().into_vec()
 }
 
 /// Replaces the signature segment of a token.

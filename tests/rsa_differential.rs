@@ -171,7 +171,7 @@ fn rs256_and_ps256_agree_with_the_rsa_crate() {
     // draw most cases from them.
     let mut pool: Vec<(usize, Algorithm, Vec<u8>, Vec<u8>)> = Vec::new();
     let mut kinds = [0u64; 10];
-    let (mut accepted, mut refused) = (0u64, 0u64);
+    let mut tally = Tally { seed, accepted: 0, refused: 0 };
     for case in 0..cases {
         let kind = if pool.len() < 8 { 0 } else { rng.index(kinds.len()) };
         kinds[kind] += 1;
@@ -273,8 +273,9 @@ fn rs256_and_ps256_agree_with_the_rsa_crate() {
         }) else {
             continue;
         };
-        compare(&keys[k], alg, &message, &signature, &mut accepted, &mut refused, case, seed);
+        tally.compare(case, &keys[k], alg, &message, &signature);
     }
+    let Tally { accepted, refused, .. } = tally;
     println!("{cases} cases (seed {seed:#x}): {accepted} accepted, {refused} refused; per kind {kinds:?}");
     assert!(accepted > cases / 20, "too few valid cases: {accepted}");
     assert!(refused > cases / 2, "too few invalid cases: {refused}");
@@ -284,30 +285,31 @@ fn other(alg: Algorithm) -> Algorithm {
     if alg == Algorithm::RS256 { Algorithm::PS256 } else { Algorithm::RS256 }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn compare(
-    key: &Key,
-    alg: Algorithm,
-    message: &[u8],
-    signature: &[u8],
-    accepted: &mut u64,
-    refused: &mut u64,
-    case: u64,
+/// The run's seed (for failure messages) and how many cases each side accepted and refused.
+struct Tally {
     seed: u64,
-) {
-    let expected = key.reference(alg, message, signature);
-    let ours = alg.verify(&key.ours, message, signature).is_ok();
-    assert_eq!(
-        ours,
-        expected,
-        "case {case} (seed {seed:#x}): {alg:?} on a {}-octet key, {}-octet signature: edgeward {ours}, rsa {expected}",
-        key.size,
-        signature.len()
-    );
-    if ours {
-        *accepted += 1;
-    } else {
-        *refused += 1;
+    accepted: u64,
+    refused: u64,
+}
+
+impl Tally {
+    /// edgeward and the `rsa` crate must agree on this case.
+    fn compare(&mut self, case: u64, key: &Key, alg: Algorithm, message: &[u8], signature: &[u8]) {
+        let expected = key.reference(alg, message, signature);
+        let ours = alg.verify(&key.ours, message, signature).is_ok();
+        assert_eq!(
+            ours,
+            expected,
+            "case {case} (seed {:#x}): {alg:?} on a {}-octet key, {}-octet signature: edgeward {ours}, rsa {expected}",
+            self.seed,
+            key.size,
+            signature.len()
+        );
+        if ours {
+            self.accepted += 1;
+        } else {
+            self.refused += 1;
+        }
     }
 }
 

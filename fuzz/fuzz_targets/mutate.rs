@@ -4,6 +4,7 @@
 //! independent model of DESIGN.md checks here; an untouched token must be accepted; every refusal
 //! has a known code and never quotes the token.
 #![no_main]
+use crypto_bigint::BoxedUint;
 use edgeward::issuer::{PrivateJwk, jwks};
 use edgeward::{ALL_CODES, Policy, Verifier, base64url};
 use libfuzzer_sys::arbitrary::{Result as Parsed, Unstructured};
@@ -181,18 +182,13 @@ enum SignatureEdit {
     SwapRS,
 }
 
+/// `a − b` for equal-length big-endian numbers (`n − s`: the high-S twin), by crypto-bigint.
 fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; a.len()];
-    let mut borrow = 0i16;
-    for i in (0..a.len()).rev() {
-        let mut d = i16::from(a[i]) - i16::from(b[i]) - borrow;
-        borrow = i16::from(d < 0);
-        if d < 0 {
-            d += 256;
-        }
-        out[i] = u8::try_from(d).unwrap_or(0);
+    let bits = u32::try_from(a.len() * 8).unwrap_or(0);
+    match (BoxedUint::from_be_slice(a, bits), BoxedUint::from_be_slice(b, bits)) {
+        (Ok(a), Ok(b)) => a.wrapping_sub(&b).to_be_bytes().into_vec(),
+        _ => a.to_vec(),
     }
-    out
 }
 
 fn edit_signature(u: &mut Unstructured, signature: &mut Vec<u8>, es: bool) -> Parsed<SignatureEdit> {
