@@ -21,6 +21,10 @@ if [ -z "$variant" ] && [ -n "$features$keep_names" ]; then
   exit 2
 fi
 
+# The package ships the repository's LICENSE: copied here on every build (git ignores the
+# copy), never into a variant.
+[ -n "$variant" ] || cp "$root/LICENSE" "$js/LICENSE"
+
 # The CLI must be exactly the crate's version (it refuses to mix them).
 want=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$js/Cargo.toml")
 have=$("$tools/wasm-bindgen" --version | awk '{print $2}')

@@ -38,6 +38,7 @@ after(() => {
 test('the tarball holds the package and nothing else', () => {
   const files = run('tar', ['tzf', tarball]).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
   const expected = [
+    'LICENSE',
     'README.md',
     'index.cjs',
     'index.d.ts',
