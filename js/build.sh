@@ -21,9 +21,13 @@ if [ -z "$variant" ] && [ -n "$features$keep_names" ]; then
   exit 2
 fi
 
-# The package ships the repository's LICENSE: copied here on every build (git ignores the
-# copy), never into a variant.
-[ -n "$variant" ] || cp "$root/LICENSE" "$js/LICENSE"
+# The package ships the repository's LICENSE and docs/ (js/README.md links into docs/): copied
+# here on every build (git ignores both copies), never into a variant.
+if [ -z "$variant" ]; then
+  cp "$root/LICENSE" "$js/LICENSE"
+  rm -rf "$js/docs"
+  [ ! -d "$root/docs" ] || cp -R "$root/docs" "$js/docs"
+fi
 
 # The CLI must be exactly the crate's version (it refuses to mix them).
 want=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$js/Cargo.toml")

@@ -37,6 +37,14 @@ after(() => {
 
 test('the tarball holds the package and nothing else', () => {
   const files = run('tar', ['tzf', tarball]).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
+  // docs/ is the repository's docs/ folder, copied by build.sh: js/README.md links into it.
+  const docs = files.filter((f) => f.startsWith('docs/'));
+  const repoDocs = path.join(js, '..', 'docs');
+  const wanted = fs.existsSync(repoDocs)
+    ? fs.readdirSync(repoDocs, { recursive: true }).filter((f) => fs.statSync(path.join(repoDocs, f)).isFile())
+    : [];
+  assert.deepEqual(docs, wanted.map((f) => `docs/${f.split(path.sep).join('/')}`).sort());
+  assert.ok(docs.includes('docs/policy.md'), 'the policy reference js/README.md links to');
   const expected = [
     'LICENSE',
     'README.md',
@@ -54,7 +62,7 @@ test('the tarball holds the package and nothing else', () => {
     'web.d.mts',
     'web.mjs',
   ];
-  assert.deepEqual(files, expected);
+  assert.deepEqual(files.filter((f) => !f.startsWith('docs/')), expected);
   const manifest = JSON.parse(fs.readFileSync(path.join(project, 'node_modules/edgeward/package.json'), 'utf8'));
   assert.equal(manifest.dependencies, undefined, 'no runtime dependencies');
 });
