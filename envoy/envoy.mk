@@ -41,12 +41,14 @@ test-envoy: build-envoy build-envoy-trap lint-envoy
 	EDGEWARD_TRAP_WASM=$(TRAP_WASM) node --test --test-concurrency=1 $(ENVOY_NODE_TESTS)
 
 # Envoy on 127.0.0.1:10000 (admin :9901) with the filter, an upstream bot and fresh keys;
-# prints curl commands with fresh tokens. Ctrl-C stops everything.
+# prints curl commands with fresh tokens. Ctrl-C stops everything. PORT=... and ADMIN_PORT=...
+# (environment or make variables; the recipe sees both) choose other ports.
 gateway: build-envoy
 	@$(SETUP) envoy
 	node envoy/demo/gateway.mjs
 
-# The same tour, unattended: exits non-zero on any unexpected answer.
+# The same tour, unattended: exits non-zero on any unexpected answer. On free ports unless
+# PORT/ADMIN_PORT say otherwise.
 demo: build-envoy
 	@$(SETUP) envoy
 	node envoy/demo/gateway.mjs --demo

@@ -4,13 +4,76 @@
 // curl commands with freshly minted tokens. Ctrl-C stops everything.
 //
 // `make demo` (--demo): the same tour, unattended, on free ports; exits 1 on any unexpected answer.
+//
+// PORT and ADMIN_PORT (environment) choose the listener and admin ports (0: any free port). A port
+// that is taken is reported in one line before Envoy starts (and if Envoy still cannot bind it).
 
 import http from 'node:http';
+import net from 'node:net';
 import {
   envoyConfig, makeKey, mint, mintNone, nowSeconds, request, startEnvoy, stopAll,
 } from '../tests/lib/harness.mjs';
 
 const demo = process.argv.includes('--demo');
+
+// ---- ports ----
+
+function portFromEnv(name, fallback) {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+    console.error(`gateway: ${name}=${text} is not a port number (0-65535; 0 picks a free one)`);
+    process.exit(2);
+  }
+  return Number(text);
+}
+
+const ports = {
+  PORT: portFromEnv('PORT', demo ? 0 : 10000),
+  ADMIN_PORT: portFromEnv('ADMIN_PORT', demo ? 0 : 9901),
+};
+
+const portProblem = (name, port, why) => (why === 'EADDRINUSE' || /in use/i.test(why)
+  ? `gateway: port ${port} is in use (set ${name}=... to use another)`
+  : `gateway: port ${port} cannot be bound: ${why === 'EACCES' ? 'permission denied' : why} (set ${name}=... to use another)`);
+
+// Binds 127.0.0.1:`port` for a moment: resolves to undefined when it is free, else the error code.
+function tryBind(port) {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (error) => resolve(error.code ?? error.message));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+}
+
+// Both ports are checked (and both reported) before anything starts. EDGEWARD_GATEWAY_SKIP_PORT_CHECK=1
+// (tests only) leaves it to Envoy, to test the report of Envoy's own bind failure.
+if (ports.PORT !== 0 && ports.PORT === ports.ADMIN_PORT) {
+  console.error(`gateway: PORT and ADMIN_PORT are both ${ports.PORT} (set them to different ports)`);
+  process.exit(2);
+}
+if (process.env.EDGEWARD_GATEWAY_SKIP_PORT_CHECK !== '1') {
+  let busy = false;
+  for (const [name, port] of Object.entries(ports)) {
+    if (port === 0) continue;
+    const why = await tryBind(port);
+    if (why !== undefined) {
+      console.error(portProblem(name, port, why));
+      busy = true;
+    }
+  }
+  if (busy) process.exit(1);
+}
+
+// Envoy's own "cannot bind '127.0.0.1:10000': Address already in use", as the line above.
+function envoyBindProblem(message) {
+  const m = /cannot bind '[^']*:(\d+)': ([^`'\n]+)/.exec(message);
+  if (!m) return undefined;
+  const port = Number(m[1]);
+  const name = Object.keys(ports).find((key) => ports[key] === port) ?? 'PORT or ADMIN_PORT';
+  return portProblem(name, port, m[2].trim());
+}
+
 const ISSUER = 'https://idp.demo.edgeward';
 const AUDIENCE = 'orders-api';
 
@@ -78,6 +141,8 @@ async function shutdown(code) {
 }
 process.on('SIGINT', () => { console.log('\nstopping…'); shutdown(0); });
 process.on('SIGTERM', () => shutdown(0));
+// `make run | head`: a closed stdout stops everything rather than leaving Envoy behind.
+process.stdout.on('error', (error) => { if (error.code === 'EPIPE') shutdown(0); });
 
 const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -86,11 +151,12 @@ try {
   running.push(bot);
   const envoy = await startEnvoy(envoyConfig({
     upstreamPort: bot.port, policy,
-    listenerPort: demo ? 0 : 10000, adminPort: demo ? 0 : 9901,
+    listenerPort: ports.PORT, adminPort: ports.ADMIN_PORT,
   }), { concurrency: 2 });
   running.push(envoy);
 
   if (demo) {
+    console.log(`edgeward demo: Envoy ${envoy.url} (admin ${envoy.adminUrl})\n`);
     let failures = 0;
     for (const step of tour) {
       const headers = { ...(step.headers ?? {}), ...(step.token ? { authorization: `Bearer ${step.token}` } : {}) };
@@ -125,6 +191,6 @@ try {
     console.log('Tokens are valid for an hour. Ctrl-C stops Envoy and the bot.');
   }
 } catch (e) {
-  console.error(`gateway: ${e.message}`);
+  if (!stopping) console.error(envoyBindProblem(e.message) ?? `gateway: ${e.message}`);
   await shutdown(1);
 }
