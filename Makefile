@@ -47,6 +47,7 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) clippy -p edgeward --lib --features crate-verify --locked -- -D warnings
+	node scripts/check-links.mjs
 
 test-core:
 	$(CARGO) test --workspace --locked

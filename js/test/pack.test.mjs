@@ -67,6 +67,17 @@ test('the tarball holds the package and nothing else', () => {
   assert.equal(manifest.dependencies, undefined, 'no runtime dependencies');
 });
 
+test('the unpacked tarball has the LICENSE and docs/policy.md, and every relative link in it resolves inside it', () => {
+  const unpacked = path.join(work, 'unpacked');
+  fs.mkdirSync(unpacked);
+  run('tar', ['xzf', tarball, '-C', unpacked]);
+  const pkg = path.join(unpacked, 'package');
+  const license = fs.readFileSync(path.join(js, '..', 'LICENSE'), 'utf8');
+  assert.equal(fs.readFileSync(path.join(pkg, 'LICENSE'), 'utf8'), license, 'the repository LICENSE');
+  assert.ok(fs.statSync(path.join(pkg, 'docs/policy.md')).isFile(), 'docs/policy.md, which README.md links to');
+  run(process.execPath, [path.join(js, '..', 'scripts/check-links.mjs'), '--dir', pkg]);
+});
+
 test('require, import and edgeward/web each verify a token', () => {
   const key = keyPair('ES256', 'k1');
   const env = {
