@@ -7,7 +7,7 @@
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [member: string]: JsonValue };
 
 // ---------------------------------------------------------------------------------------------
-// Policy (the same document the Envoy filter and the CLI read; snake_case as in DESIGN.md)
+// Policy (the same document the Envoy filter and the CLI read; docs/policy.md has every field)
 
 /** Signature algorithms edgeward verifies. */
 export type Algorithm = 'ES256' | 'ES384' | 'RS256' | 'PS256' | 'EdDSA';
@@ -71,8 +71,13 @@ export interface ProviderPolicy {
   remote_jwks?: RemoteJwksPolicy;
   /** Default 30. */
   clock_skew_seconds?: number;
-  /** Refuse tokens whose `exp - iat` is larger (and tokens without `iat`). */
-  max_lifetime_seconds?: number;
+  /**
+   * Refuse tokens whose `exp - iat` is larger (and tokens without `iat`). Default 3600; `null`
+   * turns the bound off; over 86400 needs `allow_long_lived_tokens: true`.
+   */
+  max_lifetime_seconds?: number | null;
+  /** Allow a `max_lifetime_seconds` over one day. Default false. */
+  allow_long_lived_tokens?: boolean;
   /** Accepted `typ` values; absent accepts any. */
   token_types?: string[];
   required_claims?: string[];
@@ -82,10 +87,13 @@ export interface ProviderPolicy {
   claim_to_headers?: ClaimToHeader[];
 }
 
-/** Which requests a rule matches: a path prefix or an exact path, and optionally methods. */
+/**
+ * Which requests a rule matches: a path prefix or an exact path (also with one trailing `/`),
+ * and optionally methods (a rule for `GET` also matches `HEAD`). `case_sensitive` defaults to true.
+ */
 export type RouteMatch =
-  | { prefix: string; path?: never; methods?: string[] }
-  | { path: string; prefix?: never; methods?: string[] };
+  | { prefix: string; path?: never; methods?: string[]; case_sensitive?: boolean }
+  | { path: string; prefix?: never; methods?: string[]; case_sensitive?: boolean };
 
 /** A rule; without `requires` the request passes without a token. First match wins. */
 export interface Rule {
@@ -97,8 +105,13 @@ export interface Rule {
 export interface Policy {
   providers: Record<string, ProviderPolicy>;
   rules?: Rule[];
-  /** Refuse tokens carrying a `*` scope. Default false. */
+  /** Refuse tokens carrying a `*` scope. Default true. */
   deny_wildcard_scopes?: boolean;
+  /**
+   * Headers naming another method (`X-HTTP-Method-Override`, …): a request carrying one must
+   * also pass that method's rule. Default the three common names; `[]` turns it off.
+   */
+  method_override_headers?: string[];
   /** Verified tokens kept (default 4096; 0 turns the cache off). */
   token_cache_size?: number;
   /** Longest token accepted, in bytes (default 16384). */
@@ -108,7 +121,7 @@ export interface Policy {
 // ---------------------------------------------------------------------------------------------
 // Results and errors
 
-/** Every stable code (DESIGN.md). */
+/** Every stable code (docs/policy.md, "Error codes"). */
 export type ErrorCode =
   | 'ERR_JWT_MISSING'
   | 'ERR_JWT_INVALID'
@@ -137,6 +150,8 @@ export interface Denial {
   readonly error: string;
   /** `{"error":"…","code":"…"}`; never echoes the token. */
   readonly body: string;
+  /** Every response header, lowercase names: content-type, cache-control, www-authenticate, retry-after. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
 }
 
 /** A refusal from edgeward. Assert on `code`; messages never contain a token or key material. */
@@ -148,6 +163,9 @@ export class EdgewardError extends Error {
   readonly claim?: string;
   /** For ERR_POLICY_INVALID / ERR_JWKS_INVALID: the field, e.g. `providers.corp-idp.audiences[0]`. */
   readonly path?: string;
+  /** For a JSON syntax error in a policy or JWKS: 1-based line and column. */
+  readonly line?: number;
+  readonly column?: number;
   readonly denial: Denial;
 }
 
@@ -213,7 +231,19 @@ export type RequestHeaders =
   | { get(name: string): string | null | undefined }
   | ((name: string) => string | null | undefined);
 
-export type AuthorizeResult = { access: 'public' } | { access: 'granted'; result: VerifyResult };
+/**
+ * The header changes an allowed request needs before a handler (or upstream) sees it: names to
+ * remove (claim and token headers the client sent, under any spelling), then `[name, value]`
+ * pairs to set from the verified claims. The middleware applies them to `req.headers`.
+ */
+export interface HeaderChanges {
+  readonly remove: readonly string[];
+  readonly set: ReadonlyArray<readonly [string, string]>;
+}
+
+export type AuthorizeResult =
+  | ({ access: 'public' } & HeaderChanges)
+  | ({ access: 'granted'; result: VerifyResult } & HeaderChanges);
 
 /** Verifies tokens against a policy. Synchronous; keep one per process (it holds the cache). */
 export class Verifier {
@@ -225,8 +255,13 @@ export class Verifier {
   readonly cachedTokens: number;
   /** How many usable keys `provider` has (`undefined`: no key set yet). */
   keyCount(provider: string): number | undefined;
-  /** Replaces `provider`'s keys; returns the number of usable keys. Throws ERR_JWKS_INVALID. */
+  /**
+   * Replaces `provider`'s keys; returns the number of usable keys. Unusable keys are left out
+   * (`refusedKeys`); throws ERR_JWKS_INVALID when no key is usable.
+   */
   setJwks(provider: string, jwks: JwksDocument | string | Uint8Array | ArrayBuffer): number;
+  /** Keys left out of `provider`'s last JWKS as unusable: `"keys[1].x: why"`. */
+  refusedKeys(provider: string): readonly string[];
   /** Verifies a token, or throws EdgewardError. */
   verify(token: string, options?: VerifyOptions): VerifyResult;
   /** Decides a request by the policy's rules, or throws EdgewardError (see its `denial`). */
@@ -262,11 +297,11 @@ export type JwksFetch = (
  * `remote_jwks` in the policy when it has one.
  */
 export interface RemoteJwksOptions {
-  /** Least time between two fetches triggered by unknown keys or failures. Default: refetch_cooldown_seconds, else 30000. */
+  /** Least time between two fetches triggered by an unknown `kid`. Default: refetch_cooldown_seconds, else 30000. */
   cooldownDuration?: number;
-  /** Keys older than this are refetched before use. Default: cache_duration_seconds, else 600000. */
+  /** Keys older than this are refetched before use. Default: cache_duration_seconds, else 300000. */
   cacheMaxAge?: number;
-  /** One fetch's time limit. Default: timeout_ms, else 5000. */
+  /** One fetch's time limit. Default: timeout_ms, else 2000. */
   timeoutDuration?: number;
   /** Default: the runtime's `fetch`. */
   fetch?: JwksFetch;
@@ -277,14 +312,26 @@ export class RemoteJwks {
   private constructor();
   readonly provider: string;
   readonly uri: string;
-  /** Resolves when the first key set is loaded; never rejects (see `lastError`). */
-  readonly ready: Promise<void>;
+  /**
+   * Resolves with the number of usable keys once the first key set is loaded; rejects with
+   * EdgewardError ERR_JWKS_UNAVAILABLE (its `cause` says why) if the first fetch fails. Retries
+   * go on in the background, 1 s, 2 s, 4 s … 30 s apart, as in the Envoy filter.
+   */
+  readonly ready: Promise<number>;
   /** Fetches started so far. */
   readonly fetches: number;
-  /** Why the last fetch failed (ERR_JWKS_UNAVAILABLE or ERR_JWKS_INVALID); undefined after a success. */
+  /** Why the last fetch failed (ERR_JWKS_UNAVAILABLE, with the cause); undefined after a success. */
   readonly lastError: EdgewardError | undefined;
+  /** Keys of the last good document left out as unusable: `"keys[1].x: why"`. */
+  readonly lastWarnings: readonly string[];
+  /** Consecutive failed fetches (0 after a success). */
+  readonly failures: number;
+  /** Milliseconds until the next background retry, or undefined when none is pending. */
+  readonly retryIn: number | undefined;
   /** Whether the keys are younger than cacheMaxAge. */
   readonly fresh: boolean;
+  /** Stops the background retries. */
+  close(): void;
   /** Fetches now, or joins the fetch under way; resolves to the number of usable keys. */
   reload(): Promise<number>;
   /** Waits for keys; refetches once (cooldown permitting) for an unknown key. */
@@ -334,7 +381,10 @@ export interface MiddlewareOptions {
   now?: () => number;
 }
 
-/** `(req, res, next)` for node:http and Express: 401/403/503 as DESIGN.md says, `req.auth` when granted. */
+/**
+ * `(req, res, next)` for node:http and Express: 401/403/503 as docs/policy.md says, `req.auth` when
+ * granted, and the core's header changes applied to `req.headers` / `req.rawHeaders` first.
+ */
 export function middleware(verifier: Verifier, options?: MiddlewareOptions): Middleware;
 
 // ---------------------------------------------------------------------------------------------

@@ -48,21 +48,20 @@ pub(crate) fn check_static(
 ) -> Result<(), Error> {
     match &claims.iss {
         None => return Err(Error::claim_error("iss", ClaimFailure::Missing)),
-        Some(iss) if *iss != provider.issuer => return Err(Error::claim_error("iss", ClaimFailure::Mismatch)),
+        Some(iss) if *iss != provider.issuer => return Err(Error::claim_mismatch("iss", quoted(&[&provider.issuer]))),
         Some(_) => {}
     }
     match &claims.aud {
         None => return Err(Error::claim_error("aud", ClaimFailure::Missing)),
         Some(aud) if !aud.iter().any(|a| provider.audiences.contains(a)) => {
-            return Err(Error::claim_error("aud", ClaimFailure::Mismatch));
+            return Err(Error::claim_mismatch("aud", one_of(&provider.audiences)));
         }
         Some(_) => {}
     }
     if !provider.accepts_type(typ) {
-        return Err(Error::claim_error(
-            "typ",
-            if typ.is_none() { ClaimFailure::Missing } else { ClaimFailure::Mismatch },
-        ));
+        let expected = one_of(provider.token_types.as_deref().unwrap_or_default());
+        let reason = if typ.is_none() { ClaimFailure::Missing } else { ClaimFailure::Mismatch };
+        return Err(Error::Claim { claim: "typ".to_owned(), reason, expected: Some(expected) });
     }
     if let Some(missing) =
         provider.required_claims.iter().find(|c| all_claims.get(c.as_str()).is_none_or(Value::is_null))
@@ -70,12 +69,30 @@ pub(crate) fn check_static(
         return Err(Error::claim_error(missing, ClaimFailure::Missing));
     }
     if let Some(max) = provider.max_lifetime_seconds {
+        let exceeded = |lifetime| Error::LifetimeExceeded { lifetime, max, default: provider.max_lifetime_is_default };
         match (claims.exp, claims.iat) {
             (Some(exp), Some(iat)) if exp - iat <= seconds_u(max) => {}
-            _ => return Err(Error::LifetimeExceeded),
+            (Some(exp), Some(iat)) => return Err(exceeded(Some(whole_seconds(exp - iat)))),
+            _ => return Err(exceeded(None)),
         }
     }
     Ok(())
+}
+
+/// A lifetime over the bound, in whole seconds rounded up (saturating).
+#[allow(clippy::as_conversions)] // f64 → u64 saturates (NaN gives 0); only shown in messages.
+fn whole_seconds(value: f64) -> u64 {
+    value.ceil() as u64
+}
+
+pub(crate) fn quoted(values: &[&String]) -> String {
+    values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+}
+
+/// `"a"`, or `one of "a", "b"`: what the provider accepts, for a message.
+fn one_of(values: &[String]) -> String {
+    let list = quoted(&values.iter().collect::<Vec<_>>());
+    if values.len() == 1 { list } else { format!("one of {list}") }
 }
 
 /// A wildcard scope: any scope containing `*` (`*`, `read:*`, `admin:*`, …).

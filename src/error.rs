@@ -47,7 +47,10 @@ pub enum Error {
     /// The token asks for a JOSE feature edgeward does not process (`crit`, `b64: false`).
     NotSupported(Unsupported),
     /// No key in the provider's JWKS can verify this token.
-    NoMatchingKey,
+    NoMatchingKey {
+        /// The token's `kid` (printable ASCII only, at most 64 characters), to say which key is missing.
+        kid: Option<String>,
+    },
     /// More than one key in the provider's JWKS fits this token.
     MultipleMatchingKeys,
     /// The signature does not verify.
@@ -60,9 +63,18 @@ pub enum Error {
         claim: String,
         /// What was wrong with it.
         reason: ClaimFailure,
+        /// What the provider accepts (its issuer, audiences or token types), for the message.
+        expected: Option<String>,
     },
     /// `exp - iat` is over `max_lifetime_seconds`, or `exp`/`iat` is missing while it is set.
-    LifetimeExceeded,
+    LifetimeExceeded {
+        /// `exp - iat` in whole seconds (rounded up), or `None` when `exp` or `iat` is missing.
+        lifetime: Option<u64>,
+        /// The provider's bound.
+        max: u64,
+        /// Whether the bound is the default one (no `max_lifetime_seconds` in the policy).
+        default: bool,
+    },
     /// The token carries a wildcard scope and the policy refuses them.
     WildcardScope,
     /// A valid token lacks scopes the route needs; `needed` lists all the route's scopes.
@@ -137,12 +149,29 @@ pub struct ConfigError {
     pub path: String,
     /// What is wrong; never contains key material.
     pub message: String,
+    /// For a JSON syntax error: 1-based line and column.
+    pub position: Option<(usize, usize)>,
 }
 
 impl ConfigError {
     /// A config error at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { path: path.into(), message: message.into() }
+        ConfigError { path: path.into(), message: message.into(), position: None }
+    }
+
+    /// A JSON syntax error at `line`, `column` of the document.
+    pub fn at_position(line: usize, column: usize, message: impl Into<String>) -> Self {
+        ConfigError { path: String::new(), message: message.into(), position: Some((line, column)) }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    /// `path: message`, `line:column: message` for a syntax error, `(document): message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, column)) => write!(f, "{line}:{column}: {}", self.message),
+            None => write!(f, "{}: {}", display_path(&self.path), self.message),
+        }
     }
 }
 
@@ -154,12 +183,12 @@ impl Error {
             Error::Malformed(_) | Error::ClaimType { .. } | Error::LimitExceeded(_) => "ERR_JWT_INVALID",
             Error::AlgorithmNotAllowed => "ERR_JOSE_ALG_NOT_ALLOWED",
             Error::NotSupported(_) => "ERR_JOSE_NOT_SUPPORTED",
-            Error::NoMatchingKey => "ERR_JWKS_NO_MATCHING_KEY",
+            Error::NoMatchingKey { .. } => "ERR_JWKS_NO_MATCHING_KEY",
             Error::MultipleMatchingKeys => "ERR_JWKS_MULTIPLE_MATCHING_KEYS",
             Error::BadSignature => "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
             Error::Expired => "ERR_JWT_EXPIRED",
             Error::Claim { .. } => "ERR_JWT_CLAIM_VALIDATION_FAILED",
-            Error::LifetimeExceeded => "ERR_JWT_LIFETIME_EXCEEDED",
+            Error::LifetimeExceeded { .. } => "ERR_JWT_LIFETIME_EXCEEDED",
             Error::WildcardScope => "ERR_SCOPE_WILDCARD",
             Error::InsufficientScope { .. } => "ERR_SCOPE_INSUFFICIENT",
             Error::RouteDenied => "ERR_ROUTE_DENIED",
@@ -186,8 +215,24 @@ impl Error {
         }
     }
 
+    /// Line and column of a JSON syntax error in a policy or JWKS document.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        match self {
+            Error::Policy(e) | Error::Jwks(e) => e.position,
+            _ => None,
+        }
+    }
+
     pub(crate) fn claim_error(claim: &str, reason: ClaimFailure) -> Self {
-        Error::Claim { claim: claim.to_owned(), reason }
+        Error::Claim { claim: claim.to_owned(), reason, expected: None }
+    }
+
+    pub(crate) fn claim_mismatch(claim: &str, expected: String) -> Self {
+        Error::Claim { claim: claim.to_owned(), reason: ClaimFailure::Mismatch, expected: Some(expected) }
+    }
+
+    pub(crate) fn no_matching_key(kid: Option<&str>) -> Self {
+        Error::NoMatchingKey { kid: kid.map(printable) }
     }
 
     pub(crate) fn policy(path: impl Into<String>, message: impl Into<String>) -> Self {
@@ -220,30 +265,61 @@ impl fmt::Display for Error {
                 Unsupported::Crit => "token has a critical header edgeward does not process",
                 Unsupported::UnencodedPayload => "unencoded payloads (b64: false) are not supported",
             }),
-            Error::NoMatchingKey => f.write_str("no key in the JWKS matches the token"),
+            Error::NoMatchingKey { kid: None } => f.write_str("no key in the JWKS matches the token (it has no kid)"),
+            Error::NoMatchingKey { kid: Some(kid) } => write!(f, "no key in the JWKS has the token's kid \"{kid}\""),
             Error::MultipleMatchingKeys => f.write_str("more than one key in the JWKS matches the token"),
             Error::BadSignature => f.write_str("signature verification failed"),
             Error::Expired => f.write_str("token has expired"),
-            Error::Claim { claim, reason } => {
+            Error::Claim { claim, reason, expected } => {
                 let why = match reason {
                     ClaimFailure::Missing => "is missing",
                     ClaimFailure::Mismatch => "has an unexpected value",
                     ClaimFailure::NotYetValid => "is in the future (token not yet valid)",
                     ClaimFailure::IssuedInFuture => "is in the future",
                 };
-                write!(f, "\"{claim}\" claim {why}")
+                write!(f, "\"{claim}\" claim {why}")?;
+                match expected {
+                    Some(expected) => write!(f, " (expected {expected})"),
+                    None => Ok(()),
+                }
             }
-            Error::LifetimeExceeded => f.write_str("token lifetime exceeds the maximum (or exp/iat is missing)"),
+            Error::LifetimeExceeded { lifetime, max, default } => {
+                match lifetime {
+                    Some(lifetime) => write!(f, "token lifetime (exp - iat) of {lifetime} s exceeds {max} s")?,
+                    None => write!(f, "token has no iat (or exp), needed to bound its lifetime to {max} s")?,
+                }
+                if *default {
+                    write!(
+                        f,
+                        ": {max} s is the default max_lifetime_seconds; set the provider's max_lifetime_seconds \
+                         to allow longer tokens (null turns the bound off)"
+                    )
+                } else {
+                    f.write_str(" (the provider's max_lifetime_seconds)")
+                }
+            }
             Error::WildcardScope => f.write_str("token carries a wildcard scope"),
             Error::InsufficientScope { needed } => {
                 write!(f, "token lacks a required scope (needs \"{}\")", needed.join(" "))
             }
             Error::RouteDenied => f.write_str("no rule allows this request"),
             Error::JwksUnavailable => f.write_str("no keys are available for the provider yet"),
-            Error::Policy(e) => write!(f, "invalid policy: {}: {}", display_path(&e.path), e.message),
-            Error::Jwks(e) => write!(f, "invalid JWKS: {}: {}", display_path(&e.path), e.message),
+            Error::Policy(e) => write!(f, "invalid policy: {e}"),
+            Error::Jwks(e) => write!(f, "invalid JWKS: {e}"),
         }
     }
+}
+
+/// Text from a token that may appear in a message: printable ASCII only (anything else as `?`),
+/// at most 64 characters (a `kid` chosen by an attacker must not forge log lines).
+fn printable(text: &str) -> String {
+    const MAX: usize = 64;
+    let mut out: String =
+        text.chars().take(MAX).map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    out.replace('"', "'")
 }
 
 fn display_path(path: &str) -> &str {
@@ -262,12 +338,12 @@ mod tests {
             Error::Malformed(Malformed::Base64),
             Error::AlgorithmNotAllowed,
             Error::NotSupported(Unsupported::Crit),
-            Error::NoMatchingKey,
+            Error::no_matching_key(Some("k1")),
             Error::MultipleMatchingKeys,
             Error::BadSignature,
             Error::Expired,
             Error::claim_error("aud", ClaimFailure::Mismatch),
-            Error::LifetimeExceeded,
+            Error::LifetimeExceeded { lifetime: Some(7200), max: 3600, default: true },
             Error::WildcardScope,
             Error::InsufficientScope { needed: vec!["read:orders".into()] },
             Error::RouteDenied,
@@ -298,8 +374,25 @@ mod tests {
         let e = Error::policy("providers.corp-idp.audiences[0]", "expected a string");
         assert_eq!(e.to_string(), "invalid policy: providers.corp-idp.audiences[0]: expected a string");
         assert_eq!(e.path(), Some("providers.corp-idp.audiences[0]"));
-        let e = Error::claim_error("iss", ClaimFailure::Mismatch);
+        let e = Error::claim_mismatch("iss", "\"https://idp\"".into());
         assert_eq!(e.claim(), Some("iss"));
-        assert!(e.to_string().contains("\"iss\""));
+        assert_eq!(e.to_string(), "\"iss\" claim has an unexpected value (expected \"https://idp\")");
+    }
+
+    #[test]
+    fn a_refusal_under_the_default_lifetime_bound_names_the_field() {
+        let e = Error::LifetimeExceeded { lifetime: Some(86_400), max: 3600, default: true };
+        let text = e.to_string();
+        assert!(text.contains("86400 s exceeds 3600 s") && text.contains("max_lifetime_seconds"), "{text}");
+        let e = Error::LifetimeExceeded { lifetime: None, max: 600, default: false };
+        assert!(e.to_string().contains("no iat"));
+    }
+
+    #[test]
+    fn a_kid_in_a_message_cannot_forge_lines() {
+        let e = Error::no_matching_key(Some("k2\r\nadmin: yes\"x"));
+        assert_eq!(e.to_string(), "no key in the JWKS has the token's kid \"k2??admin: yes'x\"");
+        let long = "a".repeat(100);
+        assert!(Error::no_matching_key(Some(&long)).to_string().contains(&format!("{}…", "a".repeat(64))));
     }
 }

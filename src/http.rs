@@ -28,6 +28,20 @@ impl Denial {
         // Both fields are fixed ASCII identifiers: no escaping is needed.
         format!(r#"{{"error":"{}","code":"{}"}}"#, self.error, self.code)
     }
+
+    /// Every response header of the refusal, lowercase names: `content-type`, `cache-control`,
+    /// and `www-authenticate` / `retry-after` where the status calls for them.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers =
+            vec![("content-type", "application/json".to_owned()), ("cache-control", "no-store".to_owned())];
+        if let Some(challenge) = &self.www_authenticate {
+            headers.push(("www-authenticate", challenge.clone()));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.push(("retry-after", seconds.to_string()));
+        }
+        headers
+    }
 }
 
 /// Seconds a client is asked to wait after `ERR_JWKS_UNAVAILABLE`.
@@ -88,8 +102,8 @@ mod tests {
             Error::BadSignature,
             Error::AlgorithmNotAllowed,
             Error::WildcardScope,
-            Error::NoMatchingKey,
-            Error::LifetimeExceeded,
+            Error::no_matching_key(None),
+            Error::LifetimeExceeded { lifetime: None, max: 60, default: false },
         ] {
             let d = e.denial();
             assert_eq!(d.status, 401, "{}", e.code());

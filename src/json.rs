@@ -2,28 +2,42 @@
 //! and no member name twice in one object (RFC 7515 §5.2 and RFC 8725 §3.4 leave parsers that
 //! keep "the last one" open to confusion attacks; we refuse the document instead).
 
+use crate::error::{ConfigError, Error};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
 
 /// Why a document could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JsonError {
-    /// Not UTF-8, has a BOM, or is not JSON.
-    Syntax,
+    /// Not UTF-8, has a BOM, or is not JSON: where (1-based line and column, when known) and what.
+    Syntax(Option<Position>),
     /// A member name appears twice in one object.
     DuplicateMember,
     /// Nesting deeper than the limit.
     TooDeep,
 }
 
+/// Where a JSON syntax error is, and what it is (serde_json's words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong there (`trailing comma`, `EOF while parsing an object`, …).
+    pub what: String,
+}
+
 impl JsonError {
-    /// What is wrong, in words, for a refused configuration document (policy or JWKS).
-    pub fn describe(self) -> &'static str {
+    /// The refusal of a configuration document (policy or JWKS; `kind` is `Error::Policy` or
+    /// `Error::Jwks`): a syntax error names its line and column.
+    pub fn into_error(self, kind: fn(ConfigError) -> Error) -> Error {
         match self {
-            JsonError::Syntax => "not a JSON document",
-            JsonError::DuplicateMember => "a member name appears twice",
-            JsonError::TooDeep => "nested too deeply",
+            JsonError::Syntax(Some(at)) => kind(ConfigError::at_position(at.line, at.column, at.what)),
+            JsonError::Syntax(None) => kind(ConfigError::new("", "not a JSON document")),
+            JsonError::DuplicateMember => kind(ConfigError::new("", "a member name appears twice")),
+            JsonError::TooDeep => kind(ConfigError::new("", "nested too deeply")),
         }
     }
 }
@@ -35,11 +49,12 @@ const TOO_DEEP: &str = "edgeward: too deep";
 /// (a scalar is depth 0, `{}` is depth 1).
 pub fn parse(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return Err(JsonError::Syntax);
+        let what = "a byte-order mark (BOM) is not allowed".to_owned();
+        return Err(JsonError::Syntax(Some(Position { line: 1, column: 1, what })));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = StrictValue { depth_left: max_depth }.deserialize(&mut deserializer).map_err(|e| classify(&e))?;
-    deserializer.end().map_err(|_| JsonError::Syntax)?;
+    deserializer.end().map_err(|e| classify(&e))?;
     Ok(value)
 }
 
@@ -47,7 +62,7 @@ pub fn parse(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
 pub fn parse_object(bytes: &[u8], max_depth: usize) -> Result<Map<String, Value>, JsonError> {
     match parse(bytes, max_depth)? {
         Value::Object(map) => Ok(map),
-        _ => Err(JsonError::Syntax),
+        _ => Err(JsonError::Syntax(None)),
     }
 }
 
@@ -57,8 +72,12 @@ fn classify(error: &serde_json::Error) -> JsonError {
         JsonError::DuplicateMember
     } else if text.starts_with(TOO_DEEP) || text.starts_with("recursion limit exceeded") {
         JsonError::TooDeep
+    } else if error.line() == 0 {
+        JsonError::Syntax(None)
     } else {
-        JsonError::Syntax
+        // serde_json ends its message with " at line L column C"; the position is kept apart.
+        let what = text.split(" at line ").next().unwrap_or(&text).to_owned();
+        JsonError::Syntax(Some(Position { line: error.line(), column: error.column(), what }))
     }
 }
 
@@ -162,11 +181,23 @@ mod tests {
 
     #[test]
     fn refuses_bom_trailing_data_and_bad_utf8() {
-        assert_eq!(parse(b"\xEF\xBB\xBF{}", 8), Err(JsonError::Syntax));
-        assert_eq!(parse(b"{} {}", 8), Err(JsonError::Syntax));
-        assert_eq!(parse(b"{\"a\":\"\xff\"}", 8), Err(JsonError::Syntax));
-        assert_eq!(parse(b"{\"a\":1e999}", 8), Err(JsonError::Syntax));
-        assert_eq!(parse_object(b"[1]", 8), Err(JsonError::Syntax));
-        assert_eq!(parse(b"{\"a\":NaN}", 8), Err(JsonError::Syntax));
+        let syntax = |r: Result<Value, JsonError>| matches!(r, Err(JsonError::Syntax(_)));
+        assert!(syntax(parse(b"\xEF\xBB\xBF{}", 8)));
+        assert!(syntax(parse(b"{} {}", 8)));
+        assert!(syntax(parse(b"{\"a\":\"\xff\"}", 8)));
+        assert!(syntax(parse(b"{\"a\":1e999}", 8)));
+        assert_eq!(parse_object(b"[1]", 8), Err(JsonError::Syntax(None)));
+        assert!(syntax(parse(b"{\"a\":NaN}", 8)));
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let at = |text: &str| match parse(text.as_bytes(), 8) {
+            Err(JsonError::Syntax(Some(p))) => (p.line, p.column, p.what),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(at("{\n  \"a\": 1,\n}"), (3, 1, "trailing comma".to_owned()));
+        assert_eq!(at("{\"a\": [1, 2}"), (1, 12, "expected `,` or `]`".to_owned()));
+        assert_eq!(at("{} x").0, 1);
     }
 }

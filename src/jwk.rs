@@ -6,7 +6,7 @@
 
 use crate::algorithm::Algorithm;
 use crate::base64url;
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::json;
 use crate::p256_fast::P256Key;
 use crate::rsa_fast::RsaKey;
@@ -105,20 +105,30 @@ impl Jwk {
 pub struct KeySet {
     keys: Vec<Arc<Jwk>>,
     skipped: usize,
+    refused: Vec<ConfigError>,
 }
 
 impl KeySet {
-    /// Parses a JWKS document, keeping the keys that one of `allowed` can use.
+    /// Parses a fetched JWKS document, keeping the keys that one of `allowed` can use. A key that
+    /// is unusable (off the curve, too short, private, …) is left out and reported in
+    /// [`KeySet::refused`]; the others load. A document without a single usable key is refused.
     pub fn from_bytes(bytes: &[u8], allowed: &[Algorithm]) -> Result<KeySet, Error> {
         if bytes.len() > MAX_JWKS_BYTES {
             return Err(Error::jwks("", format!("document is larger than {MAX_JWKS_BYTES} bytes")));
         }
-        let value = json::parse(bytes, MAX_JWKS_DEPTH).map_err(|e| Error::jwks("", e.describe()))?;
-        KeySet::from_value(&value, allowed, "")
+        let value = json::parse(bytes, MAX_JWKS_DEPTH).map_err(|e| e.into_error(Error::Jwks))?;
+        KeySet::read(&value, allowed, "", false)
     }
 
-    /// Reads an already-parsed JWKS value; `path` prefixes error paths (e.g. `providers.a.local_jwks`).
+    /// Reads keys written into a policy (`local_jwks`): every key must be usable, and the first
+    /// that is not refuses the document (an operator's mistake, reported at load with its path).
     pub fn from_value(value: &Value, allowed: &[Algorithm], path: &str) -> Result<KeySet, Error> {
+        KeySet::read(value, allowed, path, true)
+    }
+
+    /// `path` prefixes error paths (e.g. `providers.a.local_jwks`); `strict` refuses the
+    /// document for one bad key instead of leaving the key out.
+    fn read(value: &Value, allowed: &[Algorithm], path: &str, strict: bool) -> Result<KeySet, Error> {
         let at = |member: &str| join(path, member);
         let Value::Object(doc) = value else {
             return Err(Error::jwks(path, "expected an object with a \"keys\" array"));
@@ -138,9 +148,11 @@ impl KeySet {
             let Value::Object(members) = key else {
                 return Err(Error::jwks(key_path, "expected an object"));
             };
-            match parse_jwk(members, allowed, &key_path)? {
-                Some(jwk) => set.keys.push(Arc::new(jwk)),
-                None => set.skipped += 1,
+            match parse_jwk(members, allowed, &key_path) {
+                Ok(Some(jwk)) => set.keys.push(Arc::new(jwk)),
+                Ok(None) => set.skipped += 1,
+                Err(Error::Jwks(refused)) if !strict => set.refused.push(refused),
+                Err(e) => return Err(e),
             }
         }
         // A document with nothing usable is refused rather than loaded: replacing good keys with
@@ -148,12 +160,19 @@ impl KeySet {
         // into an outage, and a refused document keeps the current keys.
         if set.keys.is_empty() {
             let names: Vec<&str> = allowed.iter().map(|a| a.name()).collect();
+            let why = set.refused.first().map(|r| format!("; {}: {}", r.path, r.message)).unwrap_or_default();
             return Err(Error::jwks(
                 at("keys"),
-                format!("no key usable with the allowed algorithms ({})", names.join(", ")),
+                format!("no key usable with the allowed algorithms ({}){why}", names.join(", ")),
             ));
         }
         Ok(set)
+    }
+
+    /// The keys left out because they are unusable, with the member at fault and why (for a
+    /// warning: the document loaded without them).
+    pub fn refused(&self) -> &[ConfigError] {
+        &self.refused
     }
 
     /// The usable keys.
@@ -184,7 +203,7 @@ impl KeySet {
             {
                 Err(Error::AlgorithmNotAllowed)
             }
-            (None, _) => Err(Error::NoMatchingKey),
+            (None, _) => Err(Error::no_matching_key(kid)),
         }
     }
 

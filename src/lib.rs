@@ -24,8 +24,11 @@ mod http;
 pub mod issuer;
 mod json;
 mod jwk;
+mod lint;
 mod p256_fast;
 mod policy;
+pub mod refresh;
+mod request;
 mod rsa_fast;
 mod token;
 
@@ -34,12 +37,15 @@ pub use cache::{MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES};
 pub use error::{ALL_CODES, ClaimFailure, ConfigError, Error, Limit, Malformed, Unsupported};
 pub use http::{Denial, REALM, RETRY_AFTER_SECONDS};
 pub use jwk::{Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey};
+pub use lint::Finding;
 pub use p256_fast::{GENERATOR_WINDOW_BITS, KEY_WINDOW_BITS, P256Key};
 pub use policy::{
-    ClaimToHeader, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_TOKEN_CACHE_SIZE, HeaderSource, MAX_CLOCK_SKEW_SECONDS,
-    MAX_POLICY_BYTES, MAX_TOKEN_CACHE_SIZE, PathMatch, Policy, Provider, RemoteJwks, Requirement, Route, RouteMatch,
-    Rule,
+    ClaimToHeader, DEFAULT_CACHE_DURATION_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_LIFETIME_SECONDS,
+    DEFAULT_METHOD_OVERRIDE_HEADERS, DEFAULT_REFETCH_COOLDOWN_SECONDS, DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_CACHE_SIZE,
+    FetchTarget, HeaderSource, LONG_LIVED_SECONDS, MAX_CLOCK_SKEW_SECONDS, MAX_POLICY_BYTES, MAX_TOKEN_CACHE_SIZE,
+    PathMatch, Policy, Provider, RemoteJwks, Requirement, Route, RouteMatch, Rule, normalized_header_name, split_uri,
 };
+pub use request::{Allowed, CacheUse, Decision, Request};
 pub use rsa_fast::RsaKey;
 pub use token::{DEFAULT_MAX_TOKEN_BYTES, MAX_JSON_DEPTH, RegisteredClaims, UnverifiedToken};
 
@@ -95,6 +101,15 @@ struct ProviderKeys {
     generation: u64,
 }
 
+/// What [`Verifier::set_jwks`] loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// Usable keys now in the provider's key set.
+    pub keys: usize,
+    /// Keys of the document left out as unusable, with the member at fault and why.
+    pub refused: Vec<ConfigError>,
+}
+
 /// How often the verified-token cache answered, since the verifier was built.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -134,13 +149,15 @@ impl Verifier {
         &self.policy
     }
 
-    /// Replaces the key set of `provider` with the JWKS document `jwks`, and returns how many
-    /// usable keys it holds. A refused document leaves the current keys in place.
-    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<usize, Error> {
+    /// Replaces the key set of `provider` with the JWKS document `jwks`: how many usable keys it
+    /// holds, and the keys left out as unusable (hosts warn about them). A refused document (not
+    /// a JWKS, or without a single usable key) leaves the current keys in place.
+    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<Loaded, Error> {
         let index = self.index_of(provider)?;
         let algorithms = &self.policy.providers[index].algorithms;
         let set = KeySet::from_bytes(jwks, algorithms)?;
-        Ok(self.set_keys(index, set))
+        let refused = set.refused().to_vec();
+        Ok(Loaded { keys: self.set_keys(index, set), refused })
     }
 
     /// Replaces the key set of `provider` with an already-parsed one (for hosts that share one
@@ -183,26 +200,14 @@ impl Verifier {
             .ok_or_else(|| Error::policy("provider", format!("unknown provider \"{provider}\"")))
     }
 
-    /// Decides one request: the rule for `method` and `path`, then, where the rule needs one,
-    /// the token found by the provider's `from_headers` (`header` looks a header up by its
-    /// lowercase name), verified with the rule's scopes at `now` (Unix seconds).
-    pub fn authorize(
-        &mut self,
-        method: &str,
-        path: &str,
-        header: impl FnMut(&str) -> Option<String>,
-        now: i64,
-    ) -> Result<Access, Error> {
-        // The policy never changes under a verifier; holding it by `Arc` lets the rule borrow it
-        // while the cache is updated.
-        let policy = Arc::clone(&self.policy);
-        let requirement = match policy.route(method, path)? {
-            Route::Public => return Ok(Access::Public),
-            Route::Protected(requirement) => requirement,
-        };
-        let provider = policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
-        let token = provider.extract_token(header).ok_or(Error::Missing)?;
-        self.verify(&token, Some(&requirement.provider_name), &requirement.scopes, now).map(Access::Granted)
+    /// Whether one request is allowed (see [`Verifier::decide`], which also gives the header
+    /// changes a host must apply): `headers` are `(lowercase name, value)` pairs.
+    pub fn authorize(&mut self, method: &str, path: &str, headers: &[(&str, &str)], now: i64) -> Result<Access, Error> {
+        self.decide(&Request { method, path, headers }, now).outcome.map(|allowed| allowed.access)
+    }
+
+    pub(crate) fn policy_arc(&self) -> &Arc<Policy> {
+        &self.policy
     }
 
     /// Verifies `token` for `provider` (or, when `None`, the only provider, else the one whose
@@ -265,10 +270,9 @@ impl Verifier {
             return Ok(0);
         }
         let iss = token.registered.iss.as_deref().ok_or_else(|| Error::claim_error("iss", ClaimFailure::Missing))?;
-        self.policy
-            .providers
-            .iter()
-            .position(|p| p.issuer == iss)
-            .ok_or_else(|| Error::claim_error("iss", ClaimFailure::Mismatch))
+        self.policy.providers.iter().position(|p| p.issuer == iss).ok_or_else(|| {
+            let issuers: Vec<&String> = self.policy.providers.iter().map(|p| &p.issuer).collect();
+            Error::claim_mismatch("iss", format!("the issuer of a provider: {}", claims::quoted(&issuers)))
+        })
     }
 }

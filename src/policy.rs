@@ -22,6 +22,20 @@ pub const MAX_CLOCK_SKEW_SECONDS: u64 = 86_400;
 pub const MAX_MAX_TOKEN_BYTES: usize = 1024 * 1024;
 /// Largest policy document accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 4 * 1024 * 1024;
+/// Default `max_lifetime_seconds`: tokens living longer than an hour are refused unless the
+/// provider says otherwise (`null` turns the bound off).
+pub const DEFAULT_MAX_LIFETIME_SECONDS: u64 = 3600;
+/// Largest `max_lifetime_seconds` accepted without `allow_long_lived_tokens: true` (one day).
+pub const LONG_LIVED_SECONDS: u64 = 86_400;
+/// Default `remote_jwks.cache_duration_seconds`, for the filter and the npm fetcher alike.
+pub const DEFAULT_CACHE_DURATION_SECONDS: u64 = 300;
+/// Default `remote_jwks.timeout_ms`.
+pub const DEFAULT_TIMEOUT_MS: u64 = 2000;
+/// Default `remote_jwks.refetch_cooldown_seconds`.
+pub const DEFAULT_REFETCH_COOLDOWN_SECONDS: u64 = 30;
+/// Default `method_override_headers`: a request carrying one of them must also satisfy the rule
+/// of the method it names (Express's `method-override`, Rails, Symfony, … honour them).
+pub const DEFAULT_METHOD_OVERRIDE_HEADERS: [&str; 3] = ["x-http-method-override", "x-http-method", "x-method-override"];
 const MAX_POLICY_DEPTH: usize = 16;
 
 /// A loaded, validated policy.
@@ -37,6 +51,18 @@ pub struct Policy {
     pub token_cache_size: usize,
     /// Longest token accepted, in bytes, checked before decoding.
     pub max_token_bytes: usize,
+    /// Request headers naming another method (lowercase): a request carrying one must satisfy
+    /// the rule of that method too.
+    pub method_override_headers: Vec<String>,
+    /// Headers any provider fills from claims, normalized (lowercase, `_` read as `-`), sorted: a
+    /// request header whose normalized name is one of them never reaches the upstream as sent.
+    pub claim_headers: Vec<String>,
+    /// Headers any provider reads its token from, normalized and sorted: removed from every
+    /// request, on every route, except the exact `forwarded_headers`.
+    pub token_headers: Vec<String>,
+    /// Token headers kept as sent: those of `forward: true` providers that no provider without
+    /// `forward` reads its token from.
+    pub forwarded_headers: Vec<String>,
 }
 
 /// An identity provider: whose tokens are trusted and how they are checked.
@@ -56,8 +82,10 @@ pub struct Provider {
     pub remote_jwks: Option<RemoteJwks>,
     /// Tolerance for `exp`, `nbf` and `iat`.
     pub clock_skew_seconds: u64,
-    /// Longest accepted `exp - iat`.
+    /// Longest accepted `exp - iat` (`None`: no bound, turned off with `null`).
     pub max_lifetime_seconds: Option<u64>,
+    /// Whether `max_lifetime_seconds` is the default (so a refusal can say which field changes it).
+    pub max_lifetime_is_default: bool,
     /// Accepted `typ` header values (compared as RFC 8725 §3.11 media types); `None` accepts any.
     pub token_types: Option<Vec<String>>,
     /// Claims every token must carry.
@@ -91,13 +119,56 @@ pub struct RemoteJwks {
 }
 
 fn default_cache_duration() -> u64 {
-    300
+    DEFAULT_CACHE_DURATION_SECONDS
 }
 fn default_timeout_ms() -> u64 {
-    2000
+    DEFAULT_TIMEOUT_MS
 }
 fn default_cooldown() -> u64 {
-    30
+    DEFAULT_REFETCH_COOLDOWN_SECONDS
+}
+
+/// Where a host fetches a `remote_jwks` over HTTP: through an Envoy cluster, by `:authority`
+/// and `:path` (the filter's requirements, also checked by `edgeward check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchTarget {
+    /// The Envoy cluster.
+    pub cluster: String,
+    /// The host (and port) of `uri`.
+    pub authority: String,
+    /// Path and query of `uri` (`/` when it has none).
+    pub path: String,
+}
+
+impl RemoteJwks {
+    /// The cluster and the split `uri`, as the Envoy filter needs them; `provider` names the
+    /// provider in the error path.
+    pub fn fetch_target(&self, provider: &str) -> Result<FetchTarget, Error> {
+        let at = |field: &str| format!("providers.{provider}.remote_jwks.{field}");
+        let cluster = match self.cluster.as_deref() {
+            Some(cluster) if !cluster.is_empty() => cluster.to_owned(),
+            _ => return refuse(at("cluster"), "missing (the Envoy filter fetches keys through this cluster)"),
+        };
+        let (authority, path) = split_uri(&self.uri)
+            .ok_or_else(|| Error::policy(at("uri"), "expected an absolute http:// or https:// URI"))?;
+        Ok(FetchTarget { cluster, authority, path })
+    }
+}
+
+/// Splits `https://host[:port]/path?query` into `(authority, path)`; the path defaults to `/`.
+pub fn split_uri(uri: &str) -> Option<(String, String)> {
+    let rest = uri.strip_prefix("https://").or_else(|| uri.strip_prefix("http://"))?;
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_owned()),
+        Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
+        None => (rest, "/".to_owned()),
+    };
+    let path = path.split('#').next().unwrap_or("/").to_owned();
+    let valid_authority = !authority.is_empty()
+        && authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
+        && !authority.contains('@');
+    let valid_path = path.bytes().all(|b| b.is_ascii_graphic());
+    (valid_authority && valid_path).then(|| (authority.to_owned(), path))
 }
 
 /// A request header that may carry the token.
@@ -133,10 +204,13 @@ pub struct Rule {
 /// Which requests a rule matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteMatch {
-    /// The path condition.
+    /// The path condition (lowercase when `case_sensitive` is false).
     pub path: PathMatch,
-    /// Methods matched (exact, case-sensitive); `None` matches any.
+    /// Methods matched (exact, case-sensitive; a rule for `GET` also matches `HEAD`); `None`
+    /// matches any.
     pub methods: Option<Vec<String>>,
+    /// Whether the path is compared case-sensitively (the default, as in `jwt_authn`).
+    pub case_sensitive: bool,
 }
 
 /// A path condition, as in Envoy's route match.
@@ -144,7 +218,7 @@ pub struct RouteMatch {
 pub enum PathMatch {
     /// The path starts with this string.
     Prefix(String),
-    /// The path is exactly this string.
+    /// The path is exactly this string, or this string and one trailing `/`.
     Exact(String),
 }
 
@@ -177,7 +251,7 @@ impl Policy {
         if bytes.len() > MAX_POLICY_BYTES {
             return Err(Error::policy("", format!("document is larger than {MAX_POLICY_BYTES} bytes")));
         }
-        let value = json::parse(bytes, MAX_POLICY_DEPTH).map_err(|e| Error::policy("", e.describe()))?;
+        let value = json::parse(bytes, MAX_POLICY_DEPTH).map_err(|e| e.into_error(Error::Policy))?;
         Policy::from_value(value)
     }
 
@@ -202,34 +276,87 @@ impl Policy {
     }
 
     /// The rule that decides a request (first match wins); `ERR_ROUTE_DENIED` when none does,
-    /// or when the path is not in normal form (dot segments, `//`, encoded `/`, `.` or `\`), since an
+    /// or when the path is not in normal form (dot segments, `//`, encoded `/`, `.` or `\\`), since an
     /// upstream might read such a path differently from the rules.
     pub fn route(&self, method: &str, path: &str) -> Result<Route<'_>, Error> {
-        let path = path.split(['?', '#']).next().unwrap_or_default();
-        if !is_normal_path(path) {
-            return Err(Error::RouteDenied);
-        }
-        let rule = self.rules.iter().find(|rule| rule.matcher.matches(method, path)).ok_or(Error::RouteDenied)?;
-        Ok(match &rule.requires {
+        self.rule_for(method, path).map(|(_, rule)| match &rule.requires {
             None => Route::Public,
             Some(requirement) => Route::Protected(requirement),
         })
     }
+
+    /// The rule that decides a request and its index in `rules` (see [`Policy::route`]). The path
+    /// is matched without its query, after percent-encoded unreserved characters are decoded
+    /// (RFC 3986 §6.2.2.2: `/%6Frders` is `/orders`, as most servers read it).
+    pub fn rule_for(&self, method: &str, path: &str) -> Result<(usize, &Rule), Error> {
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        if !is_normal_path(path) {
+            return Err(Error::RouteDenied);
+        }
+        let path = decode_unreserved(path);
+        let lower = path.to_ascii_lowercase();
+        self.rules
+            .iter()
+            .enumerate()
+            .find(|(_, rule)| rule.matcher.matches(method, if rule.matcher.case_sensitive { &path } else { &lower }))
+            .ok_or(Error::RouteDenied)
+    }
 }
 
 impl RouteMatch {
+    /// Whether a request matches (`path`: normalized, and lowercase for a case-insensitive rule).
     fn matches(&self, method: &str, path: &str) -> bool {
         let path_ok = match &self.path {
             PathMatch::Prefix(prefix) => path.starts_with(prefix.as_str()),
-            PathMatch::Exact(exact) => path == exact,
+            PathMatch::Exact(exact) => {
+                path.strip_prefix(exact.as_str()).is_some_and(|rest| rest.is_empty() || rest == "/")
+            }
         };
-        path_ok && self.methods.as_ref().is_none_or(|methods| methods.iter().any(|m| m == method))
+        // HEAD is served by GET handlers in most frameworks: it needs at least what GET needs.
+        let method_ok = |m: &String| m == method || (method == "HEAD" && m == "GET");
+        path_ok && self.methods.as_ref().is_none_or(|methods| methods.iter().any(method_ok))
     }
+}
+
+/// Decodes percent-encoded unreserved characters (ALPHA, DIGIT, `-`, `_`, `~`; `.` is refused
+/// before this by [`is_normal_path`]); every other escape stays as it was.
+pub(crate) fn decode_unreserved(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains('%') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| path.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(|b| b.is_ascii_alphanumeric() || b"-_~".contains(b));
+        match decoded {
+            Some(b) => {
+                out.push(char::from(b));
+                i += 3;
+            }
+            None => {
+                let ch = path[i..].chars().next().unwrap_or_default();
+                out.push(ch);
+                i += ch.len_utf8().max(1);
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A header name as servers that map headers to variables read it: lowercase, `_` as `-`
+/// (WSGI's `HTTP_X_BOT_ID` is both `x-bot-id` and `x_bot_id`).
+pub fn normalized_header_name(name: &str) -> String {
+    name.bytes().map(|b| if b == b'_' { '-' } else { char::from(b.to_ascii_lowercase()) }).collect()
 }
 
 /// A path edgeward will decide on: starts with `/`, no `.`/`..` segments (also not as `..;x`,
 /// which Tomcat-style servers read as `..`), no empty segment (`//`, which many servers merge),
-/// no backslash or control characters, and no percent-encoded `/`, `\` or `.`.
+/// no backslash or control characters, and no percent-encoded `/`, `\\` or `.`.
 fn is_normal_path(path: &str) -> bool {
     if !path.starts_with('/') || path.bytes().any(|b| b == b'\\' || b.is_ascii_control() || b == b' ') {
         return false;
@@ -269,18 +396,21 @@ impl Provider {
         })
     }
 
-    /// Whether `typ` is accepted: absent list accepts anything; otherwise compared
-    /// case-insensitively with an optional `application/` prefix (RFC 8725 §3.11, RFC 9068).
+    /// Whether `typ` is accepted: an absent list accepts anything; otherwise compared as media
+    /// types, case-insensitively, with `application/` implied only when the value has no `/`
+    /// (RFC 7515 §4.1.9): `at+jwt` is `application/at+jwt`, `text/plain` is not `application/text/plain`.
     pub fn accepts_type(&self, typ: Option<&str>) -> bool {
         let Some(types) = &self.token_types else { return true };
         let Some(typ) = typ else { return false };
-        let bare = |t: &str| -> String {
-            let lower = t.to_ascii_lowercase();
-            lower.strip_prefix("application/").map(str::to_owned).unwrap_or(lower)
-        };
-        let typ = bare(typ);
-        types.iter().any(|t| bare(t) == typ)
+        let typ = media_type(typ);
+        types.iter().any(|t| media_type(t) == typ)
     }
+}
+
+/// A `typ`/`cty` value as a full media type, lowercase (RFC 7515 §4.1.9).
+fn media_type(value: &str) -> String {
+    let lower = value.to_ascii_lowercase();
+    if lower.contains('/') { lower } else { format!("application/{lower}") }
 }
 
 /// Turns serde's message into one that names the problem plainly, and moves the path of an
@@ -320,12 +450,23 @@ struct PolicyDoc {
     providers: BTreeMap<String, ProviderDoc>,
     #[serde(default)]
     rules: Vec<RuleDoc>,
-    #[serde(default)]
+    #[serde(default = "yes")]
     deny_wildcard_scopes: bool,
     #[serde(default)]
     token_cache_size: Option<usize>,
     #[serde(default)]
     max_token_bytes: Option<usize>,
+    #[serde(default)]
+    method_override_headers: Option<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `Some(None)` for an explicit `null`, `None` (via `default`) for an absent field.
+fn explicit<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -341,8 +482,10 @@ struct ProviderDoc {
     remote_jwks: Option<RemoteJwks>,
     #[serde(default)]
     clock_skew_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "explicit")]
+    max_lifetime_seconds: Option<Option<u64>>,
     #[serde(default)]
-    max_lifetime_seconds: Option<u64>,
+    allow_long_lived_tokens: bool,
     #[serde(default)]
     token_types: Option<Vec<String>>,
     #[serde(default)]
@@ -373,6 +516,8 @@ struct MatchDoc {
     path: Option<String>,
     #[serde(default)]
     methods: Option<Vec<String>>,
+    #[serde(default = "yes")]
+    case_sensitive: bool,
 }
 
 #[derive(Deserialize)]
@@ -426,14 +571,54 @@ impl PolicyDoc {
         if max_token_bytes == 0 || max_token_bytes > MAX_MAX_TOKEN_BYTES {
             return refuse("max_token_bytes", format!("must be between 1 and {MAX_MAX_TOKEN_BYTES}"));
         }
+        let method_override_headers = match self.method_override_headers {
+            None => DEFAULT_METHOD_OVERRIDE_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
+            Some(names) => {
+                for (i, name) in names.iter().enumerate() {
+                    if !is_header_name(name) {
+                        return refuse(format!("method_override_headers[{i}]"), "not a valid header name");
+                    }
+                }
+                names.iter().map(|n| n.to_ascii_lowercase()).collect()
+            }
+        };
+        let (claim_headers, token_headers, forwarded_headers) = header_sets(&providers);
         Ok(Policy {
             providers,
             rules,
             deny_wildcard_scopes: self.deny_wildcard_scopes,
             token_cache_size,
             max_token_bytes,
+            method_override_headers,
+            claim_headers,
+            token_headers,
+            forwarded_headers,
         })
     }
+}
+
+/// The claim headers and token headers (normalized), and the token headers kept as sent
+/// (`forward: true`, read by no provider without it); each sorted, without repeats.
+fn header_sets(providers: &[Provider]) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let claim: Vec<String> =
+        providers.iter().flat_map(|p| &p.claim_to_headers).map(|c| normalized_header_name(&c.header_name)).collect();
+    let token: Vec<String> =
+        providers.iter().flat_map(|p| &p.from_headers).map(|s| normalized_header_name(&s.name)).collect();
+    let unforwarded: Vec<&str> =
+        providers.iter().filter(|p| !p.forward).flat_map(|p| &p.from_headers).map(|s| s.name.as_str()).collect();
+    let forwarded: Vec<String> = providers
+        .iter()
+        .filter(|p| p.forward)
+        .flat_map(|p| &p.from_headers)
+        .map(|s| s.name.clone())
+        .filter(|name| !unforwarded.contains(&name.as_str()) && !claim.contains(&normalized_header_name(name)))
+        .collect();
+    let sorted = |mut set: Vec<String>| {
+        set.sort();
+        set.dedup();
+        set
+    };
+    (sorted(claim), sorted(token), sorted(forwarded))
 }
 
 impl ProviderDoc {
@@ -482,8 +667,22 @@ impl ProviderDoc {
         if clock_skew_seconds > MAX_CLOCK_SKEW_SECONDS {
             return refuse(at("clock_skew_seconds"), format!("must be at most {MAX_CLOCK_SKEW_SECONDS}"));
         }
-        if self.max_lifetime_seconds == Some(0) {
-            return refuse(at("max_lifetime_seconds"), "must be at least 1");
+        let (max_lifetime_seconds, max_lifetime_is_default) = match self.max_lifetime_seconds {
+            None => (Some(DEFAULT_MAX_LIFETIME_SECONDS), true),
+            Some(explicit) => (explicit, false),
+        };
+        match max_lifetime_seconds {
+            Some(0) => return refuse(at("max_lifetime_seconds"), "must be at least 1 (null turns the bound off)"),
+            Some(max) if max > LONG_LIVED_SECONDS && !self.allow_long_lived_tokens => {
+                return refuse(
+                    at("max_lifetime_seconds"),
+                    format!(
+                        "{max} is over {LONG_LIVED_SECONDS} (one day): long-lived tokens are what edgeward exists to \
+                         stop; set allow_long_lived_tokens: true to accept them anyway"
+                    ),
+                );
+            }
+            _ => {}
         }
         if let Some(types) = &self.token_types {
             if types.is_empty() {
@@ -531,7 +730,8 @@ impl ProviderDoc {
             local_jwks,
             remote_jwks: self.remote_jwks,
             clock_skew_seconds,
-            max_lifetime_seconds: self.max_lifetime_seconds,
+            max_lifetime_seconds,
+            max_lifetime_is_default,
             token_types: self.token_types,
             required_claims: self.required_claims,
             from_headers,
@@ -544,9 +744,14 @@ impl ProviderDoc {
 impl RuleDoc {
     fn validate(self, path: &str, providers: &[Provider]) -> Result<Rule, Error> {
         let m = self.matcher;
+        // Rules are compared with decoded paths: decode them the same way (and fold case once).
+        let pattern = |text: String| {
+            let decoded = decode_unreserved(&text).into_owned();
+            if m.case_sensitive { decoded } else { decoded.to_ascii_lowercase() }
+        };
         let path_match = match (m.prefix, m.path) {
-            (Some(prefix), None) if prefix.starts_with('/') => PathMatch::Prefix(prefix),
-            (None, Some(exact)) if exact.starts_with('/') => PathMatch::Exact(exact),
+            (Some(prefix), None) if prefix.starts_with('/') => PathMatch::Prefix(pattern(prefix)),
+            (None, Some(exact)) if exact.starts_with('/') => PathMatch::Exact(pattern(exact)),
             (Some(_), None) => return refuse(format!("{path}.match.prefix"), "must start with \"/\""),
             (None, Some(_)) => return refuse(format!("{path}.match.path"), "must start with \"/\""),
             _ => return refuse(format!("{path}.match"), "needs exactly one of \"prefix\" or \"path\""),
@@ -584,6 +789,9 @@ impl RuleDoc {
                 Some(Requirement { provider_name: r.provider_name, scopes: r.scopes })
             }
         };
-        Ok(Rule { matcher: RouteMatch { path: path_match, methods: m.methods }, requires })
+        Ok(Rule {
+            matcher: RouteMatch { path: path_match, methods: m.methods, case_sensitive: m.case_sensitive },
+            requires,
+        })
     }
 }

@@ -91,7 +91,7 @@ impl<'a> UnverifiedToken<'a> {
 fn decode_object(segment: &str) -> Result<Map<String, Value>, Error> {
     let bytes = base64url::decode(segment).ok_or(Error::Malformed(Malformed::Base64))?;
     json::parse_object(&bytes, MAX_JSON_DEPTH).map_err(|e| match e {
-        JsonError::Syntax => Error::Malformed(Malformed::Json),
+        JsonError::Syntax(_) => Error::Malformed(Malformed::Json),
         JsonError::DuplicateMember => Error::Malformed(Malformed::DuplicateMember),
         JsonError::TooDeep => Error::LimitExceeded(Limit::JsonDepth),
     })

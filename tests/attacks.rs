@@ -737,11 +737,16 @@ fn token_of_an_unknown_key_has_no_matching_key() {
 // ---- bad key material ----
 
 fn assert_jwks_refused(jwks: &Value, path: Option<&str>) {
+    // Fetched alone, the bad key leaves nothing usable: the document is refused, and the message
+    // says which key was bad and why.
     let result = load_jwks(jwks);
     assert_eq!(code(&result), JWKS_INVALID, "{:?}", result.as_ref().err());
     if let Some(path) = path {
-        assert_eq!(result.as_ref().err().and_then(Error::path), Some(path));
+        let message = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+        assert!(message.contains(&format!("{path}:")), "{message}");
     }
+    // `keys` itself at fault: the key was skipped (no allowed algorithm uses it), not refused.
+    let skipped = path == Some("keys");
     // The same document inline in a policy is refused at load, with the policy's path.
     let err = Verifier::from_json(&policy_with_provider(provider_json(jwks.clone())).to_string()).unwrap_err();
     assert_eq!(err.code(), POLICY_INVALID);
@@ -749,6 +754,18 @@ fn assert_jwks_refused(jwks: &Value, path: Option<&str>) {
     // And through set_jwks: refused, and the current keys stay in place.
     let mut v = default_verifier();
     assert_eq!(v.set_jwks(PROVIDER, jwks.to_string().as_bytes()).unwrap_err().code(), JWKS_INVALID);
+    assert_accepted(check(&mut v, &es256_token()));
+    // Beside a good key, the bad one is left out (never used) and reported with its path; the
+    // good key loads.
+    let mut beside = jwks.clone();
+    let bad = beside["keys"].as_array().map_or(0, Vec::len);
+    beside["keys"].as_array_mut().unwrap().push(public(&keys().es256));
+    let loaded = v.set_jwks(PROVIDER, beside.to_string().as_bytes()).unwrap();
+    assert_eq!(loaded.keys, 1, "only the good key is usable");
+    assert_eq!(loaded.refused.len(), if skipped { 0 } else { bad }, "{:?}", loaded.refused);
+    if let (Some(path), false) = (path, skipped) {
+        assert_eq!(loaded.refused[0].path, path);
+    }
     assert_accepted(check(&mut v, &es256_token()));
 }
 
@@ -1083,14 +1100,28 @@ fn iat_future() {
     assert_accepted(check(&mut v, &t));
     let t = token(&keys().es256, &claims_with(json!({ "iat": NOW + 31 })));
     assert_refused(check(&mut v, &t), CLAIM, Some("iat"));
-    // iat is optional without max_lifetime_seconds.
+    // iat is optional only where the lifetime bound is turned off.
     let t = token(&keys().es256, &claims_without(&["iat"]));
-    assert_accepted(check(&mut v, &t));
+    assert_refused(check(&mut v, &t), LIFETIME, None);
+    assert_accepted(check(&mut unbounded_verifier(), &t));
+}
+
+/// The default policy with the lifetime bound turned off (`max_lifetime_seconds: null`).
+fn unbounded_verifier() -> Verifier {
+    verifier_with(&[(&format!("/providers/{PROVIDER}/max_lifetime_seconds"), Value::Null)])
+}
+
+/// The default policy accepting wildcard scopes (`deny_wildcard_scopes: false`).
+fn wildcard_tolerant_verifier() -> Verifier {
+    let mut policy = policy_json();
+    set(&mut policy, "/deny_wildcard_scopes", json!(false));
+    verifier(&policy)
 }
 
 #[test]
 fn numeric_date_types() {
-    let mut v = default_verifier();
+    // Tokens without iat below: the lifetime bound is off here (it needs iat).
+    let mut v = unbounded_verifier();
     for claim in ["exp", "nbf", "iat"] {
         for value in [json!("2000000600"), json!(true), json!(false), json!(null), json!([NOW + 600]), json!({})] {
             let t = token(&keys().es256, &claims_with(json!({ claim: value })));
@@ -1115,7 +1146,7 @@ fn numeric_date_types() {
 
 #[test]
 fn huge_numeric_dates_do_not_overflow() {
-    let mut v = default_verifier();
+    let mut v = unbounded_verifier();
     let header = r#"{"alg":"ES256","kid":"es256-1"}"#;
     let payload = |exp: &str, nbf: &str, iat: &str| {
         format!(r#"{{"iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{exp},"nbf":{nbf},"iat":{iat}}}"#)
@@ -1170,10 +1201,37 @@ fn max_lifetime() {
     // exp is always required.
     let t = token(&keys().es256, &claims_without(&["exp"]));
     assert_refused(check(&mut v, &t), CLAIM, Some("exp"));
-    // Without the bound, long-lived tokens pass.
-    let mut unbounded = default_verifier();
+    // Without the bound (null), long-lived tokens pass.
     let t = token(&keys().es256, &claims_with(json!({ "iat": NOW - 100, "exp": NOW + 100 * 365 * 86_400 })));
-    assert_accepted(check(&mut unbounded, &t));
+    assert_accepted(check(&mut unbounded_verifier(), &t));
+    // By default the bound is one hour, and the refusal says which field changes it.
+    let mut v = default_verifier();
+    let t = token(&keys().es256, &claims_with(json!({ "iat": NOW - 100, "exp": NOW - 100 + 86_400 })));
+    let err = check(&mut v, &t).unwrap_err();
+    assert_eq!(err, Error::LifetimeExceeded { lifetime: Some(86_400), max: 3600, default: true });
+    assert!(err.to_string().contains("max_lifetime_seconds"), "{err}");
+    let t = token(&keys().es256, &claims_with(json!({ "iat": NOW - 100, "exp": NOW - 100 + 3600 })));
+    assert_accepted(check(&mut v, &t));
+}
+
+#[test]
+fn a_lifetime_bound_over_a_day_needs_a_named_opt_in() {
+    let field = format!("/providers/{PROVIDER}/max_lifetime_seconds");
+    let mut policy = policy_json();
+    set(&mut policy, &field, json!(86_401));
+    let err = Verifier::from_json(&policy.to_string()).unwrap_err();
+    assert_eq!(err.path(), Some(format!("providers.{PROVIDER}.max_lifetime_seconds").as_str()));
+    assert!(err.to_string().contains("allow_long_lived_tokens"), "{err}");
+    set(&mut policy, &format!("/providers/{PROVIDER}/allow_long_lived_tokens"), json!(true));
+    let mut v = verifier(&policy);
+    let t = token(&keys().es256, &claims_with(json!({ "iat": NOW - 100, "exp": NOW - 100 + 86_401 })));
+    assert_accepted(check(&mut v, &t));
+    // One day is allowed without it; zero is not a bound.
+    set(&mut policy, &field, json!(86_400));
+    set(&mut policy, &format!("/providers/{PROVIDER}/allow_long_lived_tokens"), json!(false));
+    assert!(Verifier::from_json(&policy.to_string()).is_ok());
+    set(&mut policy, &field, json!(0));
+    assert_eq!(Verifier::from_json(&policy.to_string()).unwrap_err().code(), POLICY_INVALID);
 }
 
 // ---- claims ----
@@ -1182,7 +1240,7 @@ fn max_lifetime() {
 fn iss_exact_after_unescaping() {
     let mut v = default_verifier();
     let header = r#"{"alg":"ES256","kid":"es256-1"}"#;
-    let payload = |iss: &str| format!(r#"{{"iss":{iss},"aud":"{AUDIENCE}","exp":{}}}"#, NOW + 600);
+    let payload = |iss: &str| format!(r#"{{"iss":{iss},"aud":"{AUDIENCE}","iat":{NOW},"exp":{}}}"#, NOW + 600);
     for iss in [r#""https:\/\/idp.example.com""#, r#""\u0068ttps://idp.example.com""#, r#""https://idp.example.com""#] {
         assert_accepted(check(&mut v, &raw_token(&keys().es256, header, &payload(iss))));
     }
@@ -1293,7 +1351,8 @@ fn scp_array_and_string() {
 
 #[test]
 fn scope_exact_case_sensitive() {
-    let mut v = default_verifier();
+    // Wildcards among the cases below: tolerated here, so that the scope check itself is seen.
+    let mut v = wildcard_tolerant_verifier();
     for scope in ["READ:ORDERS", "Read:orders", "read:order", "read:orders2", "read", "read:*", "*", "read:orders/x"] {
         let t = token(&keys().es256, &claims_with(json!({ "scope": scope })));
         let result = v.verify(&t, Some(PROVIDER), &["read:orders"], NOW);
@@ -1307,9 +1366,8 @@ fn scope_exact_case_sensitive() {
 
 #[test]
 fn wildcard_scope_refused_when_denied() {
-    let mut policy = policy_json();
-    set(&mut policy, "/deny_wildcard_scopes", json!(true));
-    let mut v = verifier(&policy);
+    // On by default.
+    let mut v = default_verifier();
     for grant in [
         json!({ "scope": "*" }),
         json!({ "scope": "read:orders read:*" }),
@@ -1321,8 +1379,8 @@ fn wildcard_scope_refused_when_denied() {
         assert_refused(check(&mut v, &t), WILDCARD, None);
         assert_refused(v.verify(&t, Some(PROVIDER), &["read:orders"], NOW), WILDCARD, None);
     }
-    // Without the switch, a wildcard grants nothing but itself.
-    let mut lenient = default_verifier();
+    // Turned off, a wildcard grants nothing but itself.
+    let mut lenient = wildcard_tolerant_verifier();
     let t = token(&keys().es256, &claims_with(json!({ "scope": "*" })));
     assert_accepted(check(&mut lenient, &t));
     assert_refused(lenient.verify(&t, Some(PROVIDER), &["read:orders"], NOW), SCOPE, None);
@@ -1418,7 +1476,7 @@ fn jwks_unavailable_until_keys_arrive() {
     assert_eq!(v.set_jwks(PROVIDER, br#"{"keys":[]}"#).unwrap_err().code(), JWKS_INVALID);
     assert_refused(check(&mut v, &t), "ERR_JWKS_UNAVAILABLE", None);
     // A usable one makes the token verify.
-    assert_eq!(v.set_jwks(PROVIDER, all_jwks().to_string().as_bytes()).unwrap(), 5);
+    assert_eq!(v.set_jwks(PROVIDER, all_jwks().to_string().as_bytes()).unwrap().keys, 5);
     assert_accepted(check(&mut v, &t));
 }
 
@@ -1521,7 +1579,7 @@ fn cache_does_not_bypass_alg_or_wildcard_checks() {
     // A token accepted by one verifier is not a way around another verifier's policy: each
     // verifier has its own cache.
     let t = token(&keys().rs256, &claims_with(json!({ "scope": "*" })));
-    let mut lenient = default_verifier();
+    let mut lenient = wildcard_tolerant_verifier();
     assert_accepted(check(&mut lenient, &t));
     let mut strict_policy = policy_json();
     set(&mut strict_policy, "/deny_wildcard_scopes", json!(true));
@@ -1556,8 +1614,15 @@ fn error_display_never_contains_token() {
     for t in &failing {
         let err = check(&mut v, t).unwrap_err();
         let denial = err.denial();
-        let texts =
-            [err.to_string(), format!("{err:?}"), denial.body(), denial.www_authenticate.clone().unwrap_or_default()];
+        let mut texts = vec![denial.body(), denial.www_authenticate.clone().unwrap_or_default()];
+        // The message names a missing key's kid (sanitized) to help an operator; nothing else of
+        // the token, and the HTTP answer not even that.
+        if let Error::NoMatchingKey { kid } = &err {
+            assert_eq!(kid.as_deref(), Some("SECRET-KID"));
+            assert!(err.to_string().contains("\"SECRET-KID\""), "{err}");
+        } else {
+            texts.extend([err.to_string(), format!("{err:?}")]);
+        }
         for text in &texts {
             assert!(!text.contains(t.as_str()), "{} echoes the token", err.code());
             assert!(!text.contains("SECRET"), "{} echoes token content: {text}", err.code());

@@ -81,6 +81,11 @@ fn max_token_bytes_itself_is_bounded() {
             assert_eq!(code(&loaded), Some(POLICY_INVALID));
         }
     }
+    // With the named opt-in, any u64 bound loads.
+    let mut policy = policy_json();
+    set(&mut policy, "/providers/corp-idp/max_lifetime_seconds", json!(u64::MAX));
+    set(&mut policy, "/providers/corp-idp/allow_long_lived_tokens", json!(true));
+    assert!(Policy::from_json(&policy.to_string()).is_ok());
 }
 
 #[test]
@@ -120,7 +125,11 @@ fn jwks_document_over_max_jwks_bytes_is_refused_and_current_keys_stay() {
     };
     let exact = padded(MAX_JWKS_BYTES);
     assert_eq!(exact.len(), MAX_JWKS_BYTES);
-    assert_eq!(v.set_jwks(PROVIDER, exact.as_bytes()), Ok(1), "a document of exactly MAX_JWKS_BYTES loads");
+    assert_eq!(
+        v.set_jwks(PROVIDER, exact.as_bytes()).map(|l| l.keys),
+        Ok(1),
+        "a document of exactly MAX_JWKS_BYTES loads"
+    );
     let over = padded(MAX_JWKS_BYTES + 1);
     assert_eq!(code(&v.set_jwks(PROVIDER, over.as_bytes())), Some(JWKS_INVALID));
     assert_eq!(code(&KeySet::from_bytes(over.as_bytes(), &Algorithm::ALL)), Some(JWKS_INVALID));
@@ -135,7 +144,7 @@ fn jwks_with_more_than_max_jwks_keys_is_refused_and_current_keys_stay() {
     let mut v = es256_only();
     let mut many = es256_keys(MAX_JWKS_KEYS);
     let full = jwks_of(&many).to_string();
-    assert_eq!(v.set_jwks(PROVIDER, full.as_bytes()), Ok(MAX_JWKS_KEYS));
+    assert_eq!(v.set_jwks(PROVIDER, full.as_bytes()).map(|l| l.keys), Ok(MAX_JWKS_KEYS));
     v.set_jwks(PROVIDER, jwks(&[&keys().es256]).to_string().as_bytes()).unwrap();
     many.push(PrivateJwk::generate(Algorithm::ES256, Some("one-too-many")).unwrap());
     let over = jwks_of(&many).to_string();
@@ -249,7 +258,8 @@ fn policy_numbers_are_bounded() {
         ("/token_cache_size", json!(MAX_TOKEN_CACHE_SIZE + 1), false),
         ("/providers/corp-idp/clock_skew_seconds", json!(MAX_CLOCK_SKEW_SECONDS), true),
         ("/providers/corp-idp/clock_skew_seconds", json!(MAX_CLOCK_SKEW_SECONDS + 1), false),
-        ("/providers/corp-idp/max_lifetime_seconds", json!(u64::MAX), true),
+        ("/providers/corp-idp/max_lifetime_seconds", json!(86_400), true),
+        ("/providers/corp-idp/max_lifetime_seconds", json!(86_401), false),
         ("/providers/corp-idp/max_lifetime_seconds", json!(-1), false),
     ];
     for (pointer, value, accepted) in cases {

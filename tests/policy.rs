@@ -5,8 +5,9 @@
 mod support;
 
 use edgeward::{
-    Access, Algorithm, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE_SIZE, Error,
-    HeaderSource, PathMatch, Policy, REALM, RETRY_AFTER_SECONDS, Route, Verifier,
+    Access, Algorithm, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_LIFETIME_SECONDS, DEFAULT_MAX_TOKEN_BYTES,
+    DEFAULT_METHOD_OVERRIDE_HEADERS, DEFAULT_TOKEN_CACHE_SIZE, Error, HeaderSource, PathMatch, Policy, REALM,
+    RETRY_AFTER_SECONDS, Route, Verifier,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -73,14 +74,17 @@ fn defaults() {
     assert_eq!(p.algorithms, [Algorithm::ES256]);
     assert_eq!(p.clock_skew_seconds, DEFAULT_CLOCK_SKEW_SECONDS);
     assert_eq!(DEFAULT_CLOCK_SKEW_SECONDS, 30);
-    assert_eq!(p.max_lifetime_seconds, None);
+    assert_eq!(p.max_lifetime_seconds, Some(DEFAULT_MAX_LIFETIME_SECONDS));
+    assert_eq!(DEFAULT_MAX_LIFETIME_SECONDS, 3600);
+    assert!(p.max_lifetime_is_default);
     assert_eq!(p.token_types, None);
     assert!(p.required_claims.is_empty());
     assert_eq!(p.from_headers, [HeaderSource { name: "authorization".into(), value_prefix: Some("Bearer ".into()) }]);
     assert!(!p.forward);
     assert!(p.claim_to_headers.is_empty());
     assert!(p.remote_jwks.is_none());
-    assert!(!policy.deny_wildcard_scopes);
+    assert!(policy.deny_wildcard_scopes, "secure by default");
+    assert_eq!(policy.method_override_headers, DEFAULT_METHOD_OVERRIDE_HEADERS);
     assert_eq!(policy.token_cache_size, DEFAULT_TOKEN_CACHE_SIZE);
     assert!(policy.token_cache_size > 0);
     assert_eq!(policy.max_token_bytes, DEFAULT_MAX_TOKEN_BYTES);
@@ -352,14 +356,16 @@ fn prefix_exact_methods_and_first_match() {
         ("POST", "/healthz/deep", "public"),
         ("GET", "/orders", "needs[read:orders]"),
         ("GET", "/orders/42", "needs[read:orders]"),
-        ("HEAD", "/orders/42", "needs[write:order_status]"),
+        // HEAD is served by GET handlers: it needs what GET needs.
+        ("HEAD", "/orders/42", "needs[read:orders]"),
         ("POST", "/orders", "needs[write:order_status]"),
         ("DELETE", "/orders/42", "needs[write:order_status]"),
         // Methods match exactly (case-sensitive).
         ("get", "/orders", "needs[write:order_status]"),
-        // Exact path: nothing more, nothing less.
+        // Exact path: nothing more, nothing less, but one trailing slash (servers route both alike).
         ("GET", "/status", "public"),
-        ("GET", "/status/", DENIED),
+        ("GET", "/status/", "public"),
+        ("GET", "/status//", DENIED),
         ("GET", "/status/x", DENIED),
         ("GET", "/statusx", DENIED),
         // No rule matches: denied by default.
@@ -367,6 +373,11 @@ fn prefix_exact_methods_and_first_match() {
         ("GET", "/admin", DENIED),
         ("GET", "/Orders", DENIED),
         ("GET", "/HEALTHZ", DENIED),
+        // Percent-encoded unreserved characters are decoded before matching (RFC 3986 §6.2.2.2).
+        ("GET", "/%6frders", "needs[read:orders]"),
+        ("GET", "/%6Frders/%34%32", "needs[read:orders]"),
+        ("GET", "/%68ealthz", "public"),
+        ("GET", "/orders%20x", "needs[read:orders]"),
         ("GET", "", DENIED),
         ("GET", "orders", DENIED),
     ] {
@@ -512,8 +523,8 @@ fn extract_token_custom_headers() {
 
 // ---- authorize end to end ----
 
-fn request<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl FnMut(&str) -> Option<String> + 'a {
-    move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+fn request<'a>(pairs: &'a [(&'a str, &'a str)]) -> &'a [(&'a str, &'a str)] {
+    pairs
 }
 
 fn bearer(token: &str) -> String {

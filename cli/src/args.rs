@@ -10,7 +10,8 @@ const ABOUT: &str = "Verify JWT access tokens against an edgeward policy; make k
 const LONG_ABOUT: &str = "\
 Verify JWT access tokens against an edgeward policy; make keys and development tokens.
 
-The policy is the same JSON document the Envoy filter and the npm package read (see DESIGN.md).
+The policy is the same JSON document the Envoy filter and the npm package read; docs/policy.md in
+the edgeward repository describes every field, its default, and every error code.
 
 A first session, from nothing to a verified token:
 
@@ -19,6 +20,8 @@ A first session, from nothing to a verified token:
   edgeward mint --key key.json --iss https://idp.example.com --aud orders-api \\
       --sub bot-7 --scope read:orders > token.txt
   edgeward verify --policy policy.json --scope read:orders < token.txt
+  edgeward verify --policy policy.json --method GET --path /orders < token.txt
+  edgeward check --policy policy.json
 
 Exit status: 0 success (token accepted), 1 token refused, 2 bad usage, file or policy.";
 
@@ -37,6 +40,9 @@ pub enum Command {
     /// Verify a token against a policy (exit 0 accepted, 1 refused, 2 bad usage or policy).
     #[command(args_override_self = true, long_about = VERIFY_LONG_ABOUT, after_long_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
+    /// Load a policy as the Envoy filter would and report weak spots (exit 0 clean, 1 findings, 2 unusable).
+    #[command(args_override_self = true, long_about = CHECK_LONG_ABOUT)]
+    Check(CheckArgs),
     /// Generate a signing key: a private JWK, its public JWKS, or both as files.
     #[command(args_override_self = true, long_about = KEYGEN_LONG_ABOUT, after_long_help = KEYGEN_EXAMPLES)]
     Keygen(KeygenArgs),
@@ -47,8 +53,11 @@ pub enum Command {
 
 const VERIFY_LONG_ABOUT: &str = "\
 Verify a token against a policy, exactly as the Envoy filter and the npm package would.
+With --method and --path, the policy's rules decide the request (the rule that matched, its
+provider and scopes), by the same code as the filter and the middleware.
 
-Accepted: exit 0, and {\"provider\", \"header\", \"claims\", \"scopes\"} as JSON on stdout.
+Accepted: exit 0, and {\"provider\", \"header\", \"claims\", \"scopes\"} as JSON on stdout
+(with --path also \"rule\", \"access\" and the claim headers an upstream would get).
 Refused:  exit 1, {\"error\": {\"code\", \"message\", \"claim\"?, \"scopes_needed\"?}} on stdout, one line on stderr.
 Bad usage, an unreadable file or an invalid policy: exit 2 and one line on stderr.
 
@@ -56,12 +65,27 @@ The token is read from the argument, or from stdin when the argument is '-' or a
 (surrounding whitespace on stdin, such as a final newline, is ignored).
 The token is never printed, neither in errors nor in the output.";
 
+const CHECK_LONG_ABOUT: &str = "\
+Load a policy exactly as the Envoy filter would (including its own remote_jwks rules: a cluster
+and an absolute http(s) URI) and report what weakens it, one line per finding:
+
+  shadowed-rule            a rule an earlier rule always matches first
+  weaker-fallback          a later rule that catches near misses of a protected rule with less
+  public-catch-all         a rule without requires matching every path
+  wildcard-scopes-allowed  deny_wildcard_scopes is false
+  no-lifetime-bound        max_lifetime_seconds is null
+  long-lived-tokens        max_lifetime_seconds over a day
+  unused-provider          a provider no rule requires
+
+Exit status: 0 no findings, 1 findings, 2 the policy cannot be used (its error on stderr).";
+
 const VERIFY_EXAMPLES: &str = "\
 Examples:
   edgeward verify --policy policy.json eyJhbGciOi...
   edgeward verify --policy policy.json --scope read:orders < token.txt
   edgeward verify --policy policy.json --provider corp-idp --now 1900000000 - < token.txt
-  edgeward verify --policy policy.json --jwks jwks.json < token.txt   # keys of a remote_jwks provider";
+  edgeward verify --policy policy.json --jwks jwks.json < token.txt   # keys of a remote_jwks provider
+  edgeward verify --policy policy.json --method POST --path /orders/7 < token.txt   # the policy's rules decide";
 
 const KEYGEN_LONG_ABOUT: &str = "\
 Generate a signing key with the operating system's random number generator.
@@ -109,9 +133,23 @@ pub struct VerifyArgs {
     /// A JWKS file to use as the provider's keys (for providers with remote_jwks, which the CLI does not fetch).
     #[arg(long, value_name = "FILE")]
     pub jwks: Option<PathBuf>,
+    /// Decide a request with this method by the policy's rules (needs --path).
+    #[arg(long, value_name = "METHOD", requires = "path", conflicts_with_all = ["scopes", "provider"])]
+    pub method: Option<String>,
+    /// Decide a request to this path (and query) by the policy's rules (needs --method).
+    #[arg(long, value_name = "PATH", requires = "method")]
+    pub path: Option<String>,
     /// The token; '-' or absent reads it from stdin.
     #[arg(value_name = "TOKEN")]
     pub token: Option<String>,
+}
+
+/// `edgeward check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The policy JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
 }
 
 /// `edgeward keygen`.

@@ -6,6 +6,7 @@
 //! material are never part of it.
 
 mod args;
+mod check;
 mod io;
 mod keygen;
 mod mint;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Verify(args) => verify::run(args),
+        Command::Check(args) => check::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Mint(args) => mint::run(args),
     };

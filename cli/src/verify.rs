@@ -1,16 +1,37 @@
-//! `edgeward verify`: one token, one policy, the core's verdict as JSON.
+//! `edgeward verify`: one token, one policy, the core's verdict as JSON — for the token alone, or
+//! (with `--method` and `--path`) for a request, by the same decision as the filter and middleware.
 
 use crate::args::VerifyArgs;
 use crate::io::{self, Failure, usage};
-use edgeward::{Error, Verifier};
+use edgeward::{Access, Error, PathMatch, Rule, Verifier};
 use serde_json::{Value, json};
+use std::path::Path;
+
+/// Reads and loads a policy file; a refusal names the file, and a JSON syntax error its line and
+/// column (`policy.json:12:5: trailing comma`).
+pub fn load_policy(path: &Path) -> Result<Verifier, Failure> {
+    let text = io::read_text(path, "policy file")?;
+    Verifier::from_json(&text).map_err(|e| config_failure(&path.display().to_string(), &e))
+}
+
+/// A refused policy or JWKS document as one line (exit 2).
+pub fn config_failure(file: &str, error: &Error) -> Failure {
+    match error.position() {
+        Some((line, column)) => {
+            let message = match error {
+                Error::Policy(e) | Error::Jwks(e) => e.message.clone(),
+                other => other.to_string(),
+            };
+            usage(format!("{file}:{line}:{column}: {message} ({})", error.code()))
+        }
+        None => usage(format!("{file}: {error} ({})", error.code())),
+    }
+}
 
 /// Runs `verify`: `Ok` when the token is accepted (its JSON printed), else the failure.
 pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
     let policy_path = args.policy.display();
-    let policy_text = io::read_text(&args.policy, "policy file")?;
-    let mut verifier =
-        Verifier::from_json(&policy_text).map_err(|e| usage(format!("{policy_path}: {}", config_message(&e))))?;
+    let mut verifier = load_policy(&args.policy)?;
 
     if let Some(name) = &args.provider {
         if verifier.policy().provider(name).is_none() {
@@ -28,9 +49,12 @@ pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
             (None, _) => return Err(usage("--jwks needs --provider when the policy has several providers")),
         };
         let jwks = io::read_text(jwks_path, "JWKS file")?;
-        verifier
+        let loaded = verifier
             .set_jwks(&provider, jwks.as_bytes())
-            .map_err(|e| usage(format!("{}: {}", jwks_path.display(), config_message(&e))))?;
+            .map_err(|e| config_failure(&jwks_path.display().to_string(), &e))?;
+        for refused in &loaded.refused {
+            eprintln!("edgeward: warning: {}: key left out: {refused}", jwks_path.display());
+        }
     }
 
     let scopes: Vec<&str> = args.scopes.iter().flat_map(|s| s.split_whitespace()).collect();
@@ -43,22 +67,79 @@ pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
         return Err(usage("no token given: pass it as an argument, or pipe it on stdin"));
     }
 
-    match verifier.verify(&token, args.provider.as_deref(), &scopes, now) {
-        Ok(verified) => {
-            let output = serde_json::to_value(&*verified).unwrap_or(Value::Null);
+    let (outcome, rule) = match (&args.method, &args.path) {
+        (Some(method), Some(path)) => {
+            let rule = verifier.policy().rule_for(method, path).ok().map(|(index, rule)| describe_rule(index, rule));
+            let decision = verifier.decide_token(method, path, Some(&token), now);
+            let outcome = decision.outcome.map(|allowed| {
+                let mut output = match &allowed.access {
+                    Access::Public => json!({ "access": "public" }),
+                    Access::Granted(verified) => {
+                        let mut output = serde_json::to_value(&**verified).unwrap_or(Value::Null);
+                        output["access"] = json!("granted");
+                        output
+                    }
+                };
+                output["claim_headers"] =
+                    allowed.set.iter().map(|(name, value)| (name.clone(), json!(value))).collect();
+                output
+            });
+            (outcome, rule)
+        }
+        _ => {
+            let outcome = verifier
+                .verify(&token, args.provider.as_deref(), &scopes, now)
+                .map(|verified| serde_json::to_value(&*verified).unwrap_or(Value::Null));
+            (outcome, None)
+        }
+    };
+
+    match outcome {
+        Ok(mut output) => {
+            if let Some(rule) = rule {
+                output["rule"] = rule;
+            }
             io::print(&io::pretty(&output))
         }
         Err(error) => {
             // stdout: the machine-readable refusal; stderr (by main): one line. Neither holds the token.
-            io::print(&io::pretty(&refusal(&error)))?;
-            let hint = if matches!(error, Error::JwksUnavailable) {
-                " (the CLI does not fetch remote_jwks: pass the keys with --jwks FILE)"
-            } else {
-                ""
-            };
-            Err(Failure::Failed(format!("refused: {}: {error}{hint}", error.code())))
+            let mut document = refusal(&error);
+            if let Some(rule) = rule {
+                document["rule"] = rule;
+            }
+            io::print(&io::pretty(&document))?;
+            Err(Failure::Failed(format!("refused: {}: {error}{}", error.code(), hint(&error, &token))))
         }
     }
+}
+
+/// What to do about a refusal, where the CLI can tell.
+fn hint(error: &Error, token: &str) -> &'static str {
+    let scheme = token.get(..7).is_some_and(|head| head.eq_ignore_ascii_case("bearer "));
+    match error {
+        Error::JwksUnavailable => " (the CLI does not fetch remote_jwks: pass the keys with --jwks FILE)",
+        Error::Malformed(_) if scheme => " (remove the `Bearer ` prefix: give the token alone)",
+        _ => "",
+    }
+}
+
+/// The rule that matched: its index and its `match`, as written in a policy.
+fn describe_rule(index: usize, rule: &Rule) -> Value {
+    let mut matcher = match &rule.matcher.path {
+        PathMatch::Prefix(prefix) => json!({ "prefix": prefix }),
+        PathMatch::Exact(path) => json!({ "path": path }),
+    };
+    if let Some(methods) = &rule.matcher.methods {
+        matcher["methods"] = json!(methods);
+    }
+    if !rule.matcher.case_sensitive {
+        matcher["case_sensitive"] = json!(false);
+    }
+    let mut described = json!({ "index": index, "match": matcher });
+    if let Some(requires) = &rule.requires {
+        described["requires"] = json!({ "provider_name": requires.provider_name, "scopes": requires.scopes });
+    }
+    described
 }
 
 /// The refusal document: `{"error": {"code", "message", "claim"?, "scopes_needed"?}}`.
@@ -71,9 +152,4 @@ pub fn refusal(error: &Error) -> Value {
         body["scopes_needed"] = json!(needed);
     }
     json!({ "error": body })
-}
-
-/// A policy or JWKS error in one line, with its code.
-fn config_message(error: &Error) -> String {
-    format!("{error} ({})", error.code())
 }

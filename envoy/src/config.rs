@@ -1,8 +1,9 @@
-//! The plugin configuration: the policy JSON of DESIGN.md, plus what only the filter needs.
+//! The plugin configuration: the policy JSON (docs/policy.md), plus what only the filter needs.
 //!
-//! The core validates the policy; this module adds the filter's own requirements (every
-//! `remote_jwks` names an Envoy `cluster`, its `uri` splits into `:authority` and `:path`) and
-//! derives one [`JwksSource`] per remote provider. Everything here runs natively in tests.
+//! The core validates the policy, including the filter's own requirements for a `remote_jwks`
+//! (a `cluster`, an absolute `uri`: [`edgeward::RemoteJwks::fetch_target`], which `edgeward check`
+//! applies too); this module derives one [`JwksSource`] per remote provider. Everything here runs
+//! natively in tests.
 
 use edgeward::{ConfigError, Error, Policy};
 use serde_json::Value;
@@ -36,7 +37,7 @@ impl JwksSource {
         format!("{}/document", self.shared_key)
     }
 
-    /// Shared-data key holding the fetch schedule ([`crate::fetch::FetchState`]).
+    /// Shared-data key holding the fetch schedule ([`edgeward::refresh::FetchState`]).
     pub fn state_key(&self) -> String {
         format!("{}/state", self.shared_key)
     }
@@ -49,8 +50,6 @@ pub struct FilterConfig {
     pub policy: Policy,
     /// Providers with `remote_jwks`, in provider order.
     pub sources: Vec<JwksSource>,
-    /// Every header some provider fills from claims: removed from each request the filter lets through.
-    pub claim_headers: Vec<String>,
 }
 
 fn refuse<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, Error> {
@@ -69,14 +68,7 @@ impl FilterConfig {
         let mut sources = Vec::new();
         for provider in &policy.providers {
             let Some(remote) = &provider.remote_jwks else { continue };
-            let at = |field: &str| format!("providers.{}.remote_jwks.{field}", provider.name);
-            let cluster = match remote.cluster.as_deref() {
-                Some(cluster) if !cluster.is_empty() => cluster.to_owned(),
-                _ => return refuse(at("cluster"), "missing (the Envoy filter fetches keys through this cluster)"),
-            };
-            let (authority, path) = split_uri(&remote.uri).ok_or_else(|| {
-                Error::Policy(ConfigError::new(at("uri"), "expected an absolute http:// or https:// URI"))
-            })?;
+            let target = remote.fetch_target(&provider.name)?;
             let local_keys = raw
                 .pointer(&format!("/providers/{}/local_jwks/keys", escape_pointer(&provider.name)))
                 .and_then(Value::as_array)
@@ -84,42 +76,22 @@ impl FilterConfig {
                 .unwrap_or_default();
             sources.push(JwksSource {
                 provider: provider.name.clone(),
-                shared_key: format!("edgeward/jwks/{cluster}/{}", remote.uri),
-                cluster,
-                authority,
-                path,
+                shared_key: format!("edgeward/jwks/{}/{}", target.cluster, remote.uri),
+                cluster: target.cluster,
+                authority: target.authority,
+                path: target.path,
                 cache_duration_ms: remote.cache_duration_seconds.saturating_mul(1000),
                 timeout_ms: remote.timeout_ms,
                 cooldown_ms: remote.refetch_cooldown_seconds.saturating_mul(1000),
                 local_keys,
             });
         }
-        let mut claim_headers: Vec<String> =
-            policy.providers.iter().flat_map(|p| p.claim_to_headers.iter().map(|c| c.header_name.clone())).collect();
-        claim_headers.sort();
-        claim_headers.dedup();
-        Ok(FilterConfig { policy, sources, claim_headers })
+        Ok(FilterConfig { policy, sources })
     }
 }
 
 fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
-}
-
-/// Splits `https://host[:port]/path?query` into `(authority, path)`; the path defaults to `/`.
-pub fn split_uri(uri: &str) -> Option<(String, String)> {
-    let rest = uri.strip_prefix("https://").or_else(|| uri.strip_prefix("http://"))?;
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_owned()),
-        Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-        None => (rest, "/".to_owned()),
-    };
-    let path = path.split('#').next().unwrap_or("/").to_owned();
-    let valid_authority = !authority.is_empty()
-        && authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
-        && !authority.contains('@');
-    let valid_path = path.bytes().all(|b| b.is_ascii_graphic());
-    (valid_authority && valid_path).then(|| (authority.to_owned(), path))
 }
 
 #[cfg(test)]
@@ -183,7 +155,7 @@ mod tests {
         assert_eq!((source.cache_duration_ms, source.timeout_ms, source.cooldown_ms), (7000, 900, 3000));
         assert_eq!(source.local_keys.len(), 1);
         assert_ne!(source.document_key(), source.state_key());
-        assert_eq!(config.claim_headers, vec!["x-bot-id".to_owned()]);
+        assert_eq!(config.policy.claim_headers, vec!["x-bot-id".to_owned()]);
     }
 
     #[test]
@@ -194,6 +166,7 @@ mod tests {
 
     #[test]
     fn uris_split_into_authority_and_path() {
+        use edgeward::split_uri;
         assert_eq!(split_uri("https://a.b/c/d"), Some(("a.b".into(), "/c/d".into())));
         assert_eq!(split_uri("http://a.b:81"), Some(("a.b:81".into(), "/".into())));
         assert_eq!(split_uri("https://a.b?q=1"), Some(("a.b".into(), "/?q=1".into())));

@@ -7,11 +7,11 @@
 //! worker when the record's version moves.
 
 use crate::config::{FilterConfig, JwksSource};
-use crate::decision::{self, CacheUse};
-use crate::fetch::FetchState;
+use crate::decision;
 use crate::jwks;
 use crate::metrics;
-use edgeward::{Error, Route, Verifier};
+use edgeward::refresh::FetchState;
+use edgeward::{Access, CacheUse, Error, Request, Route, Verifier};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
@@ -57,6 +57,7 @@ struct Metrics {
     cache_misses: u32,
     fetch_ok: u32,
     fetch_failed: u32,
+    keys_refused: u32,
     keys_loaded: u32,
 }
 
@@ -72,6 +73,7 @@ impl Metrics {
             cache_misses: counter(metrics::CACHE_MISSES)?,
             fetch_ok: counter(metrics::JWKS_FETCH_OK)?,
             fetch_failed: counter(metrics::JWKS_FETCH_FAILED)?,
+            keys_refused: counter(metrics::JWKS_KEYS_REFUSED)?,
             keys_loaded: hostcalls::define_metric(MetricType::Gauge, metrics::KEYS_LOADED).ok()?,
         })
     }
@@ -145,8 +147,11 @@ impl Worker {
             let Some(document) = document else { continue };
             let merged = jwks::merged_document(&source.local_keys, &document);
             match self.verifier.borrow_mut().set_jwks(&source.provider, &merged) {
-                Ok(count) => {
-                    log(LogLevel::Info, &format!("provider {}: {count} keys loaded", source.provider));
+                Ok(loaded) => {
+                    log(LogLevel::Info, &format!("provider {}: {} keys loaded", source.provider, loaded.keys));
+                    for refused in &loaded.refused {
+                        log(LogLevel::Debug, &format!("provider {}: key left out: {refused}", source.provider));
+                    }
                     changed = true;
                 }
                 Err(e) => log(LogLevel::Warn, &format!("provider {}: keys kept: {e}", source.provider)),
@@ -258,17 +263,21 @@ impl Context for Root {
             let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
             let provider = worker.config.policy.provider(&source.provider);
             let algorithms = provider.map(|p| p.algorithms.as_slice()).unwrap_or_default();
-            jwks::check_document(&body, algorithms).map(|count| (body, count))
+            jwks::check_document(&body, algorithms).map(|checked| (body, checked))
         });
         match checked {
-            Ok((body, count)) => {
+            Ok((body, checked)) => {
                 if hostcalls::set_shared_data(&source.document_key(), Some(&body), None).is_err() {
                     return Root::fetch_failed(&worker, source, "cannot store the document");
                 }
                 let now_ms = millis(now());
                 update_state(source, |state| Some(state.succeeded(now_ms, source.cache_duration_ms)));
                 Metrics::increment(worker.metrics.fetch_ok);
-                log(LogLevel::Info, &format!("provider {}: JWKS fetched, {count} keys", source.provider));
+                log(LogLevel::Info, &format!("provider {}: JWKS fetched, {} keys", source.provider, checked.keys));
+                for refused in &checked.refused {
+                    log(LogLevel::Warn, &format!("provider {}: fetched key left out: {refused}", source.provider));
+                }
+                Metrics::add(worker.metrics.keys_refused, u64::try_from(checked.refused.len()).unwrap_or(u64::MAX));
                 worker.sync_keys();
             }
             Err(refused) => Root::fetch_failed(&worker, source, &refused.to_string()),
@@ -326,8 +335,8 @@ impl RootContext for Root {
 const DANGER_TRAP_HEADER: &str = "x-edgeward-danger-trap";
 
 #[cfg(feature = "danger-test-trap")]
-fn danger_test_trap(lookup: &mut dyn FnMut(&str) -> Option<String>) {
-    if lookup(DANGER_TRAP_HEADER).is_some() {
+fn danger_test_trap(request: &Request<'_>) {
+    if request.header(DANGER_TRAP_HEADER).is_some() {
         panic!("danger-test-trap: forced trap");
     }
 }
@@ -346,52 +355,54 @@ impl HttpContext for Http {
         // client may send any obs-text byte, and the SDK's String accessor panics (a trap, which
         // kills the VM) on a value that is not UTF-8. Such a value cannot be a valid token, route
         // or claim; read lossily, it is still seen (and refused or removed), never trusted.
-        let headers: Vec<(String, String)> = self
+        let owned: Vec<(String, String)> = self
             .get_http_request_headers_bytes()
             .into_iter()
             .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
             .collect();
-        let mut lookup = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-        #[cfg(feature = "danger-test-trap")]
-        danger_test_trap(&mut lookup);
-        let method = lookup(":method").unwrap_or_default();
-        let path = lookup(":path").unwrap_or_default();
-        let worker = Rc::clone(&self.worker);
-        let mut run = || {
-            let mut verifier = worker.verifier.borrow_mut();
-            decision::decide(&mut verifier, &worker.config.claim_headers, &method, &path, &mut lookup, seconds(time))
+        let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let request = Request {
+            method: headers.iter().find(|(n, _)| *n == ":method").map_or("", |(_, v)| v),
+            path: headers.iter().find(|(n, _)| *n == ":path").map_or("", |(_, v)| v),
+            headers: &headers,
         };
-        let (mut result, mut cache) = run();
-        if matches!(result, Err(Error::NoMatchingKey | Error::JwksUnavailable)) && worker.sync_keys() {
-            (result, cache) = run();
+        #[cfg(feature = "danger-test-trap")]
+        danger_test_trap(&request);
+        let worker = Rc::clone(&self.worker);
+        let run = || worker.verifier.borrow_mut().decide(&request, seconds(time));
+        let mut decision = run();
+        let needs_keys =
+            |d: &edgeward::Decision| matches!(d.outcome, Err(Error::NoMatchingKey { .. } | Error::JwksUnavailable));
+        if needs_keys(&decision) && worker.sync_keys() {
+            decision = run();
         }
-        if matches!(result, Err(Error::NoMatchingKey)) {
-            worker.request_early_fetch(&method, &path, millis(time));
+        if matches!(decision.outcome, Err(Error::NoMatchingKey { .. })) {
+            worker.request_early_fetch(request.method, request.path, millis(time));
         }
         let mut counts = worker.counts.borrow_mut();
-        match cache {
+        match decision.cache {
             CacheUse::Hit => counts.cache_hits += 1,
             CacheUse::Miss => counts.cache_misses += 1,
             CacheUse::None => {}
         }
-        match result {
-            Ok(mutations) => {
-                for name in &mutations.remove {
+        match decision.outcome {
+            Ok(allowed) => {
+                for name in &allowed.remove {
                     self.set_http_request_header(name, None);
                 }
-                for (name, value) in &mutations.set {
+                for (name, value) in &allowed.set {
                     self.set_http_request_header(name, Some(value));
                 }
                 counts.allowed += 1;
-                if cache == CacheUse::None {
+                if allowed.access == Access::Public {
                     counts.public += 1;
                 }
                 Action::Continue
             }
             Err(error) => {
                 counts.denied(error.code());
-                let route = path.split(['?', '#']).next().unwrap_or_default();
-                log(LogLevel::Debug, &format!("{method} {route} refused: {}", error.code()));
+                let route = request.path.split(['?', '#']).next().unwrap_or_default();
+                log(LogLevel::Debug, &format!("{} {route} refused: {}", request.method, error.code()));
                 let response = decision::response(&error);
                 let headers = response.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 self.send_http_response(response.status, headers, Some(response.body.as_bytes()));

@@ -39,13 +39,22 @@ pub fn check_head(status: Option<&str>, body_size: usize) -> Result<(), Refused>
     Ok(())
 }
 
-/// Checks a fetched document with the core; returns its number of usable keys.
-pub fn check_document(body: &[u8], algorithms: &[Algorithm]) -> Result<usize, Refused> {
+/// A fetched document the core accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// Usable keys.
+    pub keys: usize,
+    /// Keys left out as unusable: `keys[i].member: why` (never key material).
+    pub refused: Vec<String>,
+}
+
+/// Checks a fetched document with the core.
+pub fn check_document(body: &[u8], algorithms: &[Algorithm]) -> Result<Checked, Refused> {
     let set = KeySet::from_bytes(body, algorithms).map_err(|e| Refused::Invalid(e.to_string()))?;
     if set.is_empty() {
         return Err(Refused::NoUsableKeys);
     }
-    Ok(set.keys().len())
+    Ok(Checked { keys: set.keys().len(), refused: set.refused().iter().map(ToString::to_string).collect() })
 }
 
 /// The document a worker loads: the fetched keys plus the provider's inline keys, if any.
@@ -84,10 +93,19 @@ mod tests {
         assert!(matches!(check_document(br#"{"keys":{}}"#, &es256), Err(Refused::Invalid(_))));
         assert!(matches!(check_document(br#"{"keys":[]}"#, &es256), Err(Refused::Invalid(_))));
         let good = jwks(&[&key("a"), &key("b")]).to_string();
-        assert_eq!(check_document(good.as_bytes(), &es256), Ok(2));
+        assert_eq!(check_document(good.as_bytes(), &es256), Ok(Checked { keys: 2, refused: vec![] }));
         let private = key("p").to_json().to_string();
         let refused = check_document(format!(r#"{{"keys":[{private}]}}"#).as_bytes(), &es256).unwrap_err();
         assert!(!refused.to_string().contains(&private[10..30]), "no key material in messages");
+    }
+
+    #[test]
+    fn one_bad_key_is_left_out_and_reported_the_others_load() {
+        let mut document = jwks(&[&key("a"), &key("b")]);
+        document["keys"][0]["x"] = serde_json::json!("AAAA");
+        let checked = check_document(document.to_string().as_bytes(), &[Algorithm::ES256]).unwrap();
+        assert_eq!(checked.keys, 1);
+        assert_eq!(checked.refused, vec!["keys[0].x: expected exactly 32 bytes".to_owned()]);
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! edgeward as an Envoy proxy-wasm HTTP filter.
 //!
-//! The filter is glue: [`config`] (plugin configuration), [`fetch`] (the shared JWKS fetch
-//! schedule), [`jwks`] (what a fetched document must be), [`decision`] (one request → header
-//! mutations or a refusal) and [`metrics`] (names) are plain Rust with native tests; only
-//! `filter` (built for wasm32) talks to the host.
+//! The filter is glue: every decision is the core's (`Verifier::decide` for a request, including
+//! its header changes; `edgeward::refresh` for the shared JWKS fetch schedule). [`config`] (plugin
+//! configuration), [`jwks`] (what a fetched document must be), [`decision`] (a refusal as a local
+//! reply) and [`metrics`] (names) are plain Rust with native tests; only `filter` (built for
+//! wasm32) talks to the host.
 
 pub mod config;
 pub mod decision;
-pub mod fetch;
 pub mod jwks;
 pub mod metrics;
 

@@ -17,6 +17,8 @@ pub const CACHE_MISSES: &str = "edgeward_cache_misses";
 pub const JWKS_FETCH_OK: &str = "edgeward_jwks_fetch_ok";
 /// JWKS fetches that failed (transport, status, size, or a document refused by the core).
 pub const JWKS_FETCH_FAILED: &str = "edgeward_jwks_fetch_failed";
+/// Keys left out of fetched JWKS documents as unusable (the rest of the document loads).
+pub const JWKS_KEYS_REFUSED: &str = "edgeward_jwks_keys_refused";
 /// Gauge: usable keys currently loaded, over all providers.
 pub const KEYS_LOADED: &str = "edgeward_jwks_keys_loaded";
 

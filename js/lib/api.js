@@ -30,6 +30,8 @@ function makeApi(bindings) {
       this.code = info.code;
       if (info.claim != null) this.claim = info.claim;
       if (info.path != null) this.path = info.path;
+      if (info.line != null) this.line = info.line;
+      if (info.column != null) this.column = info.column;
       // How the middleware (and the Envoy filter) answer it; from the core's one mapping.
       Object.defineProperty(this, 'denial', {
         enumerable: false,
@@ -39,6 +41,7 @@ function makeApi(bindings) {
           retryAfter: info.retry_after ?? undefined,
           error: info.error,
           body: info.body,
+          headers: Object.freeze((info.headers ?? []).map((pair) => Object.freeze(pair))),
         }),
       });
     }
@@ -101,6 +104,36 @@ function makeApi(bindings) {
     throw new TypeError('jwks must be an object, a JSON string or bytes');
   }
 
+  const NO_CHANGES = Object.freeze({ remove: Object.freeze([]), set: Object.freeze([]) });
+
+  // Every request header as `name\0value` pairs for the core (it decides which to read and which
+  // to remove); a lookup function can only answer for `names`.
+  function headerPairs(headers, names) {
+    let pairs = '';
+    const add = (name, value) => {
+      if (value === undefined) return;
+      pairs += (pairs === '' ? '' : '\0') + name + '\0' + value;
+    };
+    if (typeof headers === 'function' || headers == null) {
+      for (const name of names) add(name, headerValue(headers, name));
+    } else if (typeof headers.entries === 'function' && typeof headers.get === 'function') {
+      for (const [name, value] of headers.entries()) add(name.toLowerCase(), cleanValue(value));
+    } else {
+      for (const key of Object.keys(headers)) add(key.toLowerCase(), cleanValue(headers[key]));
+    }
+    return pairs;
+  }
+
+  // A repeated header is joined (as HTTP does), which no token survives: fail closed. NUL
+  // separates the pairs, so a NUL inside a value crosses as U+FFFD: still seen (and removed or
+  // refused), never trusted.
+  function cleanValue(value) {
+    if (Array.isArray(value)) value = value.join(', ');
+    if (value == null) return undefined;
+    value = String(value);
+    return value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value;
+  }
+
   function headerValue(headers, name) {
     let value;
     if (typeof headers === 'function') value = headers(name);
@@ -117,11 +150,7 @@ function makeApi(bindings) {
         }
       }
     }
-    // A repeated header is joined (as HTTP does), which no token survives: fail closed.
-    if (Array.isArray(value)) value = value.join(', ');
-    if (value == null) return undefined;
-    value = String(value);
-    return value.includes('\0') ? undefined : value;
+    return cleanValue(value);
   }
 
   /** Verifies tokens against a policy (the same JSON the Envoy filter and the CLI read). */
@@ -136,6 +165,7 @@ function makeApi(bindings) {
     // policy turns the token cache off (token_cache_size: 0) or with { memoize: false }.
     #memo = null;
     #memoSize = 0;
+    #refused = new Map(); // provider -> keys left out of its last JWKS
 
     constructor(policy, options) {
       let text;
@@ -171,18 +201,27 @@ function makeApi(bindings) {
     }
 
     /**
-     * Replaces `provider`'s keys; returns how many usable keys the set holds. A refused document
-     * (malformed, or without a single usable key) leaves the current keys in place.
+     * Replaces `provider`'s keys; returns how many usable keys the set holds. Unusable keys are
+     * left out (see `refusedKeys`); a refused document (malformed, or without a single usable
+     * key) leaves the current keys in place.
      */
     setJwks(provider, jwks) {
       if (typeof provider !== 'string') throw new TypeError('provider must be a string');
       const bytes = jwksBytes(jwks);
       if (this.#memo !== null) this.#memo.clear();
+      let loaded;
       try {
-        return this.#core.set_jwks(provider, bytes);
+        loaded = JSON.parse(this.#core.set_jwks(provider, bytes));
       } catch (thrown) {
         return rethrow(thrown);
       }
+      this.#refused.set(provider, Object.freeze(loaded.refused));
+      return loaded.keys;
+    }
+
+    /** The keys left out of `provider`'s last JWKS as unusable: `["keys[1].x: why", …]`. */
+    refusedKeys(provider) {
+      return this.#refused.get(String(provider)) ?? [];
     }
 
     /** Verifies `token`; returns `{ provider, header, claims, scopes }` or throws EdgewardError. */
@@ -220,28 +259,29 @@ function makeApi(bindings) {
     }
 
     /**
-     * Decides a request by the policy's rules: `{ access: 'public' }`, `{ access: 'granted',
-     * result }`, or throws EdgewardError (its `denial` is the HTTP answer).
+     * Decides a request by the policy's rules: `{ access: 'public', remove, set }` or `{ access:
+     * 'granted', result, remove, set }` (the header changes the request needs before a handler
+     * sees it: names to remove, `[name, value]` pairs to set), or throws EdgewardError (its
+     * `denial` is the HTTP answer). `headers`: an object of lowercase names (Node's
+     * `req.headers`), a `Headers`, or a lookup function.
      */
     authorize(method, path, headers, options) {
       if (typeof method !== 'string' || typeof path !== 'string') {
         throw new TypeError('method and path must be strings');
       }
       const now = nowSeconds(options === undefined ? undefined : options.now);
-      let pairs = '';
-      for (const name of this.#headerNames) {
-        const value = headerValue(headers, name);
-        if (value !== undefined) pairs += (pairs === '' ? '' : '\0') + name + '\0' + value;
-      }
+      const pairs = headerPairs(headers, this.#headerNames);
       let id;
       try {
-        id = this.#core.authorize(method, path, pairs, now);
+        id = this.#core.decide(method, path, pairs, now);
       } catch (thrown) {
         rethrow(thrown);
       }
       if (id === REFUSED) throw this.#error();
-      if (id === PUBLIC) return { access: 'public' };
-      return { access: 'granted', result: fresh(this.#record(id)) };
+      const changes = this.#core.take_changes();
+      const { remove, set } = changes === '' ? NO_CHANGES : JSON.parse(changes);
+      if (id === PUBLIC) return { access: 'public', remove, set };
+      return { access: 'granted', result: fresh(this.#record(id)), remove, set };
     }
 
     /** `provider`'s `remote_jwks` from the policy (uri and durations), if it has one. */
@@ -335,7 +375,16 @@ function makeApi(bindings) {
     return bytes;
   }
 
-  /** Keys of one provider fetched from its JWKS URI, kept in the verifier. */
+  // The core's remote_jwks defaults, read on first use (the web glue has no module before init()).
+  let remoteDefaults;
+  const defaultsOfCore = () => (remoteDefaults ??= JSON.parse(bindings.remote_defaults()));
+
+  /**
+   * Keys of one provider fetched from its JWKS URI, kept in the verifier, on the Envoy filter's
+   * schedule: refreshed after `cacheMaxAge`; a failed fetch retried after 1 s, 2 s, 4 s … 30 s
+   * (the core's `retry_delay_ms`) in the background; an unknown `kid` refetches at most once per
+   * `cooldownDuration`.
+   */
   class RemoteJwks {
     #verifier;
     #provider;
@@ -348,15 +397,20 @@ function makeApi(bindings) {
     #lastAttempt = -Infinity;
     #lastSuccess = -Infinity;
     #lastError = undefined;
+    #lastWarnings = [];
+    #failures = 0;
+    #retryAt = -Infinity;
+    #retryTimer = null;
     #fetches = 0;
-    #resolveReady;
+    #settleReady;
 
     constructor(verifier, provider, uri, options = {}) {
       if (!(verifier instanceof Verifier)) throw new TypeError('verifier must be an edgeward Verifier');
       if (typeof provider !== 'string' || !verifier.providers.includes(provider)) {
         throw new TypeError(`unknown provider ${JSON.stringify(provider)}`);
       }
-      // The policy's remote_jwks gives the defaults (as it does for the Envoy filter).
+      // The policy's remote_jwks gives the defaults (as it does for the Envoy filter), and the
+      // core's defaults stand where the policy has none.
       const configured = verifier.remoteJwksPolicy(provider);
       if (uri === undefined || uri === null) {
         if (configured === undefined) throw new TypeError(`provider "${provider}" has no remote_jwks: pass a uri`);
@@ -365,16 +419,26 @@ function makeApi(bindings) {
       this.#uri = new URL(String(uri)).href;
       this.#verifier = verifier;
       this.#provider = provider;
-      const seconds = (value, fallback) => (value === undefined ? fallback : value * 1000);
-      this.#cooldown = positive('cooldownDuration', options.cooldownDuration, seconds(configured?.refetch_cooldown_seconds, 30_000));
-      this.#maxAge = positive('cacheMaxAge', options.cacheMaxAge, seconds(configured?.cache_duration_seconds, 600_000));
-      this.#timeout = positive('timeoutDuration', options.timeoutDuration, configured?.timeout_ms ?? 5_000);
+      const source = configured ?? defaultsOfCore();
+      this.#cooldown = positive('cooldownDuration', options.cooldownDuration, source.refetch_cooldown_seconds * 1000);
+      this.#maxAge = positive('cacheMaxAge', options.cacheMaxAge, source.cache_duration_seconds * 1000);
+      this.#timeout = positive('timeoutDuration', options.timeoutDuration, source.timeout_ms);
       this.#fetch = options.fetch ?? globalThis.fetch;
       if (typeof this.#fetch !== 'function') throw new TypeError('fetch must be a function');
-      /** Resolves once the first key set is loaded. Never rejects: see `lastError`. */
-      this.ready = new Promise((resolve) => {
-        this.#resolveReady = resolve;
+      /**
+       * Resolves with the key count once the first key set is loaded; rejects (EdgewardError
+       * ERR_JWKS_UNAVAILABLE, with the cause) if the first attempt fails. Retries go on in the
+       * background either way.
+       */
+      this.ready = new Promise((resolve, reject) => {
+        this.#settleReady = (error, count) => {
+          this.#settleReady = null;
+          if (error === undefined) resolve(count);
+          else reject(error);
+        };
       });
+      // Nobody has to await `ready`: a first failure is then no unhandled rejection.
+      this.ready.catch(ignore);
       let byProvider = remotes.get(verifier);
       if (byProvider === undefined) remotes.set(verifier, (byProvider = new Map()));
       byProvider.set(provider, this);
@@ -399,9 +463,30 @@ function makeApi(bindings) {
       return this.#lastError;
     }
 
+    /** Keys the last good document held that were left out as unusable (`["keys[1].x: why"]`). */
+    get lastWarnings() {
+      return this.#lastWarnings;
+    }
+
+    /** Consecutive failed fetches (0 after a success). */
+    get failures() {
+      return this.#failures;
+    }
+
+    /** Milliseconds from now until the next retry of a failed fetch (`undefined`: none pending). */
+    get retryIn() {
+      return this.#failures === 0 ? undefined : Math.max(0, this.#retryAt - clock());
+    }
+
     /** Whether keys were loaded less than `cacheMaxAge` ago. */
     get fresh() {
       return clock() - this.#lastSuccess < this.#maxAge;
+    }
+
+    /** Stops the background retries (keys already loaded stay). */
+    close() {
+      if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
     }
 
     /** Fetches the JWKS now, or joins the fetch under way. Rejects when it fails. */
@@ -409,15 +494,27 @@ function makeApi(bindings) {
       if (this.#inflight !== null) return this.#inflight;
       this.#lastAttempt = clock();
       this.#fetches += 1;
+      if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
       // The fetch is no longer "under way" before anyone awaiting it (or `ready`) resumes.
       const attempt = this.#load().then(
         (count) => {
           this.#inflight = null;
-          this.#resolveReady();
+          this.#failures = 0;
+          this.#settleReady?.(undefined, count);
           return count;
         },
         (error) => {
           this.#inflight = null;
+          this.#failures += 1;
+          const delay = bindings.retry_delay_ms(this.#failures, this.#maxAge);
+          this.#retryAt = clock() + delay;
+          this.#retryTimer = setTimeout(() => {
+            this.#retryTimer = null;
+            this.reload().catch(ignore);
+          }, delay);
+          if (typeof this.#retryTimer.unref === 'function') this.#retryTimer.unref();
+          this.#settleReady?.(error);
           throw error;
         },
       );
@@ -440,18 +537,14 @@ function makeApi(bindings) {
         const count = this.#verifier.setJwks(this.#provider, bytes);
         this.#lastSuccess = clock();
         this.#lastError = undefined;
+        this.#lastWarnings = this.#verifier.refusedKeys(this.#provider);
         return count;
       } catch (cause) {
-        const error =
-          cause instanceof EdgewardError
-            ? cause
-            : new EdgewardError(
-                {
-                  ...JSON.parse(bindings.unavailable_error()),
-                  message: `fetching the JWKS failed: ${controller.signal.aborted ? 'timed out' : String(cause && cause.message)}`,
-                },
-                { cause },
-              );
+        const reason = controller.signal.aborted ? 'timed out' : String(cause && cause.message);
+        const error = new EdgewardError(
+          { ...JSON.parse(bindings.unavailable_error()), message: `fetching the JWKS from ${this.#uri} failed: ${reason}` },
+          { cause },
+        );
         this.#lastError = error;
         throw error;
       } finally {
@@ -459,25 +552,25 @@ function makeApi(bindings) {
       }
     }
 
-    // Before a verification: wait for a fetch under way, or fetch when the keys are older than
-    // cacheMaxAge (or were never loaded) and the last attempt is older than cooldownDuration.
+    // Before a verification: wait for a fetch under way; fetch when the keys are older than
+    // cacheMaxAge (or were never loaded), unless a failed fetch's retry is not due yet.
     async ensureFresh() {
       if (this.#inflight !== null) return this.#inflight.catch(ignore);
       const now = clock();
-      if (now - this.#lastSuccess >= this.#maxAge && now - this.#lastAttempt >= this.#cooldown) {
+      if (now - this.#lastSuccess >= this.#maxAge && (this.#failures === 0 || now >= this.#retryAt)) {
         return this.reload().catch(ignore);
       }
       return undefined;
     }
 
-    // After ERR_JWKS_NO_MATCHING_KEY / ERR_JWKS_UNAVAILABLE: refetch once, unless cooling down.
-    // Returns whether keys may have changed.
+    // After ERR_JWKS_NO_MATCHING_KEY / ERR_JWKS_UNAVAILABLE: refetch once, unless cooling down
+    // (or failures are being retried: the backoff decides those). Returns whether keys may have changed.
     async refetchForUnknownKey() {
       if (this.#inflight !== null) {
         await this.#inflight.catch(ignore);
         return true;
       }
-      if (clock() - this.#lastAttempt < this.#cooldown) return false;
+      if (this.#failures > 0 || clock() - this.#lastAttempt < this.#cooldown) return false;
       await this.reload().catch(ignore);
       return true;
     }
@@ -500,8 +593,8 @@ function makeApi(bindings) {
    * Fetches `provider`'s keys from `uri` into `verifier` (jose's createRemoteJWKSet, for one
    * provider). Options in milliseconds: cooldownDuration, cacheMaxAge, timeoutDuration; their
    * defaults come from the provider's `remote_jwks` in the policy (refetch_cooldown_seconds,
-   * cache_duration_seconds, timeout_ms), else 30 s, 10 min and 5 s. Without `uri`, the policy's
-   * `remote_jwks.uri`. `fetch` replaces the runtime's.
+   * cache_duration_seconds, timeout_ms), else the core's (30 s, 300 s, 2 s, as in the filter).
+   * Without `uri`, the policy's `remote_jwks.uri`. `fetch` replaces the runtime's.
    */
   function createRemoteJwks(verifier, provider, uri, options) {
     return new RemoteJwks(verifier, provider, uri, options);
@@ -517,11 +610,31 @@ function makeApi(bindings) {
   function deny(res, error) {
     const { denial } = error;
     res.statusCode = denial.status;
-    if (denial.wwwAuthenticate !== undefined) res.setHeader('WWW-Authenticate', denial.wwwAuthenticate);
-    if (denial.retryAfter !== undefined) res.setHeader('Retry-After', String(denial.retryAfter));
-    res.setHeader('Content-Type', 'application/json');
-    res.setHeader('Cache-Control', 'no-store');
+    for (const [name, value] of denial.headers) res.setHeader(name, value);
     res.end(denial.body);
+  }
+
+  // The core's header changes, applied to what a handler reads: `req.headers` (keys in any case)
+  // and `req.rawHeaders` (name/value pairs), exactly as the Envoy filter applies them upstream.
+  function applyHeaderChanges(req, { remove, set }) {
+    if (remove.length === 0 && set.length === 0) return;
+    const headers = req.headers;
+    const gone = new Set(remove);
+    for (const [name] of set) gone.add(name);
+    for (const key of Object.keys(headers)) {
+      if (gone.has(key.toLowerCase())) delete headers[key];
+    }
+    for (const [name, value] of set) headers[name] = value;
+    const raw = req.rawHeaders;
+    if (Array.isArray(raw)) {
+      const kept = [];
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        if (!gone.has(String(raw[i]).toLowerCase())) kept.push(raw[i], raw[i + 1]);
+      }
+      for (const [name, value] of set) kept.push(name, value);
+      raw.length = 0;
+      raw.push(...kept);
+    }
   }
 
   /**
@@ -537,6 +650,7 @@ function makeApi(bindings) {
     function decide(req) {
       const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
       const outcome = verifier.authorize(req.method, path, req.headers, { now: now === undefined ? undefined : now() });
+      applyHeaderChanges(req, outcome);
       req.auth = outcome.access === 'granted' ? outcome.result : undefined;
     }
 

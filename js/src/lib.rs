@@ -11,7 +11,7 @@
 //! same number, so the JS side decodes each verified token's JSON once and reuses it; numbers are
 //! never reused for another token.
 
-use edgeward::{Access, Error, MAX_CACHED_TOKEN_BYTES, VerifiedToken, Verifier};
+use edgeward::{Access, Allowed, Error, MAX_CACHED_TOKEN_BYTES, Request, VerifiedToken, Verifier};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -37,6 +37,8 @@ pub struct Core {
     verifier: Verifier,
     error: Option<Error>,
     last: Option<Arc<VerifiedToken>>,
+    /// The header changes of the last allowed `decide`, as JSON (`""` when there are none).
+    changes: String,
     ids: TokenIds,
 }
 
@@ -76,16 +78,20 @@ impl TokenIds {
 /// from [`Error::denial`], the one place errors become HTTP.
 fn error_json(error: &Error) -> String {
     let denial = error.denial();
+    let position = error.position();
     json!({
         "code": error.code(),
         "message": error.to_string(),
         "claim": error.claim(),
         "path": error.path(),
+        "line": position.map(|(line, _)| line),
+        "column": position.map(|(_, column)| column),
         "status": denial.status,
         "www_authenticate": denial.www_authenticate,
         "retry_after": denial.retry_after,
         "error": denial.error,
         "body": denial.body(),
+        "headers": denial.headers(),
     })
     .to_string()
 }
@@ -114,15 +120,16 @@ impl Core {
     #[wasm_bindgen(constructor)]
     pub fn new(policy: &str) -> Result<Core, String> {
         let verifier = Verifier::from_json(policy).map_err(|e| error_json(&e))?;
-        Ok(Core { verifier, error: None, last: None, ids: TokenIds::default() })
+        Ok(Core { verifier, error: None, last: None, changes: String::new(), ids: TokenIds::default() })
     }
 
-    /// Replaces a provider's key set; returns how many usable keys it holds, or throws the
-    /// error's JSON text. A refused document (malformed, or without a single usable key) leaves
-    /// the current keys in place.
-    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<u32, String> {
-        let count = self.verifier.set_jwks(provider, jwks).map_err(|e| error_json(&e))?;
-        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    /// Replaces a provider's key set; returns `{"keys": n, "refused": ["keys[1].x: why", …]}` as
+    /// JSON text (keys left out as unusable), or throws the error's JSON text. A refused document
+    /// (malformed, or without a single usable key) leaves the current keys in place.
+    pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<String, String> {
+        let loaded = self.verifier.set_jwks(provider, jwks).map_err(|e| error_json(&e))?;
+        let refused: Vec<String> = loaded.refused.iter().map(ToString::to_string).collect();
+        Ok(json!({ "keys": loaded.keys, "refused": refused }).to_string())
     }
 
     /// How many usable keys a provider has now (`-1`: no key set yet or unknown provider).
@@ -139,26 +146,35 @@ impl Core {
         })
     }
 
-    /// Decides a request by the policy's rules: `1` for a public route, a token number (≥ 2), or
-    /// `0` with the error in [`Core::take_error`]. `headers` holds `name\0value` pairs joined by
-    /// `\0`, names in lowercase.
-    pub fn authorize(&mut self, method: &str, path: &str, headers: &str, now: f64) -> Result<u32, String> {
+    /// Decides a request by the policy's rules ([`Verifier::decide`]): `1` for a public route, a
+    /// token number (≥ 2), or `0` with the error in [`Core::take_error`]. `headers` holds
+    /// `name\0value` pairs joined by `\0`, names in lowercase. The header changes of an allowed
+    /// request wait in [`Core::take_changes`].
+    pub fn decide(&mut self, method: &str, path: &str, headers: &str, now: f64) -> Result<u32, String> {
         let now = seconds(now)?;
-        let lookup = |name: &str| -> Option<String> {
-            let mut parts = headers.split('\0');
-            while let (Some(key), Some(value)) = (parts.next(), parts.next()) {
-                if key == name {
-                    return Some(value.to_owned());
+        let mut pairs = Vec::new();
+        let mut parts = headers.split('\0');
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            pairs.push((name, value));
+        }
+        let decision = self.verifier.decide(&Request { method, path, headers: &pairs }, now);
+        Ok(match decision.outcome {
+            Ok(allowed) => {
+                self.changes = changes_json(&allowed);
+                match allowed.access {
+                    Access::Public => PUBLIC,
+                    // The header text bounds the token's length.
+                    Access::Granted(verified) => self.granted(verified, headers.len()),
                 }
             }
-            None
-        };
-        Ok(match self.verifier.authorize(method, path, lookup, now) {
-            Ok(Access::Public) => PUBLIC,
-            // The header text bounds the token's length.
-            Ok(Access::Granted(verified)) => self.granted(verified, headers.len()),
             Err(e) => self.refuse(e),
         })
+    }
+
+    /// The header changes of the last allowed [`Core::decide`] as JSON text
+    /// (`{"remove": [names], "set": [[name, value]]}`), or `""` when there are none; once.
+    pub fn take_changes(&mut self) -> String {
+        std::mem::take(&mut self.changes)
     }
 
     /// The provider whose token the rule for `method` and `path` needs, if any (so the wrapper
@@ -170,14 +186,15 @@ impl Core {
         }
     }
 
-    /// The header names (lowercase) any provider reads its token from, as a JSON array.
+    /// The header names (lowercase) a decision reads (token and method-override headers), as a
+    /// JSON array: for hosts that can only look headers up by name, not list them.
     pub fn header_names(&self) -> String {
+        let policy = self.verifier.policy();
         let mut names: Vec<&str> = Vec::new();
-        for provider in &self.verifier.policy().providers {
-            for source in &provider.from_headers {
-                if !names.contains(&source.name.as_str()) {
-                    names.push(&source.name);
-                }
+        let sources = policy.providers.iter().flat_map(|p| &p.from_headers).map(|s| s.name.as_str());
+        for name in sources.chain(policy.method_override_headers.iter().map(String::as_str)) {
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
         serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
@@ -231,6 +248,13 @@ impl Core {
     }
 }
 
+fn changes_json(allowed: &Allowed) -> String {
+    if allowed.remove.is_empty() && allowed.set.is_empty() {
+        return String::new();
+    }
+    json!({ "remove": allowed.remove, "set": allowed.set }).to_string()
+}
+
 impl Core {
     fn granted(&mut self, verified: Arc<VerifiedToken>, token_bytes: usize) -> u32 {
         let id = if token_bytes > MAX_CACHED_TOKEN_BYTES { UNREMEMBERED } else { self.ids.id_of(&verified) };
@@ -268,6 +292,29 @@ pub fn memory_pages() -> u32 {
     #[cfg(not(target_arch = "wasm32"))]
     let pages = 0;
     u32::try_from(pages).unwrap_or(u32::MAX)
+}
+
+/// The `remote_jwks` defaults (`cache_duration_seconds`, `timeout_ms`, `refetch_cooldown_seconds`)
+/// as JSON text: one set of defaults for the filter and the package.
+#[wasm_bindgen]
+pub fn remote_defaults() -> String {
+    json!({
+        "cache_duration_seconds": edgeward::DEFAULT_CACHE_DURATION_SECONDS,
+        "timeout_ms": edgeward::DEFAULT_TIMEOUT_MS,
+        "refetch_cooldown_seconds": edgeward::DEFAULT_REFETCH_COOLDOWN_SECONDS,
+    })
+    .to_string()
+}
+
+/// Milliseconds before retry number `failures` (1-based) of a failed JWKS fetch: the filter's
+/// backoff (1 s, 2 s, 4 s … 30 s, never longer than the cache duration).
+#[wasm_bindgen]
+pub fn retry_delay_ms(failures: u32, cache_duration_ms: f64) -> f64 {
+    #[expect(clippy::as_conversions, reason = "a non-negative duration in ms; saturates, NaN gives 0")]
+    let cache = cache_duration_ms.max(0.0) as u64;
+    #[expect(clippy::as_conversions, reason = "at most 30,000 ms: exact in f64")]
+    let delay = edgeward::refresh::retry_delay_ms(failures, cache) as f64;
+    delay
 }
 
 /// Every stable error code, as a JSON array.
@@ -315,7 +362,7 @@ mod tests {
     #[test]
     fn refusals_carry_the_cores_http_answer() {
         let mut core = Core::new(POLICY).unwrap();
-        assert_eq!(core.authorize("GET", "/a", "", 1_800_000_000.0), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/a", "", 1_800_000_000.0), Ok(REFUSED));
         let error = info(&core.take_error());
         assert_eq!(error["code"], "ERR_JWT_MISSING");
         assert_eq!(error["status"], 401);
@@ -323,17 +370,20 @@ mod tests {
         assert_eq!(error["body"], r#"{"error":"unauthorized","code":"ERR_JWT_MISSING"}"#);
         assert_eq!(core.take_error(), "null", "an error is handed out once");
 
-        assert_eq!(core.authorize("GET", "/a", "authorization\0Bearer x.y.z", 1_800_000_000.0), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/a", "authorization\0Bearer x.y.z", 1_800_000_000.0), Ok(REFUSED));
         // The header was found and its token parsed (and refused), not reported missing.
         assert_eq!(info(&core.take_error())["code"], "ERR_JWT_INVALID");
-        assert_eq!(core.authorize("GET", "/b", "", 1_800_000_000.0), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/b", "", 1_800_000_000.0), Ok(REFUSED));
         assert_eq!(info(&core.take_error())["code"], "ERR_ROUTE_DENIED");
     }
 
     #[test]
     fn policy_facts_for_the_wrapper() {
         let core = Core::new(POLICY).unwrap();
-        assert_eq!(core.header_names(), r#"["authorization"]"#);
+        assert_eq!(
+            core.header_names(),
+            r#"["authorization","x-http-method-override","x-http-method","x-method-override"]"#
+        );
         assert_eq!(core.route_provider("GET", "/a/1").as_deref(), Some("idp"));
         assert_eq!(core.route_provider("GET", "/b"), None);
         let remote = info(&core.remote_jwks("idp").unwrap());

@@ -1,0 +1,182 @@
+//! One request's decision, the same for every host: which rule, whether its token passes, and
+//! what the request headers look like on the way upstream. The Envoy filter, the npm middleware
+//! and `edgeward verify --path` all apply [`Verifier::decide`]'s answer and nothing else.
+
+use crate::error::Error;
+use crate::policy::{Policy, Provider, Route, normalized_header_name};
+use crate::{Access, Verifier};
+use std::sync::Arc;
+
+/// One HTTP request as a host sees it. Header names are lowercase (HTTP/2, Envoy and Node all
+/// give them so); a name may appear more than once.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The method, as sent (`GET`).
+    pub method: &'a str,
+    /// The path with its query (`/orders/1?x=y`).
+    pub path: &'a str,
+    /// Every request header, `(lowercase name, value)`.
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> Request<'a> {
+    /// The value of header `name`; repeated headers are joined with `", "` as HTTP allows, which no
+    /// token and no method survives (a request cannot show one value to us and another upstream).
+    pub fn header(&self, name: &str) -> Option<String> {
+        let mut values = self.headers.iter().filter(|(n, _)| *n == name).map(|(_, v)| *v);
+        let first = values.next()?;
+        Some(values.fold(first.to_owned(), |joined, next| format!("{joined}, {next}")))
+    }
+}
+
+/// Whether the verified-token cache answered this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// No token was verified (public route, no token, unmatched route, a refusal before the token).
+    None,
+    /// Every token check was answered by the cache.
+    Hit,
+    /// A token was parsed and its signature checked.
+    Miss,
+}
+
+/// An allowed request: what it was granted, by which rule, and how its headers change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allowed {
+    /// Public, or the verified token.
+    pub access: Access,
+    /// The index in the policy's `rules` of the rule that matched the request's method.
+    pub rule: usize,
+    /// Request headers to remove (names as sent): claim headers and token headers the client
+    /// sent, under any spelling a server may read as theirs (`x_bot_id` for `x-bot-id`).
+    pub remove: Vec<String>,
+    /// Request headers to set after the removals, from the verified claims (`claim_to_headers`).
+    pub set: Vec<(String, String)>,
+}
+
+/// What edgeward decided for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Allowed (with the header changes to apply), or refused.
+    pub outcome: Result<Allowed, Error>,
+    /// Whether the cache answered (for metrics).
+    pub cache: CacheUse,
+}
+
+impl Verifier {
+    /// Decides one request at `now` (Unix seconds): the rule for its method and path, the token
+    /// its provider's `from_headers` find, the rule's scopes, and — when it is allowed — the
+    /// header changes for the upstream. A request that names another method in a
+    /// `method_override_headers` header must satisfy that method's rule as well.
+    pub fn decide(&mut self, request: &Request<'_>, now: i64) -> Decision {
+        let policy = Arc::clone(self.policy_arc());
+        let overrides: Vec<String> = policy
+            .method_override_headers
+            .iter()
+            .filter_map(|name| request.header(name))
+            .map(|method| method.to_ascii_uppercase())
+            .collect();
+        let mut token_for = |provider: &Provider| provider.extract_token(|name| request.header(name));
+        let (outcome, cache) = self.decide_with(request.method, request.path, &overrides, &mut token_for, now);
+        let outcome = outcome.map(|(rule, access)| {
+            let (remove, set) = header_changes(&policy, &access, request.headers);
+            Allowed { access, rule, remove, set }
+        });
+        Decision { outcome, cache }
+    }
+
+    /// Decides a request to `method` and `path` that carries `token` (or none), by the same rules
+    /// as [`Verifier::decide`]: for hosts that hold the token itself (the CLI). There are no
+    /// request headers, so nothing is removed; `set` shows the claim headers an upstream would get.
+    pub fn decide_token(&mut self, method: &str, path: &str, token: Option<&str>, now: i64) -> Decision {
+        let policy = Arc::clone(self.policy_arc());
+        let mut token_for = |_: &Provider| token.map(str::to_owned);
+        let (outcome, cache) = self.decide_with(method, path, &[], &mut token_for, now);
+        let outcome = outcome.map(|(rule, access)| {
+            let (_, set) = header_changes(&policy, &access, &[]);
+            Allowed { access, rule, remove: Vec::new(), set }
+        });
+        Decision { outcome, cache }
+    }
+
+    /// The rule of `method` (and of every overriding method), each one's token check; the
+    /// access of the last protected rule, or public.
+    fn decide_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        overrides: &[String],
+        token_for: &mut dyn FnMut(&Provider) -> Option<String>,
+        now: i64,
+    ) -> (Result<(usize, Access), Error>, CacheUse) {
+        let before = self.cache_stats();
+        let policy = Arc::clone(self.policy_arc());
+        let mut run = || -> Result<(usize, Access), Error> {
+            let (rule, _) = policy.rule_for(method, path)?;
+            let mut access = Access::Public;
+            let methods = std::iter::once(Ok(method)).chain(overrides.iter().map(|m| override_method(m)));
+            for method in methods {
+                let requirement = match policy.route(method?, path)? {
+                    Route::Public => continue,
+                    Route::Protected(requirement) => requirement,
+                };
+                let provider = policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
+                let token = token_for(provider).ok_or(Error::Missing)?;
+                access = Access::Granted(self.verify(&token, Some(&provider.name), &requirement.scopes, now)?);
+            }
+            Ok((rule, access))
+        };
+        let outcome = run();
+        let after = self.cache_stats();
+        let cache = if after.misses > before.misses {
+            CacheUse::Miss
+        } else if after.hits > before.hits {
+            CacheUse::Hit
+        } else {
+            CacheUse::None
+        };
+        (outcome, cache)
+    }
+}
+
+/// The method an override header names (upper-cased, as `method-override` does): one token;
+/// anything else (a list, a space) is refused.
+fn override_method(value: &str) -> Result<&str, Error> {
+    let valid = !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
+    if valid { Ok(value) } else { Err(Error::RouteDenied) }
+}
+
+/// The header changes of an allowed request: remove every header whose normalized name is a claim
+/// header or a token header (a `forward: true` provider's own token header stays, under its exact
+/// name), then set the claim headers of the verified token.
+fn header_changes(policy: &Policy, access: &Access, headers: &[(&str, &str)]) -> (Vec<String>, Vec<(String, String)>) {
+    let mut remove: Vec<String> = Vec::new();
+    for (name, _) in headers {
+        if remove.iter().any(|r| r == name) || policy.forwarded_headers.iter().any(|f| f == name) {
+            continue;
+        }
+        let normalized = normalized_header_name(name);
+        if policy.claim_headers.binary_search(&normalized).is_ok()
+            || policy.token_headers.binary_search(&normalized).is_ok()
+        {
+            remove.push((*name).to_owned());
+        }
+    }
+    let mut set = Vec::new();
+    if let Access::Granted(token) = access {
+        if let Some(provider) = policy.provider(&token.provider) {
+            for mapping in &provider.claim_to_headers {
+                if let Some(value) = token.claim_header_value(&mapping.claim_name).filter(|v| is_header_value(v)) {
+                    set.push((mapping.header_name.clone(), value));
+                }
+            }
+        }
+    }
+    (remove, set)
+}
+
+/// A claim value that can travel in a header unchanged: visible ASCII, space and tab, no
+/// leading or trailing whitespace. Anything else is left out (the header stays removed).
+fn is_header_value(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) && value.trim() == value
+}
