@@ -4,7 +4,7 @@
 #   make bench-node  edgeward (and its pre-issue-5 crate-verify build) vs jose, fast-jwt, jsonwebtoken,
 #                    node:crypto -> js/BENCHMARKS-node.md
 #   make profile-node  where the cold path's time goes (V8 CPU profile, wasm names kept) -> perf/PROFILE-node.md
-#   make harness     the browser harness on http://127.0.0.1:8080/
+#   make harness     the browser harness on http://127.0.0.1:8080/harness/ (/ redirects there; HARNESS_PORT)
 
 .PHONY: build-js test-js bench-node profile-node harness
 

@@ -139,6 +139,63 @@ function showScopes(scopes, needed) {
   }
 }
 
+// Providers of a loaded policy that fetch their keys (`remote_jwks`) and have none inline: the
+// harness fetches nothing, so their JWKS has to be pasted.
+function remoteProviders(verifier) {
+  return verifier.providers
+    .map((provider) => ({ provider, remote: verifier.remoteJwksPolicy(provider) }))
+    .filter(({ provider, remote }) => remote !== undefined && verifier.keyCount(provider) === undefined)
+    .map(({ provider, remote }) => ({ provider, uri: remote.uri }));
+}
+
+const remoteBoxes = new Map(); // provider -> { block, label, note, textarea, uri }
+let remoteBoxCount = 0;
+
+// One "paste the JWKS" box per remote provider of the policy; boxes are kept (with what was
+// pasted) while their provider stays, so typing in them is not disturbed.
+function showRemoteJwks(remote) {
+  const container = $('remote-jwks');
+  const wanted = new Set(remote.map((r) => r.provider));
+  for (const [provider, box] of remoteBoxes) {
+    if (!wanted.has(provider)) {
+      box.block.remove();
+      remoteBoxes.delete(provider);
+    }
+  }
+  remote.forEach(({ provider, uri }, index) => {
+    let box = remoteBoxes.get(provider);
+    if (!box) {
+      const id = `remote-jwks-${remoteBoxCount++}`;
+      const block = document.createElement('div');
+      block.className = 'remote-jwks';
+      block.dataset.provider = provider;
+      const label = document.createElement('label');
+      label.htmlFor = id;
+      const note = document.createElement('p');
+      note.className = 'note';
+      const textarea = document.createElement('textarea');
+      textarea.id = id;
+      textarea.rows = 6;
+      textarea.dataset.provider = provider;
+      textarea.placeholder = '{ "keys": [ … ] }  (the document the URI above serves)';
+      block.append(label, note, textarea);
+      box = { block, label, note, textarea, uri: null };
+      remoteBoxes.set(provider, box);
+    }
+    box.label.textContent = remote.length > 1 ? `JWKS for ${provider}` : 'JWKS';
+    if (box.uri !== uri) {
+      box.uri = uri;
+      const code = document.createElement('code');
+      code.textContent = uri;
+      box.note.replaceChildren('This policy fetches keys from ', code, '; the harness does not fetch — paste the JWKS here.');
+    }
+    box.block.classList.toggle('pasted', box.textarea.value.trim() !== '');
+    // In the policy's order; a box already in place is not moved (that would take its focus).
+    if (container.children[index] !== box.block) container.insertBefore(box.block, container.children[index] ?? null);
+  });
+  container.hidden = remote.length === 0;
+}
+
 function run() {
   const warnings = [];
   const token = tokenText();
@@ -155,10 +212,27 @@ function run() {
       decodeError = error;
     }
   }
+
+  // A pasted policy is loaded first, token or not: its remote_jwks providers need a box for keys.
+  const usePolicy = $('mode-policy').checked;
+  const policyText = $('policy').value.trim();
+  let verifier = null;
+  let loadError = null;
+  if (usePolicy && policyText !== '') {
+    try {
+      verifier = new Verifier(policyText, { memoize: false });
+    } catch (error) {
+      loadError = error; // shown below once there is a token; the boxes stay as they are
+    }
+  }
+  const remote = verifier ? remoteProviders(verifier) : [];
+  if (verifier || policyText === '') showRemoteJwks(remote);
+
   let now;
   try {
     now = currentNow();
   } catch (error) {
+    verifier?.free();
     showVerdict('error', 'Check the inputs', '', error.message, '');
     return;
   }
@@ -167,35 +241,64 @@ function run() {
   showScopes(decoded ? tokenWarnings(decoded, warnings) : [], needed);
 
   if (token === '') {
+    verifier?.free();
     showWarnings(warnings);
     showVerdict('idle', 'Paste a token', '', '', '');
     return;
   }
-  let verifier;
+  const missingKeys = [];
+  let where = '';
   try {
-    const usePolicy = $('mode-policy').checked;
     if (!usePolicy && $('jwks').value.trim() === '') throw new Error('Paste the JWKS (or switch to a policy).');
-    if (usePolicy && $('policy').value.trim() === '') throw new Error('Paste the policy (or switch to a JWKS).');
-    const policy = usePolicy ? $('policy').value : policyFromJwks(decoded, warnings);
-    verifier = new Verifier(policy, { memoize: false });
+    if (usePolicy && policyText === '') throw new Error('Paste the policy (or switch to a JWKS).');
+    if (loadError) throw loadError;
+    if (!usePolicy) verifier = new Verifier(policyFromJwks(decoded, warnings), { memoize: false });
+    for (const { provider, uri } of remote) {
+      const text = remoteBoxes.get(provider).textarea.value.trim();
+      if (text === '') {
+        missingKeys.push({ provider, uri });
+        continue;
+      }
+      try {
+        verifier.setJwks(provider, text);
+      } catch (error) {
+        where = remote.length > 1 ? ` (the JWKS pasted for ${provider})` : ' (the pasted JWKS)';
+        throw error;
+      }
+    }
   } catch (error) {
+    verifier?.free();
     showWarnings(warnings);
     const code = error instanceof EdgewardError ? error.code : '';
-    const where = error instanceof EdgewardError && error.path ? ` (at ${error.path})` : '';
+    if (where === '' && error instanceof EdgewardError && error.path) where = ` (at ${error.path})`;
     showVerdict('error', 'Cannot load the keys or policy', code, error.message + where, '');
     return;
   }
   try {
     const provider = $('provider').value.trim() || undefined;
-    const result = verifier.verify(token, { scopes: needed, now, provider: $('mode-policy').checked ? provider : undefined });
+    const result = verifier.verify(token, { scopes: needed, now, provider: usePolicy ? provider : undefined });
     showVerdict('accepted', 'Accepted', 'OK', `Verified for provider “${result.provider}”.`, 'HTTP 200: the request goes through.');
   } catch (error) {
     if (!(error instanceof EdgewardError)) throw error;
-    const claim = error.claim ? ` Claim: ${error.claim}.` : '';
     const { denial } = error;
-    const http = `HTTP ${denial.status}${denial.wwwAuthenticate ? ` · WWW-Authenticate: ${denial.wwwAuthenticate}` : ''}${denial.retryAfter ? ` · Retry-After: ${denial.retryAfter}` : ''}`;
-    const message = error.message.charAt(0).toUpperCase() + error.message.slice(1);
-    showVerdict('refused', 'Refused', error.code, `${message}.${claim}`, http);
+    if (error.code === 'ERR_JWKS_UNAVAILABLE' && missingKeys.length > 0) {
+      // Not a bare 503: say where the keys would come from and where to paste them.
+      const which = missingKeys.length === 1
+        ? `This policy fetches keys from ${missingKeys[0].uri}`
+        : `This policy fetches keys from ${missingKeys.map(({ provider, uri }) => `${uri} (${provider})`).join(' and ')}`;
+      showVerdict(
+        'needs-keys',
+        'Paste the JWKS',
+        error.code,
+        `${which}; the harness does not fetch — paste the JWKS into the box under the policy.`,
+        `A gateway answers HTTP ${denial.status}${denial.retryAfter ? ` (Retry-After: ${denial.retryAfter})` : ''} until it has fetched the keys.`,
+      );
+    } else {
+      const claim = error.claim ? ` Claim: ${error.claim}.` : '';
+      const http = `HTTP ${denial.status}${denial.wwwAuthenticate ? ` · WWW-Authenticate: ${denial.wwwAuthenticate}` : ''}${denial.retryAfter ? ` · Retry-After: ${denial.retryAfter}` : ''}`;
+      const message = error.message.charAt(0).toUpperCase() + error.message.slice(1);
+      showVerdict('refused', 'Refused', error.code, `${message}.${claim}`, http);
+    }
     if (decodeError && decodeError !== error) warnings.push(['info', `Decoding: ${decodeError.message}`]);
   } finally {
     verifier.free();

@@ -1,8 +1,10 @@
 // The harness page in real headless Chromium (Debian's /usr/bin/chromium via playwright-core):
-// load it, paste a good and a bad token, read the verdicts and codes off the page, and check the
-// page talked to nothing but its own origin. A screenshot goes to js/artifacts/ (ignored).
+// load it at the URL `make harness` prints, paste a good and a bad token, read the verdicts and
+// codes off the page, paste the JWKS a remote_jwks policy needs, and check the page talked to
+// nothing but its own origin. Screenshots go to js/artifacts/ (ignored).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { serve } from '../harness/serve.mjs';
 import { NOW, ISSUER, AUDIENCE, keyPair, mint, claims, policy } from './helpers.mjs';
 
 const js = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(js, '..');
 const artifacts = path.join(js, 'artifacts');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -46,6 +49,88 @@ after(async () => {
   server?.closeAllConnections();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
+});
+
+// `make harness` as a newcomer runs it (build-js marked done with -o: the suite runs on a built
+// package), on a port the OS picks; resolves to the URL it printed and a stop().
+async function makeHarness() {
+  const env = { ...process.env, HARNESS_PORT: '0' };
+  for (const name of ['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL']) delete env[name];
+  const child = spawn('make', ['--no-print-directory', '-o', 'build-js', 'harness'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const printed = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`make harness printed no URL in 30 s:\n${out}`)), 30_000);
+    const look = () => {
+      const m = out.match(/^edgeward harness: (http:\/\/\S+)/m);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', look);
+    exited.then(() => reject(new Error(`make harness exited:\n${out}`)));
+  });
+  return {
+    url: printed,
+    output: () => out,
+    async stop() {
+      try {
+        process.kill(-child.pid, 'SIGTERM'); // make and the server it started (their own group)
+      } catch { /* gone */ }
+      await exited;
+    },
+  };
+}
+
+test('the URL `make harness` prints serves the page with its stylesheet and script; / leads there too', async () => {
+  const harness = await makeHarness();
+  const tab = await context.newPage();
+  try {
+    assert.match(harness.url, /^http:\/\/127\.0\.0\.1:\d+\/harness\/$/);
+    const responses = [];
+    tab.on('response', (response) => responses.push({ url: response.url(), status: response.status() }));
+    const errors = [];
+    tab.on('pageerror', (error) => errors.push(error));
+    const looks = () => tab.evaluate(() => ({
+      ready: document.body.dataset.ready,
+      background: getComputedStyle(document.body).backgroundColor,
+      headerBackground: getComputedStyle(document.querySelector('header')).backgroundColor,
+      buttonBackground: getComputedStyle(document.getElementById('verify')).backgroundColor,
+      sheets: [...document.styleSheets].map((sheet) => new URL(sheet.href).pathname),
+      verdict: document.getElementById('verdict-word').textContent,
+    }));
+    const origin = new URL(harness.url).origin;
+    for (const address of [harness.url, `${origin}/`, `${origin}/harness`]) {
+      responses.length = 0;
+      await tab.goto(address);
+      await tab.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+      assert.equal(tab.url(), harness.url, `${address} ends at the printed URL`);
+      const seen = await looks();
+      assert.equal(seen.ready, 'true', 'the page script ran');
+      assert.equal(seen.verdict, 'Paste a token', 'the page script ran');
+      assert.equal(seen.background, 'rgb(245, 246, 248)', 'harness.css applied (--bg)');
+      assert.equal(seen.headerBackground, 'rgb(255, 255, 255)', 'harness.css applied (header)');
+      assert.equal(seen.buttonBackground, 'rgb(47, 91, 211)', 'harness.css applied (button)');
+      assert.deepEqual(seen.sheets, ['/harness/harness.css']);
+      const paths = responses.map((r) => new URL(r.url).pathname);
+      for (const asset of ['/harness/harness.css', '/harness/harness.mjs', '/web.mjs', '/pkg-web/edgeward_js_bg.wasm']) {
+        assert.ok(paths.includes(asset), `${address}: ${asset} was loaded (${paths.join(' ')})`);
+      }
+      for (const r of responses) {
+        assert.ok(r.status < 400, `${address}: ${r.url} answered ${r.status}`);
+        assert.equal(new URL(r.url).origin, origin, r.url);
+      }
+    }
+    assert.deepEqual(errors, []);
+    fs.mkdirSync(artifacts, { recursive: true });
+    await tab.screenshot({ path: path.join(artifacts, 'harness-printed-url.png'), fullPage: true });
+  } finally {
+    await tab.close();
+    await harness.stop();
+  }
 });
 
 const key = keyPair('ES256', 'k1');
@@ -136,6 +221,57 @@ test('a pasted policy is used as is, and its errors name the field', async () =>
   assert.equal(v.status, 'error');
   assert.equal(v.code, 'ERR_POLICY_INVALID');
   assert.match(v.detail, /providers\.a\.audience/);
+  await page.check('#mode-jwks');
+});
+
+test('a remote_jwks policy asks for its JWKS to be pasted (the harness fetches nothing), then verifies with it', async () => {
+  const JWKS_URI = 'https://idp.example.com/.well-known/jwks.json';
+  const remotePolicy = policy([], { local_jwks: undefined, remote_jwks: { cluster: 'idp', uri: JWKS_URI, cache_duration_seconds: 300 } });
+  const box = '#remote-jwks textarea[data-provider="corp-idp"]';
+  await page.check('#mode-policy');
+  await fill({ policy: JSON.stringify(remotePolicy, null, 2), provider: '', token: mint(key, claims()), scopes: 'read:orders', now: String(NOW) });
+  let v = await verdict();
+  assert.equal(v.status, 'needs-keys');
+  assert.equal(v.word, 'Paste the JWKS');
+  assert.equal(v.code, 'ERR_JWKS_UNAVAILABLE');
+  assert.equal(v.detail, `This policy fetches keys from ${JWKS_URI}; the harness does not fetch — paste the JWKS into the box under the policy.`);
+  assert.match(v.http, /^A gateway answers HTTP 503 \(Retry-After: \d+\) until it has fetched the keys\.$/);
+  assert.ok(await page.isVisible(box), 'the JWKS box shows');
+  assert.equal(
+    await page.textContent('#remote-jwks .note'),
+    `This policy fetches keys from ${JWKS_URI}; the harness does not fetch — paste the JWKS here.`,
+  );
+  await page.screenshot({ path: path.join(artifacts, 'harness-remote-jwks-needed.png'), fullPage: true });
+
+  // Typed key by key (each one re-runs the page): the box keeps its focus and what was typed.
+  await page.click(box);
+  await page.keyboard.type('{"keys": [}');
+  assert.equal(await page.inputValue(box), '{"keys": [}');
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.provider), 'corp-idp');
+  v = await verdict();
+  assert.equal(v.status, 'error');
+  assert.equal(v.code, 'ERR_JWKS_INVALID');
+  assert.match(v.detail, /\(the pasted JWKS\)$/);
+
+  await page.fill(box, jwks);
+  await page.click('#verify');
+  v = await verdict();
+  assert.equal(v.status, 'accepted', JSON.stringify(v));
+  assert.equal(v.detail, 'Verified for provider “corp-idp”.');
+  await page.screenshot({ path: path.join(artifacts, 'harness-remote-jwks-accepted.png'), fullPage: true });
+
+  // The pasted keys are the only keys: a token from another key is refused, and the box keeps
+  // what was pasted while the token changes.
+  await fill({ token: mint(keyPair('ES256', 'k1'), claims()) });
+  v = await verdict();
+  assert.equal(v.code, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  assert.equal(await page.inputValue(box), jwks);
+
+  // A policy with its keys inline needs no box.
+  await fill({ policy: JSON.stringify(policy([key.jwk])), token: mint(key, claims()) });
+  v = await verdict();
+  assert.equal(v.status, 'accepted');
+  assert.equal(await page.isVisible('#remote-jwks'), false);
   await page.check('#mode-jwks');
 });
 
