@@ -145,10 +145,14 @@ describe('middleware with a remote JWKS', () => {
     assert.equal(down.challenge, null);
     assert.deepEqual(down.json, { error: 'temporarily_unavailable', code: 'ERR_JWKS_UNAVAILABLE' });
 
+    // The first fetch failed: ready rejects; the background retry comes after 1 s.
+    await assert.rejects(remote.ready, (error) => error.code === 'ERR_JWKS_UNAVAILABLE');
     up = true;
+    assert.equal((await call(base, 'GET', '/x', token)).status, 503, 'within the backoff: no fetch, still 503');
+    await new Promise((resolve) => setTimeout(resolve, remote.retryIn + 300));
     const ok = await call(base, 'GET', '/x', token);
     assert.equal(ok.status, 200);
     assert.equal(ok.json.auth.claims.sub, 'bot-7');
-    await remote.ready;
+    remote.close();
   });
 });

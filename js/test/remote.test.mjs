@@ -1,6 +1,6 @@
 // createRemoteJwks against a real loopback HTTP server: first load, rotation, outage, garbage,
 // cooldown, coalescing, timeouts and cache age.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,10 +61,18 @@ async function codeOfAsync(promise) {
   return 'no error';
 }
 
+// Every remote started here stops its background retries at the end, so that one test's
+// retries never reach the IdP of the next.
+const started = [];
+afterEach(() => {
+  for (const remote of started.splice(0)) remote.close();
+});
+
 function start(options) {
   const verifier = remoteVerifier();
   const requestsBefore = state.requests;
   const remote = createRemoteJwks(verifier, 'idp', uri, options);
+  started.push(remote);
   return { verifier, remote, requests: () => state.requests - requestsBefore };
 }
 
@@ -155,30 +163,66 @@ describe('createRemoteJwks', () => {
     const privateJwk = { ...k2.privateKey.export({ format: 'jwk' }), kid: 'k2' };
     for (const body of ['<html>', '{"keys": 1}', JSON.stringify({ keys: [privateJwk] }), '{"keys": []}']) {
       state.body = body;
-      await assert.rejects(remote.reload(), (error) => error.code === 'ERR_JWKS_INVALID');
+      await assert.rejects(remote.reload(), (error) => error.code === 'ERR_JWKS_UNAVAILABLE' && error.cause?.code === 'ERR_JWKS_INVALID');
       assert.equal(verifier.keyCount('idp'), 1);
       assert.equal((await remote.verify(token, { now: NOW })).header.kid, 'k1');
     }
   });
 
-  test('no keys yet and the IdP is down: 503-style ERR_JWKS_UNAVAILABLE; ready waits', async () => {
+  test('no keys yet and the IdP is down: ready rejects, retries back off in the background as the filter does', async () => {
     state.status = 500;
     state.body = '';
     state.hang = false;
-    const { remote, requests } = start({ cooldownDuration: 1000 });
+    const { remote, requests } = start({ cooldownDuration: 0 });
     const token = mint(k1, claims());
-    const refused = await codeOfAsync(remote.verify(token, { now: NOW }));
-    assert.equal(refused, 'ERR_JWKS_UNAVAILABLE');
-    const pending = Symbol('pending');
-    assert.equal(await Promise.race([remote.ready, sleep(50, pending)]), pending);
-    // Within the cooldown no new fetch; after it, the IdP is back and keys arrive.
-    await codeOfAsync(remote.verify(token, { now: NOW }));
+    // ready rejects with the core's ERR_JWKS_UNAVAILABLE and the cause.
+    const error = await remote.ready.then(() => 'resolved', (e) => e);
+    assert.ok(error instanceof EdgewardError);
+    assert.equal(error.code, 'ERR_JWKS_UNAVAILABLE');
+    assert.match(error.message, /HTTP 500/);
+    assert.ok(error.cause instanceof Error);
+    assert.equal(error.denial.status, 503);
+    assert.equal(remote.failures, 1);
+    assert.ok(remote.retryIn > 800 && remote.retryIn <= 1000, `first retry after 1 s (${remote.retryIn})`);
+    // Before the retry is due no request fetches (not even with cooldownDuration 0: the
+    // cooldown only limits unknown-kid refetches).
+    assert.equal(await codeOfAsync(remote.verify(token, { now: NOW })), 'ERR_JWKS_UNAVAILABLE');
     assert.equal(requests(), 1);
-    serve([k1]);
-    await sleep(1100);
-    assert.equal((await remote.verify(token, { now: NOW })).header.kid, 'k1');
-    await remote.ready;
+    // The background retry after 1 s fails again: the next waits 2 s.
+    await sleep(1200);
     assert.equal(requests(), 2);
+    assert.equal(remote.failures, 2);
+    assert.ok(remote.retryIn > 1500 && remote.retryIn <= 2000, `second retry after 2 s (${remote.retryIn})`);
+    // The IdP is back: the 2 s retry loads the keys without any request asking.
+    serve([k1]);
+    await sleep(2200);
+    assert.equal(requests(), 3);
+    assert.equal(remote.failures, 0);
+    assert.equal(remote.retryIn, undefined);
+    assert.equal((await remote.verify(token, { now: NOW })).header.kid, 'k1');
+  });
+
+  test('ready resolves with the key count; one unusable key is left out and reported', async () => {
+    const bad = { ...k2.jwk, x: 'AAAA' };
+    state.status = 200;
+    state.body = JSON.stringify({ keys: [bad, k1.jwk] });
+    const { remote, verifier } = start({});
+    assert.equal(await remote.ready, 1);
+    assert.deepEqual(remote.lastWarnings, ['keys[0].x: expected exactly 32 bytes']);
+    assert.deepEqual(verifier.refusedKeys('idp'), ['keys[0].x: expected exactly 32 bytes']);
+    assert.equal((await remote.verify(mint(k1, claims()), { now: NOW })).header.kid, 'k1');
+  });
+
+  test('defaults are the core\'s (as in the filter) when the policy has no remote_jwks', async () => {
+    serve([k1]);
+    const verifier = new Verifier({
+      providers: { idp: { issuer: ISSUER, audiences: [AUDIENCE], local_jwks: { keys: [k1.jwk] } } },
+    });
+    const remote = createRemoteJwks(verifier, 'idp', uri);
+    started.push(remote);
+    await remote.ready;
+    // Fresh for 300 s (the core's cache_duration_seconds), not jose's 10 minutes.
+    assert.equal(remote.fresh, true);
   });
 
   test('timeoutDuration bounds a fetch that never answers', async () => {

@@ -147,8 +147,20 @@ describe('every error code is reachable from JS', () => {
     expectCode('ERR_POLICY_INVALID', () => new Verifier('{"providers": '));
     const v = verifier();
     const privateJwk = { ...es.privateKey.export({ format: 'jwk' }), kid: 'p' };
-    expectCode('ERR_JWKS_INVALID', () => v.setJwks('corp-idp', { keys: [privateJwk] }), (e) => assert.match(e.path, /keys\[0\]/));
-    expectCode('ERR_JWKS_INVALID', () => v.setJwks('corp-idp', 'not json'));
+    expectCode('ERR_JWKS_INVALID', () => v.setJwks('corp-idp', { keys: [privateJwk] }), (e) => {
+      assert.equal(e.path, 'keys');
+      assert.match(e.message, /keys\[0\]\.d: private key material/);
+    });
+    expectCode('ERR_JWKS_INVALID', () => v.setJwks('corp-idp', 'not json'), (e) => {
+      assert.deepEqual([e.line, e.column], [1, 2]);
+    });
+    // Beside a good key, the private one is left out and reported; the good one loads.
+    assert.equal(v.setJwks('corp-idp', { keys: [privateJwk, es.jwk] }), 1);
+    assert.deepEqual(v.refusedKeys('corp-idp'), ['keys[0].d: private key material is not allowed in a JWKS']);
+    expectCode('ERR_POLICY_INVALID', () => new Verifier('{\n  "providers": {},\n}'), (e) => {
+      assert.deepEqual([e.line, e.column], [3, 1]);
+      assert.match(e.message, /3:1: trailing comma/);
+    });
   });
 
   test('the codes reached are exactly the core\'s list', () => {
@@ -318,7 +330,7 @@ describe('authorize', () => {
   test('rules decide; the token comes from Authorization: Bearer', () => {
     const v = verifier();
     const token = mint(es, claims({ scope: 'read:orders' }));
-    assert.deepEqual(v.authorize('GET', '/healthz', {}, { now: NOW }), { access: 'public' });
+    assert.deepEqual(v.authorize('GET', '/healthz', {}, { now: NOW }), { access: 'public', remove: [], set: [] });
     const granted = v.authorize('GET', '/orders/7?x=1', { authorization: `Bearer ${token}` }, { now: NOW });
     assert.equal(granted.access, 'granted');
     assert.equal(granted.result.claims.sub, 'bot-7');
@@ -330,6 +342,16 @@ describe('authorize', () => {
     assert.equal(codeOf(() => v.authorize('GET', '/orders/../admin', { authorization: `Bearer ${token}` }, { now: NOW })), 'ERR_ROUTE_DENIED');
     assert.equal(codeOf(() => v.authorize('GET', '/orders', { authorization: [`Bearer ${token}`, `Bearer ${token}`] }, { now: NOW })), 'ERR_JWT_INVALID');
     assert.equal(codeOf(() => v.authorize('GET', '/orders', { authorization: `Basic ${token}` }, { now: NOW })), 'ERR_JWT_MISSING');
+  });
+
+  test('the header changes come from the core: claim headers set, spoofed ones and the token header removed', () => {
+    const v = new Verifier(policy([es.jwk], { claim_to_headers: [{ claim_name: 'sub', header_name: 'x-bot-id' }] }));
+    const token = mint(es, claims({ scope: 'read:orders' }));
+    const granted = v.authorize('GET', '/orders', { authorization: `Bearer ${token}`, 'x-bot-id': 'admin', x_bot_id: 'root' }, { now: NOW });
+    assert.deepEqual(granted.remove, ['authorization', 'x-bot-id', 'x_bot_id']);
+    assert.deepEqual(granted.set, [['x-bot-id', 'bot-7']]);
+    const open = v.authorize('GET', '/healthz', { authorization: 'Bearer forged', 'X-Bot-Id': 'admin' }, { now: NOW });
+    assert.deepEqual(open, { access: 'public', remove: ['authorization', 'x-bot-id'], set: [] });
   });
 });
 
