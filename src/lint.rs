@@ -33,6 +33,7 @@ impl Policy {
     pub fn lint(&self) -> Vec<Finding> {
         let mut findings = Vec::new();
         let mut add = |kind, path: String, message: String| findings.push(Finding { kind, path, message });
+        let mut shadowed = vec![false; self.rules.len()];
         for (j, later) in self.rules.iter().enumerate() {
             if let Some(i) = self.rules[..j].iter().position(|earlier| covers(&earlier.matcher, &later.matcher)) {
                 add(
@@ -40,6 +41,7 @@ impl Policy {
                     format!("rules[{j}]"),
                     format!("never matches: rules[{i}] matches every request it would"),
                 );
+                shadowed[j] = true;
                 continue;
             }
             if later.requires.is_none() && matches!(&later.matcher.path, PathMatch::Prefix(p) if p == "/") {
@@ -51,8 +53,10 @@ impl Policy {
                 );
             }
         }
-        for (i, rule) in self.rules.iter().enumerate() {
-            let Some(j) = self.rules.iter().enumerate().skip(i + 1).find_map(|(j, later)| {
+        // Rules that never match neither need a fallback nor are one.
+        let live = |k: &usize| !shadowed[*k];
+        for (i, rule) in self.rules.iter().enumerate().filter(|(i, _)| live(i)) {
+            let Some(j) = self.rules.iter().enumerate().skip(i + 1).filter(|(j, _)| live(j)).find_map(|(j, later)| {
                 (catches_near_misses(&later.matcher, &rule.matcher) && weaker(later, rule)).then_some(j)
             }) else {
                 continue;

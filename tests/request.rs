@@ -32,7 +32,10 @@ fn table() -> Table {
     for (name, spec) in fixture["tokens"].as_object().unwrap() {
         let (key, issuer) = &keys[spec["provider"].as_str().unwrap()];
         let mut claims: Map<String, Value> =
-            json!({ "iss": issuer, "aud": "orders-api", "iat": NOW - 60, "exp": NOW + 300 }).as_object().unwrap().clone();
+            json!({ "iss": issuer, "aud": "orders-api", "iat": NOW - 60, "exp": NOW + 300 })
+                .as_object()
+                .unwrap()
+                .clone();
         claims.extend(spec["claims"].as_object().unwrap().clone());
         let header = json!({ "alg": "ES256", "kid": spec["provider"] });
         tokens.insert(name.clone(), sign_token(key, header.as_object().unwrap(), &claims));
@@ -104,7 +107,8 @@ fn policy(rules: Value, extra: Value) -> (Verifier, PrivateJwk) {
 }
 
 fn token(key: &PrivateJwk, scope: &str) -> String {
-    let claims = json!({ "iss": "https://idp", "aud": "api", "sub": "bot", "iat": NOW, "exp": NOW + 60, "scope": scope });
+    let claims =
+        json!({ "iss": "https://idp", "aud": "api", "sub": "bot", "iat": NOW, "exp": NOW + 60, "scope": scope });
     sign_token(key, json!({ "alg": "ES256" }).as_object().unwrap(), claims.as_object().unwrap())
 }
 
@@ -194,7 +198,8 @@ fn percent_encoded_separators_and_dots_stay_denied() {
 
 #[test]
 fn repeated_token_headers_fail_closed() {
-    let (mut v, key) = policy(json!([{ "match": { "prefix": "/" }, "requires": { "provider_name": "idp" } }]), json!({}));
+    let (mut v, key) =
+        policy(json!([{ "match": { "prefix": "/" }, "requires": { "provider_name": "idp" } }]), json!({}));
     let t = token(&key, "read");
     let mut headers = bearer(&t);
     headers.extend(bearer(&t));

@@ -356,3 +356,126 @@ fn usage_errors_are_one_line_and_help_has_examples() {
         assert!(run.stdout.contains(needle), "{args:?} help mentions {needle}");
     }
 }
+
+#[test]
+fn verify_with_a_method_and_path_applies_the_rules_and_names_the_rule() {
+    let dir = setup("ES256");
+    let mut rules: Value = serde_json::from_str(&dir.read("policy.json")).unwrap();
+    rules["rules"] = json!([
+        { "match": { "prefix": "/healthz" } },
+        { "match": { "prefix": "/orders", "methods": ["GET"] }, "requires": { "provider_name": "corp-idp", "scopes": ["read:orders"] } },
+        { "match": { "prefix": "/orders" }, "requires": { "provider_name": "corp-idp", "scopes": ["write:order_status"] } }
+    ]);
+    dir.write("policy.json", &rules.to_string());
+    let token = mint(&dir, &["--scope", "read:orders"]);
+    let run = verify(&dir, &token, &["--method", "GET", "--path", "/orders/7?x=1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.json();
+    assert_eq!(out["access"], "granted");
+    assert_eq!(out["rule"]["index"], 1);
+    assert_eq!(out["rule"]["match"], json!({ "prefix": "/orders", "methods": ["GET"] }));
+    assert_eq!(out["claims"]["sub"], "bot-7");
+    // The same rules refuse another method (the write rule), and HEAD needs what GET needs.
+    let error = assert_refused(
+        &verify(&dir, &token, &["--method", "POST", "--path", "/orders"]),
+        &token,
+        "ERR_SCOPE_INSUFFICIENT",
+    );
+    assert_eq!(error["scopes_needed"], json!(["write:order_status"]));
+    assert_eq!(verify(&dir, &token, &["--method", "HEAD", "--path", "/orders"]).code, 0);
+    assert_refused(&verify(&dir, &token, &["--method", "GET", "--path", "/nowhere"]), &token, "ERR_ROUTE_DENIED");
+    let public = verify(&dir, &token, &["--method", "GET", "--path", "/healthz"]);
+    assert_eq!((public.code, public.json()["access"].clone()), (0, json!("public")));
+    // --path without --method is a usage error.
+    assert_eq!(verify(&dir, &token, &["--path", "/orders"]).code, 2);
+}
+
+#[test]
+fn a_bearer_prefix_and_an_unknown_kid_get_helpful_messages() {
+    let dir = setup("ES256");
+    let token = mint(&dir, &[]);
+    let run = verify(&dir, &format!("Bearer {token}"), &[]);
+    assert_refused(&run, &token, "ERR_JWT_INVALID");
+    assert!(run.stderr.contains("remove the `Bearer ` prefix"), "{}", run.stderr);
+    let other = mint(&dir, &["--kid", "k9"]);
+    let run = verify(&dir, &other, &[]);
+    assert_refused(&run, &other, "ERR_JWKS_NO_MATCHING_KEY");
+    assert!(run.stderr.contains("\"k9\""), "names the kid: {}", run.stderr);
+    let wrong_issuer = mint(&dir, &["--iss", "https://elsewhere.example"]);
+    let run = verify(&dir, &wrong_issuer, &["--provider", "corp-idp"]);
+    assert_refused(&run, &wrong_issuer, "ERR_JWT_CLAIM_VALIDATION_FAILED");
+    assert!(run.stderr.contains(&format!("expected \"{ISSUER}\"")), "{}", run.stderr);
+}
+
+#[test]
+fn policy_syntax_errors_name_line_and_column() {
+    let dir = setup("ES256");
+    dir.write("broken.json", "{\n  \"providers\": {},\n}\n");
+    let run = edgeward(dir.path(), &["verify", "--policy", "broken.json", "x.y.z"], None);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.trim(), "edgeward: broken.json:3:1: trailing comma (ERR_POLICY_INVALID)");
+}
+
+#[test]
+fn an_unusable_key_beside_good_ones_is_left_out_with_a_warning() {
+    let dir = setup("ES256");
+    let mut jwks: Value = serde_json::from_str(&dir.read("jwks.json")).unwrap();
+    let mut bad = jwks["keys"][0].clone();
+    bad["kid"] = json!("bad");
+    bad["x"] = json!("AAAA");
+    jwks["keys"].as_array_mut().unwrap().insert(0, bad);
+    dir.write("with-bad.json", &jwks.to_string());
+    let token = mint(&dir, &[]);
+    let run = verify(&dir, &token, &["--jwks", "with-bad.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "edgeward: warning: with-bad.json: key left out: keys[0].x: expected exactly 32 bytes"
+    );
+}
+
+#[test]
+fn check_reports_findings_and_loads_like_the_filter() {
+    let dir = setup("ES256");
+    let jwks: Value = serde_json::from_str(&dir.read("jwks.json")).unwrap();
+    // The test policy: clean.
+    let run = edgeward(dir.path(), &["check", "--policy", "policy.json"], None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ok"));
+    // Weak spots: each reported once with its kind, exit 1.
+    let weak = json!({
+        "providers": {
+            "corp-idp": { "issuer": ISSUER, "audiences": [AUDIENCE], "local_jwks": jwks, "max_lifetime_seconds": null },
+            "spare": { "issuer": "https://spare", "audiences": [AUDIENCE], "local_jwks": jwks }
+        },
+        "rules": [
+            { "match": { "prefix": "/orders", "methods": ["GET"] }, "requires": { "provider_name": "corp-idp", "scopes": ["read:orders"] } },
+            { "match": { "prefix": "/orders", "methods": ["GET"] }, "requires": { "provider_name": "corp-idp" } },
+            { "match": { "prefix": "/" } }
+        ],
+        "deny_wildcard_scopes": false
+    });
+    dir.write("weak.json", &weak.to_string());
+    let run = edgeward(dir.path(), &["check", "--policy", "weak.json"], None);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    for kind in [
+        "[shadowed-rule]",
+        "[weaker-fallback]",
+        "[public-catch-all]",
+        "[wildcard-scopes-allowed]",
+        "[no-lifetime-bound]",
+        "[unused-provider]",
+    ] {
+        assert_eq!(run.stdout.matches(kind).count(), 1, "{kind} in {}", run.stdout);
+    }
+    assert!(run.stdout.contains("weak.json: rules[1]: never matches"), "{}", run.stdout);
+    // A remote_jwks the filter cannot fetch (no cluster) makes the policy unusable: exit 2.
+    let remote = json!({
+        "providers": { "corp-idp": { "issuer": ISSUER, "audiences": [AUDIENCE], "remote_jwks": { "uri": "https://idp/jwks" } } },
+        "rules": [{ "match": { "prefix": "/" }, "requires": { "provider_name": "corp-idp" } }]
+    });
+    dir.write("remote.json", &remote.to_string());
+    let run = edgeward(dir.path(), &["check", "--policy", "remote.json"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("providers.corp-idp.remote_jwks.cluster"), "{}", run.stderr);
+}

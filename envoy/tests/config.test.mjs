@@ -56,7 +56,7 @@ const bad = [
     'rules[0]'],
   ['a JWK with private material', { ...good, providers: { idp: provider({ local_jwks: { keys: [{ ...KEY, d: 'AAAA' }] } }) } },
     'providers.idp.local_jwks'],
-  ['text that is not JSON', 'providers: {}', '(document)'],
+  ['text that is not JSON (line and column)', 'providers: {}', '1:1:'],
   ['an empty configuration', '', '(document)'],
 ];
 for (const [name, policy, path] of bad) {

@@ -33,7 +33,7 @@ const policy = {
   ],
 };
 const bearer = () => ({
-  authorization: `Bearer ${mint(key, { iss: ISSUER, aud: 'api', sub: 'b', scope: 'read', exp: nowSeconds() + 300 })}`,
+  authorization: `Bearer ${mint(key, { iss: ISSUER, aud: 'api', sub: 'b', scope: 'read', iat: nowSeconds() - 5, exp: nowSeconds() + 300 })}`,
 });
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 

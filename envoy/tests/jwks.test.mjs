@@ -26,7 +26,7 @@ const policy = (remote = {}) => ({
   rules: [{ match: { prefix: '/' }, requires: { provider_name: 'idp' } }],
 });
 
-const token = (key) => mint(key, { iss: ISSUER, aud: 'api', sub: 'b', exp: nowSeconds() + 300 });
+const token = (key) => mint(key, { iss: ISSUER, aud: 'api', sub: 'b', iat: nowSeconds() - 5, exp: nowSeconds() + 300 });
 const call = (envoy, key) => request(envoy, '/x', { headers: { authorization: `Bearer ${token(key)}` } });
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
