@@ -1399,6 +1399,19 @@ fn typ_checked() {
     assert_refused(check(&mut v, &es256_token()), CLAIM, Some("typ"));
     let t = token_with_header(&keys().es256, json!({ "typ": 1 }), &claims());
     assert_refused(check(&mut v, &t), INVALID, None);
+    // RFC 7515 §4.1.9: `application/` is implied only when the value has no `/` (as jose does).
+    let mut media =
+        verifier_with(&[(&format!("/providers/{PROVIDER}/token_types"), json!(["application/text/plain"]))]);
+    for typ in ["text/plain", "TEXT/PLAIN", "application/text/plain/x"] {
+        let t = token_with_header(&keys().es256, json!({ "typ": typ }), &claims());
+        let err = check(&mut media, &t).unwrap_err();
+        assert_eq!(err.claim(), Some("typ"), "{typ}");
+        assert!(err.to_string().contains("expected \"application/text/plain\""), "{err}");
+    }
+    assert_accepted(check(
+        &mut media,
+        &token_with_header(&keys().es256, json!({ "typ": "Application/Text/Plain" }), &claims()),
+    ));
     // Without token_types any typ (or none) passes.
     let mut any = default_verifier();
     for typ in ["JWT", "whatever", "at+jwt"] {
