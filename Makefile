@@ -56,6 +56,7 @@ run: $(RUN_TARGET)
 
 tour: build-core
 	scripts/tour.sh target/release/edgeward
+	scripts/readme-cli.sh target/release/edgeward
 
 FUZZ_SECONDS ?= 60
 DIFF_CASES ?= 1000000
