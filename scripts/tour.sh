@@ -164,7 +164,7 @@ expect_verify 1 ERR_JWS_SIGNATURE_VERIFICATION_FAILED tampered.jwt --policy poli
 echo
 if [[ "$FAILURES" -eq 0 ]]; then
   printf '%s%sTour complete: every result was the expected one.%s\n' "$BOLD" "$GREEN" "$RESET"
-  echo "Next: edgeward --help, edgeward verify --help; the policy format is in DESIGN.md."
+  echo "Next: edgeward --help, edgeward check --help; every policy field and error code is in docs/policy.md."
 else
   printf '%s%sTour finished with %d unexpected result(s).%s\n' "$BOLD" "$RED" "$FAILURES" "$RESET"
   exit 1
