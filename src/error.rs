@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-/// Every stable error code, in the order of DESIGN.md's table.
+/// Every stable error code, in the order of docs/policy.md's "Error codes" table.
 pub const ALL_CODES: &[&str] = &[
     "ERR_JWT_MISSING",
     "ERR_JWT_INVALID",

@@ -1,4 +1,4 @@
-//! The one place where an [`Error`] becomes an HTTP answer (DESIGN.md's table), shared by the
+//! The one place where an [`Error`] becomes an HTTP answer (docs/policy.md, "Error codes"), shared by the
 //! Envoy filter and the Node middleware. Nothing from the token is ever echoed: the body holds a
 //! fixed error word and the stable code; only a caller whose token verified gets a scope hint.
 

@@ -85,7 +85,7 @@ impl Jwk {
         format!("{}|{:?}|{:?}|{:?}|{:?}", self.thumbprint, self.kid, self.alg, self.key_use, self.key_ops)
     }
 
-    /// Whether this key may verify a token with `alg` and `kid` (DESIGN.md's selection rule).
+    /// Whether this key may verify a token with `alg` and `kid` (docs/policy.md, "Key selection").
     pub fn selectable(&self, alg: Algorithm, kid: Option<&str>) -> bool {
         self.key.fits(alg)
             && self.alg.as_deref().is_none_or(|a| a == alg.name())

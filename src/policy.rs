@@ -1,4 +1,4 @@
-//! The policy document shared by the filter, the npm package and the CLI (DESIGN.md), read
+//! The policy document shared by the filter, the npm package and the CLI (docs/policy.md), read
 //! strictly: unknown fields, wrong types and impossible values are refused at load time with the
 //! field's path (`providers.corp-idp.audiences[0]: expected a string`), never per request.
 

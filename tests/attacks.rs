@@ -1,4 +1,4 @@
-//! One named regression test per attack or rule of DESIGN.md's "Verification rules". Every
+//! One named regression test per attack or rule of docs/policy.md's "Verification rules". Every
 //! token here is properly signed unless the test is about the signature, so only the property
 //! under test is wrong; each test asserts the exact error code (and the claim, where one is named).
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,5 +1,5 @@
 //! Policy loading (defaults, strictness, error paths), rule matching, token extraction, and
-//! `Verifier::authorize` end to end with DESIGN.md's HTTP table.
+//! `Verifier::authorize` end to end with docs/policy.md's HTTP table ("Error codes").
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

@@ -119,7 +119,7 @@ fn rfc7515_a3_es256_high_s() {
 #[test]
 fn rfc7515_a3_es256_low_s_twin_also_verifies() {
     // s' = n - s is the other valid signature of the same (r, message): ECDSA is malleable and
-    // edgeward accepts both (DESIGN.md: high-S signatures are valid ECDSA).
+    // edgeward accepts both (docs/policy.md: high-S signatures are valid ECDSA).
     let set = KeySet::from_bytes(RFC7515_A3_JWKS.as_bytes(), &[Algorithm::ES256]).unwrap();
     let mut signature = base64url::decode(RFC7515_A3_SIGNATURE).unwrap();
     let s = negate_mod_p256_n(&signature[32..]);

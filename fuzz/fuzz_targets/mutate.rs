@@ -1,7 +1,7 @@
 //! Structure-aware: start from a valid token and let the input choose mutations of header and
 //! claim fields, of the JSON text, of the signature bytes and of the compact form; sign with the
 //! provider's keys (or an attacker's), then verify. An accepted token must satisfy every rule an
-//! independent model of DESIGN.md checks here; an untouched token must be accepted; every refusal
+//! independent model of docs/policy.md checks here; an untouched token must be accepted; every refusal
 //! has a known code and never quotes the token.
 #![no_main]
 use crypto_bigint::BoxedUint;
@@ -260,7 +260,7 @@ fn as_number(v: Option<&Value>) -> Option<f64> {
     v.and_then(Value::as_f64)
 }
 
-/// What DESIGN.md says an accepted token must be; panics with the rule it breaks.
+/// What docs/policy.md says an accepted token must be; panics with the rule it breaks.
 fn check_accepted(header: &Map<String, Value>, claims: &Map<String, Value>, signer: usize, now: i64, scopes: &[&str]) {
     let now = now as f64;
     let alg = if signer == 1 { "EdDSA" } else { "ES256" };

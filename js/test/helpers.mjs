@@ -59,7 +59,7 @@ export function claims(extra = {}) {
   return { iss: ISSUER, aud: AUDIENCE, sub: 'bot-7', iat: NOW - 60, exp: NOW + 540, scope: 'read:orders', ...extra };
 }
 
-/** The DESIGN.md-style policy with one provider `corp-idp` using `keys` (public JWKs). */
+/** The README-style policy with one provider `corp-idp` using `keys` (public JWKs). */
 export function policy(keys, provider = {}, top = {}) {
   return {
     providers: {

@@ -150,7 +150,7 @@ pub fn provider_json(jwks: Value) -> Value {
     })
 }
 
-/// The default policy: one provider (`corp-idp`) with every key, and the rules of DESIGN.md.
+/// The default policy: one provider (`corp-idp`) with every key, and the README's example rules.
 pub fn policy_json() -> Value {
     policy_with_provider(provider_json(all_jwks()))
 }
