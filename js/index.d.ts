@@ -225,9 +225,13 @@ export interface VerifierOptions {
   memoize?: boolean;
 }
 
-/** Request headers: Node's `req.headers`, a fetch `Headers`, or a lookup by lowercase name. */
+/**
+ * Request headers: Node's `req.headers` or `req.rawHeaders` (name, value, name, value, …), a fetch
+ * `Headers`, or a lookup by lowercase name.
+ */
 export type RequestHeaders =
   | Readonly<Record<string, string | readonly string[] | undefined>>
+  | readonly string[]
   | { get(name: string): string | null | undefined }
   | ((name: string) => string | null | undefined);
 

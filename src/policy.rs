@@ -579,7 +579,7 @@ impl PolicyDoc {
                         return refuse(format!("method_override_headers[{i}]"), "not a valid header name");
                     }
                 }
-                names.iter().map(|n| n.to_ascii_lowercase()).collect()
+                names.iter().map(|n| normalized_header_name(n)).collect()
             }
         };
         let (claim_headers, token_headers, forwarded_headers) = header_sets(&providers);
@@ -604,14 +604,23 @@ fn header_sets(providers: &[Provider]) -> (Vec<String>, Vec<String>, Vec<String>
         providers.iter().flat_map(|p| &p.claim_to_headers).map(|c| normalized_header_name(&c.header_name)).collect();
     let token: Vec<String> =
         providers.iter().flat_map(|p| &p.from_headers).map(|s| normalized_header_name(&s.name)).collect();
-    let unforwarded: Vec<&str> =
-        providers.iter().filter(|p| !p.forward).flat_map(|p| &p.from_headers).map(|s| s.name.as_str()).collect();
+    // Compared as servers read them (`x_token` is `x-token`): a header some provider without
+    // `forward` reads is never kept, under any spelling.
+    let unforwarded: Vec<String> = providers
+        .iter()
+        .filter(|p| !p.forward)
+        .flat_map(|p| &p.from_headers)
+        .map(|s| normalized_header_name(&s.name))
+        .collect();
     let forwarded: Vec<String> = providers
         .iter()
         .filter(|p| p.forward)
         .flat_map(|p| &p.from_headers)
         .map(|s| s.name.clone())
-        .filter(|name| !unforwarded.contains(&name.as_str()) && !claim.contains(&normalized_header_name(name)))
+        .filter(|name| {
+            let normalized = normalized_header_name(name);
+            !unforwarded.contains(&normalized) && !claim.contains(&normalized)
+        })
         .collect();
     let sorted = |mut set: Vec<String>| {
         set.sort();

@@ -70,11 +70,12 @@ impl Verifier {
     /// `method_override_headers` header must satisfy that method's rule as well.
     pub fn decide(&mut self, request: &Request<'_>, now: i64) -> Decision {
         let policy = Arc::clone(self.policy_arc());
-        let overrides: Vec<String> = policy
-            .method_override_headers
+        // Under any spelling a server reads as the same header (`x_http_method_override` too).
+        let overrides: Vec<String> = request
+            .headers
             .iter()
-            .filter_map(|name| request.header(name))
-            .map(|method| method.to_ascii_uppercase())
+            .filter(|(name, _)| policy.method_override_headers.contains(&normalized_header_name(name)))
+            .map(|(_, method)| method.to_ascii_uppercase())
             .collect();
         let mut token_for = |provider: &Provider| provider.extract_token(|name| request.header(name));
         let (outcome, cache) = self.decide_with(request.method, request.path, &overrides, &mut token_for, now);

@@ -116,6 +116,10 @@ function makeApi(bindings) {
     };
     if (typeof headers === 'function' || headers == null) {
       for (const name of names) add(name, headerValue(headers, name));
+    } else if (Array.isArray(headers)) {
+      // Node's req.rawHeaders: [name, value, name, value, …], every repeat kept (req.headers
+      // keeps only the first Authorization; the core sees them all and fails closed).
+      for (let i = 0; i + 1 < headers.length; i += 2) add(String(headers[i]).toLowerCase(), cleanValue(headers[i + 1]));
     } else if (typeof headers.entries === 'function' && typeof headers.get === 'function') {
       for (const [name, value] of headers.entries()) add(name.toLowerCase(), cleanValue(value));
     } else {
@@ -649,7 +653,8 @@ function makeApi(bindings) {
 
     function decide(req) {
       const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
-      const outcome = verifier.authorize(req.method, path, req.headers, { now: now === undefined ? undefined : now() });
+      const headers = Array.isArray(req.rawHeaders) ? req.rawHeaders : req.headers;
+      const outcome = verifier.authorize(req.method, path, headers, { now: now === undefined ? undefined : now() });
       applyHeaderChanges(req, outcome);
       req.auth = outcome.access === 'granted' ? outcome.result : undefined;
     }

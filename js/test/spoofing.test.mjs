@@ -7,7 +7,8 @@ import http from 'node:http';
 import { Verifier, middleware } from '../index.mjs';
 import { spoofingTable, differences } from '../../tests/fixtures/spoofing.mjs';
 
-const { policy, cases } = spoofingTable();
+const table = spoofingTable();
+const { policy, cases } = table;
 const mw = middleware(new Verifier(policy));
 const server = http.createServer((req, res) => {
   mw(req, res, () => {
@@ -36,3 +37,17 @@ for (const testCase of cases) {
     assert.deepEqual(differences(testCase, raw), [], 'req.rawHeaders');
   });
 }
+
+test('two Authorization headers: the middleware sees both (req.rawHeaders) and refuses', async () => {
+  const { tokens } = table;
+  const status = await new Promise((resolve, reject) => {
+    const req = http.request(`${base}/orders`, { method: 'GET', headers: { authorization: [`Bearer ${tokens['corp-reader']}`, 'Bearer x.y.z'] } });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(status, 401, "Node keeps only the first Authorization in req.headers; the core must see both");
+});
