@@ -23,28 +23,62 @@ pub(crate) struct Entry {
     pub token: Arc<VerifiedToken>,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct TokenCache {
+/// A token whose signature did not verify under its provider's key set `generation`: a replay
+/// of it costs one lookup, not a signature check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub provider: usize,
+    pub generation: u64,
+}
+
+/// Most recent signature failures remembered per verifier.
+pub(crate) const FAILURE_CACHE_SIZE: usize = 256;
+
+/// What a cache entry belongs to, so that a provider's entries can go when its keys change.
+pub(crate) trait OfProvider {
+    fn provider(&self) -> usize;
+}
+
+impl OfProvider for Entry {
+    fn provider(&self) -> usize {
+        self.provider
+    }
+}
+
+impl OfProvider for Failure {
+    fn provider(&self) -> usize {
+        self.provider
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct TokenCache<V = Entry> {
     capacity: usize,
     bytes: usize,
-    entries: HashMap<Arc<str>, Entry>,
+    entries: HashMap<Arc<str>, V>,
     order: VecDeque<Arc<str>>,
+}
+
+impl<V> Default for TokenCache<V> {
+    fn default() -> Self {
+        TokenCache { capacity: 0, bytes: 0, entries: HashMap::new(), order: VecDeque::new() }
+    }
 }
 
 fn weight(token: &str) -> usize {
     token.len().saturating_mul(3)
 }
 
-impl TokenCache {
+impl<V: OfProvider> TokenCache<V> {
     pub fn new(capacity: usize) -> Self {
         TokenCache { capacity, ..TokenCache::default() }
     }
 
-    pub fn get(&self, token: &str) -> Option<&Entry> {
+    pub fn get(&self, token: &str) -> Option<&V> {
         self.entries.get(token)
     }
 
-    pub fn insert(&mut self, token: &str, entry: Entry) {
+    pub fn insert(&mut self, token: &str, entry: V) {
         if self.capacity == 0 || token.len() > MAX_CACHED_TOKEN_BYTES {
             return;
         }
@@ -65,7 +99,7 @@ impl TokenCache {
 
     /// Drops every entry of `provider` (its keys changed).
     pub fn forget_provider(&mut self, provider: usize) {
-        self.entries.retain(|_, e| e.provider != provider);
+        self.entries.retain(|_, e| e.provider() != provider);
         let entries = &self.entries;
         let mut bytes = 0usize;
         self.order.retain(|k| {

@@ -116,6 +116,8 @@ pub enum Limit {
     TokenBytes,
     /// JSON nesting is deeper than allowed.
     JsonDepth,
+    /// The header or payload holds more JSON values than allowed.
+    JsonValues,
 }
 
 /// Unsupported JOSE features (`ERR_JOSE_NOT_SUPPORTED`).
@@ -259,6 +261,7 @@ impl fmt::Display for Error {
             Error::LimitExceeded(l) => f.write_str(match l {
                 Limit::TokenBytes => "token is longer than the maximum size",
                 Limit::JsonDepth => "token JSON is nested too deeply",
+                Limit::JsonValues => "token JSON holds too many values",
             }),
             Error::AlgorithmNotAllowed => f.write_str("token algorithm is not allowed"),
             Error::NotSupported(u) => f.write_str(match u {

@@ -5,6 +5,7 @@
 use crate::error::{ConfigError, Error};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use std::cell::Cell;
 use std::fmt;
 
 /// Why a document could not be read.
@@ -16,6 +17,8 @@ pub enum JsonError {
     DuplicateMember,
     /// Nesting deeper than the limit.
     TooDeep,
+    /// More values (members, elements, scalars) than the limit.
+    TooManyValues,
 }
 
 /// Where a JSON syntax error is, and what it is (serde_json's words).
@@ -38,29 +41,41 @@ impl JsonError {
             JsonError::Syntax(None) => kind(ConfigError::new("", "not a JSON document")),
             JsonError::DuplicateMember => kind(ConfigError::new("", "a member name appears twice")),
             JsonError::TooDeep => kind(ConfigError::new("", "nested too deeply")),
+            JsonError::TooManyValues => kind(ConfigError::new("", "too many values")),
         }
     }
 }
 
 const DUPLICATE: &str = "edgeward: duplicate member";
 const TOO_DEEP: &str = "edgeward: too deep";
+const TOO_MANY: &str = "edgeward: too many values";
 
 /// Parses `bytes` as one JSON value, refusing duplicates and nesting deeper than `max_depth`
 /// (a scalar is depth 0, `{}` is depth 1).
 pub fn parse(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
+    parse_bounded(bytes, max_depth, usize::MAX)
+}
+
+/// [`parse`] that also refuses a document of more than `max_values` values (every object member,
+/// array element and scalar counts one): a token of a thousand tiny members costs its parser far
+/// more than its bytes suggest.
+pub fn parse_bounded(bytes: &[u8], max_depth: usize, max_values: usize) -> Result<Value, JsonError> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         let what = "a byte-order mark (BOM) is not allowed".to_owned();
         return Err(JsonError::Syntax(Some(Position { line: 1, column: 1, what })));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue { depth_left: max_depth }.deserialize(&mut deserializer).map_err(|e| classify(&e))?;
+    let values_left = Cell::new(max_values);
+    let value = StrictValue { depth_left: max_depth, values_left: &values_left }
+        .deserialize(&mut deserializer)
+        .map_err(|e| classify(&e))?;
     deserializer.end().map_err(|e| classify(&e))?;
     Ok(value)
 }
 
-/// Parses `bytes` as a JSON object (see [`parse`]).
-pub fn parse_object(bytes: &[u8], max_depth: usize) -> Result<Map<String, Value>, JsonError> {
-    match parse(bytes, max_depth)? {
+/// Parses `bytes` as a JSON object (see [`parse_bounded`]).
+pub fn parse_object(bytes: &[u8], max_depth: usize, max_values: usize) -> Result<Map<String, Value>, JsonError> {
+    match parse_bounded(bytes, max_depth, max_values)? {
         Value::Object(map) => Ok(map),
         _ => Err(JsonError::Syntax(None)),
     }
@@ -72,6 +87,8 @@ fn classify(error: &serde_json::Error) -> JsonError {
         JsonError::DuplicateMember
     } else if text.starts_with(TOO_DEEP) || text.starts_with("recursion limit exceeded") {
         JsonError::TooDeep
+    } else if text.starts_with(TOO_MANY) {
+        JsonError::TooManyValues
     } else if error.line() == 0 {
         JsonError::Syntax(None)
     } else {
@@ -81,28 +98,37 @@ fn classify(error: &serde_json::Error) -> JsonError {
     }
 }
 
-/// Builds a `serde_json::Value` while counting depth and checking member names.
-struct StrictValue {
+/// Builds a `serde_json::Value` while counting depth and values and checking member names.
+struct StrictValue<'b> {
     depth_left: usize,
+    values_left: &'b Cell<usize>,
 }
 
-impl StrictValue {
-    fn nested<E: de::Error>(&self) -> Result<StrictValue, E> {
+impl<'b> StrictValue<'b> {
+    fn nested<E: de::Error>(&self) -> Result<StrictValue<'b>, E> {
         match self.depth_left.checked_sub(1) {
-            Some(depth_left) => Ok(StrictValue { depth_left }),
+            Some(depth_left) => Ok(StrictValue { depth_left, values_left: self.values_left }),
             None => Err(E::custom(TOO_DEEP)),
         }
     }
+
+    fn child(&self) -> StrictValue<'b> {
+        StrictValue { depth_left: self.depth_left, values_left: self.values_left }
+    }
 }
 
-impl<'de> DeserializeSeed<'de> for StrictValue {
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        match self.values_left.get().checked_sub(1) {
+            Some(left) => self.values_left.set(left),
+            None => return Err(de::Error::custom(TOO_MANY)),
+        }
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for StrictValue {
+impl<'de> Visitor<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -133,7 +159,7 @@ impl<'de> Visitor<'de> for StrictValue {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let inner = self.nested()?;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(StrictValue { depth_left: inner.depth_left })? {
+        while let Some(item) = seq.next_element_seed(inner.child())? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -145,7 +171,7 @@ impl<'de> Visitor<'de> for StrictValue {
             if members.contains_key(&name) {
                 return Err(de::Error::custom(DUPLICATE));
             }
-            let value = map.next_value_seed(StrictValue { depth_left: inner.depth_left })?;
+            let value = map.next_value_seed(inner.child())?;
             members.insert(name, value);
         }
         Ok(Value::Object(members))
@@ -158,7 +184,7 @@ mod tests {
 
     #[test]
     fn parses_ordinary_objects() {
-        let map = parse_object(br#"{"a":1,"b":[true,null,"x"],"c":{"d":1.5}}"#, 8).unwrap_or_default();
+        let map = parse_object(br#"{"a":1,"b":[true,null,"x"],"c":{"d":1.5}}"#, 8, 100).unwrap_or_default();
         assert_eq!(map.len(), 3);
         assert_eq!(map["c"]["d"], 1.5);
     }
@@ -186,8 +212,18 @@ mod tests {
         assert!(syntax(parse(b"{} {}", 8)));
         assert!(syntax(parse(b"{\"a\":\"\xff\"}", 8)));
         assert!(syntax(parse(b"{\"a\":1e999}", 8)));
-        assert_eq!(parse_object(b"[1]", 8), Err(JsonError::Syntax(None)));
+        assert_eq!(parse_object(b"[1]", 8, 10), Err(JsonError::Syntax(None)));
         assert!(syntax(parse(b"{\"a\":NaN}", 8)));
+    }
+
+    #[test]
+    fn bounds_the_number_of_values() {
+        // {"a":1,"b":[true,null]}: the object, 1, the array, true, null = 5 values.
+        let doc = br#"{"a":1,"b":[true,null]}"#;
+        assert!(parse_bounded(doc, 8, 5).is_ok());
+        assert_eq!(parse_bounded(doc, 8, 4), Err(JsonError::TooManyValues));
+        let many = format!("[{}]", vec!["0"; 10_000].join(","));
+        assert_eq!(parse_bounded(many.as_bytes(), 8, 512), Err(JsonError::TooManyValues));
     }
 
     #[test]

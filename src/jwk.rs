@@ -20,7 +20,11 @@ pub const MAX_JWKS_BYTES: usize = 256 * 1024;
 pub const MAX_JWKS_KEYS: usize = 64;
 /// Smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
-/// Largest RSA modulus accepted, in bits.
+/// Largest RSA modulus accepted by default, in bits: a bogus RS256 token against an 8192-bit key
+/// costs ~16× the work of one against a 2048-bit key, so larger keys need the provider's
+/// `allow_large_rsa_keys: true`.
+pub const DEFAULT_MAX_RSA_BITS: usize = 4096;
+/// Largest RSA modulus accepted at all (with `allow_large_rsa_keys`), in bits.
 pub const MAX_RSA_BITS: usize = 8192;
 const MAX_JWKS_DEPTH: usize = 8;
 
@@ -113,22 +117,43 @@ impl KeySet {
     /// is unusable (off the curve, too short, private, …) is left out and reported in
     /// [`KeySet::refused`]; the others load. A document without a single usable key is refused.
     pub fn from_bytes(bytes: &[u8], allowed: &[Algorithm]) -> Result<KeySet, Error> {
+        KeySet::from_bytes_with(bytes, allowed, DEFAULT_MAX_RSA_BITS)
+    }
+
+    /// [`KeySet::from_bytes`] with RSA moduli up to `max_rsa_bits` (at most [`MAX_RSA_BITS`]).
+    pub fn from_bytes_with(bytes: &[u8], allowed: &[Algorithm], max_rsa_bits: usize) -> Result<KeySet, Error> {
         if bytes.len() > MAX_JWKS_BYTES {
             return Err(Error::jwks("", format!("document is larger than {MAX_JWKS_BYTES} bytes")));
         }
         let value = json::parse(bytes, MAX_JWKS_DEPTH).map_err(|e| e.into_error(Error::Jwks))?;
-        KeySet::read(&value, allowed, "", false)
+        KeySet::read(&value, allowed, "", false, max_rsa_bits.min(MAX_RSA_BITS))
     }
 
     /// Reads keys written into a policy (`local_jwks`): every key must be usable, and the first
     /// that is not refuses the document (an operator's mistake, reported at load with its path).
     pub fn from_value(value: &Value, allowed: &[Algorithm], path: &str) -> Result<KeySet, Error> {
-        KeySet::read(value, allowed, path, true)
+        KeySet::read(value, allowed, path, true, DEFAULT_MAX_RSA_BITS)
+    }
+
+    /// [`KeySet::from_value`] with RSA moduli up to `max_rsa_bits` (at most [`MAX_RSA_BITS`]).
+    pub fn from_value_with(
+        value: &Value,
+        allowed: &[Algorithm],
+        path: &str,
+        max_rsa_bits: usize,
+    ) -> Result<KeySet, Error> {
+        KeySet::read(value, allowed, path, true, max_rsa_bits.min(MAX_RSA_BITS))
     }
 
     /// `path` prefixes error paths (e.g. `providers.a.local_jwks`); `strict` refuses the
     /// document for one bad key instead of leaving the key out.
-    fn read(value: &Value, allowed: &[Algorithm], path: &str, strict: bool) -> Result<KeySet, Error> {
+    fn read(
+        value: &Value,
+        allowed: &[Algorithm],
+        path: &str,
+        strict: bool,
+        max_rsa_bits: usize,
+    ) -> Result<KeySet, Error> {
         let at = |member: &str| join(path, member);
         let Value::Object(doc) = value else {
             return Err(Error::jwks(path, "expected an object with a \"keys\" array"));
@@ -148,7 +173,7 @@ impl KeySet {
             let Value::Object(members) = key else {
                 return Err(Error::jwks(key_path, "expected an object"));
             };
-            match parse_jwk(members, allowed, &key_path) {
+            match parse_jwk(members, allowed, &key_path, max_rsa_bits) {
                 Ok(Some(jwk)) => set.keys.push(Arc::new(jwk)),
                 Ok(None) => set.skipped += 1,
                 Err(Error::Jwks(refused)) if !strict => set.refused.push(refused),
@@ -207,6 +232,17 @@ impl KeySet {
         }
     }
 
+    /// Takes over from `old` every key that is the same (key and parameters) in this set, so a
+    /// reload keeps the work a kept key has earned (a P-256 key's table) and builds nothing for it.
+    pub fn keep_unchanged_from(&mut self, old: &KeySet) {
+        for key in &mut self.keys {
+            let identity = key.identity();
+            if let Some(kept) = old.keys.iter().find(|k| k.identity() == identity) {
+                *key = Arc::clone(kept);
+            }
+        }
+    }
+
     /// Whether both sets hold the same keys with the same parameters (order ignored).
     pub fn same_keys(&self, other: &KeySet) -> bool {
         let identities = |set: &KeySet| {
@@ -223,7 +259,12 @@ fn join(path: &str, member: &str) -> String {
 }
 
 /// Parses one JWK; `Ok(None)` when no allowed algorithm can use its type (skipped).
-fn parse_jwk(members: &Map<String, Value>, allowed: &[Algorithm], path: &str) -> Result<Option<Jwk>, Error> {
+fn parse_jwk(
+    members: &Map<String, Value>,
+    allowed: &[Algorithm],
+    path: &str,
+    max_rsa_bits: usize,
+) -> Result<Option<Jwk>, Error> {
     let at = |member: &str| join(path, member);
     let text = |member: &str| -> Result<Option<String>, Error> {
         match members.get(member) {
@@ -317,13 +358,14 @@ fn parse_jwk(members: &Map<String, Value>, allowed: &[Algorithm], path: &str) ->
             if bits < MIN_RSA_BITS {
                 return Err(Error::jwks(at("n"), format!("RSA modulus is shorter than {MIN_RSA_BITS} bits")));
             }
-            if bits > MAX_RSA_BITS {
-                return Err(Error::jwks(at("n"), format!("RSA modulus is longer than {MAX_RSA_BITS} bits")));
+            if bits > max_rsa_bits {
+                let how = if max_rsa_bits < MAX_RSA_BITS { " (allow_large_rsa_keys: true allows 8192)" } else { "" };
+                return Err(Error::jwks(at("n"), format!("RSA modulus is longer than {max_rsa_bits} bits{how}")));
             }
             let key = rsa::PublicKey::new_with_size_limits(
                 rsa::BoxedUint::from_be_slice_vartime(&n),
                 rsa::BoxedUint::from_be_slice_vartime(&e),
-                MIN_RSA_BITS..=MAX_RSA_BITS,
+                MIN_RSA_BITS..=max_rsa_bits,
             )
             .map_err(|_| Error::jwks(path, "not a valid RSA public key"))?;
             let input = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, base64url::encode(&e), base64url::encode(&n));

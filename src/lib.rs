@@ -36,7 +36,9 @@ pub use algorithm::Algorithm;
 pub use cache::{MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES};
 pub use error::{ALL_CODES, ClaimFailure, ConfigError, Error, Limit, Malformed, Unsupported};
 pub use http::{Denial, REALM, RETRY_AFTER_SECONDS};
-pub use jwk::{Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey};
+pub use jwk::{
+    DEFAULT_MAX_RSA_BITS, Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey,
+};
 pub use lint::Finding;
 pub use p256_fast::{GENERATOR_WINDOW_BITS, KEY_WINDOW_BITS, P256Key};
 pub use policy::{
@@ -47,12 +49,13 @@ pub use policy::{
 };
 pub use request::{Allowed, CacheUse, Decision, Request};
 pub use rsa_fast::RsaKey;
-pub use token::{DEFAULT_MAX_TOKEN_BYTES, MAX_JSON_DEPTH, RegisteredClaims, UnverifiedToken};
+pub use token::{DEFAULT_MAX_TOKEN_BYTES, MAX_JSON_DEPTH, MAX_JSON_VALUES, RegisteredClaims, UnverifiedToken};
 
-use cache::{Entry, TokenCache};
+use cache::{Entry, FAILURE_CACHE_SIZE, Failure, TokenCache};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
+use token::SignedToken;
 
 /// A token whose signature and claims have been verified. Only [`Verifier`] makes one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,6 +120,8 @@ pub struct CacheStats {
     pub hits: u64,
     /// Verifications that parsed the token and checked its signature.
     pub misses: u64,
+    /// Replays of a token whose signature failed recently, refused without a signature check.
+    pub replayed_failures: u64,
 }
 
 /// Verifies tokens against a policy and the providers' current key sets.
@@ -127,6 +132,7 @@ pub struct Verifier {
     policy: Arc<Policy>,
     keys: Vec<ProviderKeys>,
     cache: TokenCache,
+    failures: TokenCache<Failure>,
     stats: CacheStats,
 }
 
@@ -136,7 +142,8 @@ impl Verifier {
         let keys =
             policy.providers.iter().map(|p| ProviderKeys { keys: p.local_jwks.clone(), generation: 0 }).collect();
         let cache = TokenCache::new(policy.token_cache_size);
-        Verifier { policy: Arc::new(policy), keys, cache, stats: CacheStats::default() }
+        let failures = TokenCache::new(if policy.token_cache_size == 0 { 0 } else { FAILURE_CACHE_SIZE });
+        Verifier { policy: Arc::new(policy), keys, cache, failures, stats: CacheStats::default() }
     }
 
     /// Reads a policy document and builds a verifier for it.
@@ -154,8 +161,8 @@ impl Verifier {
     /// a JWKS, or without a single usable key) leaves the current keys in place.
     pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<Loaded, Error> {
         let index = self.index_of(provider)?;
-        let algorithms = &self.policy.providers[index].algorithms;
-        let set = KeySet::from_bytes(jwks, algorithms)?;
+        let provider = &self.policy.providers[index];
+        let set = KeySet::from_bytes_with(jwks, &provider.algorithms, provider.max_rsa_bits)?;
         let refused = set.refused().to_vec();
         Ok(Loaded { keys: self.set_keys(index, set), refused })
     }
@@ -167,14 +174,18 @@ impl Verifier {
         Ok(self.set_keys(index, keys))
     }
 
-    fn set_keys(&mut self, index: usize, set: KeySet) -> usize {
+    fn set_keys(&mut self, index: usize, mut set: KeySet) -> usize {
         let count = set.keys().len();
         let slot = &mut self.keys[index];
+        if let Some(old) = &slot.keys {
+            set.keep_unchanged_from(old);
+        }
         let changed = slot.keys.as_ref().is_none_or(|old| !old.same_keys(&set));
         slot.keys = Some(set);
         if changed {
             slot.generation = slot.generation.wrapping_add(1);
             self.cache.forget_provider(index);
+            self.failures.forget_provider(index);
         }
         count
     }
@@ -231,19 +242,41 @@ impl Verifier {
             }
         }
 
+        if let Some(failure) = self.failures.get(token) {
+            let current = self.keys[failure.provider].generation;
+            if wanted.is_none_or(|w| w == failure.provider) && failure.generation == current {
+                self.stats.replayed_failures = self.stats.replayed_failures.saturating_add(1);
+                return Err(Error::BadSignature);
+            }
+        }
         self.stats.misses = self.stats.misses.saturating_add(1);
-        let unverified = UnverifiedToken::parse(token, self.policy.max_token_bytes)?;
-        let index = match wanted {
-            Some(index) => index,
-            None => self.provider_for(&unverified)?,
+        // The cheap work first, and only the work the token has earned: the header, the key,
+        // the signature over the raw bytes; the claims only once the signature verified. (Only a
+        // verifier asked to pick the provider by `iss` must read the claims before the key.)
+        let signed = SignedToken::parse(token, self.policy.max_token_bytes)?;
+        let (index, signed, claims_first) = match wanted {
+            Some(index) => (index, signed, None),
+            None if self.policy.providers.len() == 1 => (0, signed, None),
+            None => {
+                let unverified = signed.clone().with_claims()?;
+                (self.provider_for(&unverified)?, signed, Some(unverified))
+            }
         };
         let provider = &self.policy.providers[index];
-        let alg = Algorithm::from_name(&unverified.alg)
+        let alg = Algorithm::from_name(&signed.alg)
             .filter(|alg| provider.algorithms.contains(alg))
             .ok_or(Error::AlgorithmNotAllowed)?;
         let keys = self.keys[index].keys.as_ref().filter(|k| !k.is_empty()).ok_or(Error::JwksUnavailable)?;
-        let jwk = keys.select(alg, unverified.kid.as_deref())?;
-        alg.verify(&jwk.key, unverified.signing_input.as_bytes(), &unverified.signature)?;
+        let jwk = keys.select(alg, signed.kid.as_deref())?;
+        if let Err(error) = alg.verify(&jwk.key, signed.signing_input.as_bytes(), &signed.signature) {
+            let generation = self.keys[index].generation;
+            self.failures.insert(token, Failure { provider: index, generation });
+            return Err(error);
+        }
+        let unverified = match claims_first {
+            Some(unverified) => unverified,
+            None => signed.with_claims()?,
+        };
 
         let registered = &unverified.registered;
         claims::check_time(registered, provider.clock_skew_seconds, now)?;

@@ -86,6 +86,8 @@ pub struct Provider {
     pub max_lifetime_seconds: Option<u64>,
     /// Whether `max_lifetime_seconds` is the default (so a refusal can say which field changes it).
     pub max_lifetime_is_default: bool,
+    /// Largest RSA modulus its keys may have (4096 bits; 8192 with `allow_large_rsa_keys`).
+    pub max_rsa_bits: usize,
     /// Accepted `typ` header values (compared as RFC 8725 §3.11 media types); `None` accepts any.
     pub token_types: Option<Vec<String>>,
     /// Claims every token must carry.
@@ -487,6 +489,8 @@ struct ProviderDoc {
     #[serde(default)]
     allow_long_lived_tokens: bool,
     #[serde(default)]
+    allow_large_rsa_keys: bool,
+    #[serde(default)]
     token_types: Option<Vec<String>>,
     #[serde(default)]
     required_claims: Vec<String>,
@@ -648,12 +652,16 @@ impl ProviderDoc {
         if algorithms.is_empty() {
             return refuse(at("algorithms"), "at least one algorithm is needed");
         }
+        let max_rsa_bits =
+            if self.allow_large_rsa_keys { crate::jwk::MAX_RSA_BITS } else { crate::jwk::DEFAULT_MAX_RSA_BITS };
         let local_jwks = match &self.local_jwks {
             None => None,
-            Some(value) => Some(KeySet::from_value(value, &algorithms, &at("local_jwks")).map_err(|e| match e {
-                Error::Jwks(c) => Error::Policy(c),
-                other => other,
-            })?),
+            Some(value) => Some(KeySet::from_value_with(value, &algorithms, &at("local_jwks"), max_rsa_bits).map_err(
+                |e| match e {
+                    Error::Jwks(c) => Error::Policy(c),
+                    other => other,
+                },
+            )?),
         };
         if local_jwks.is_none() && self.remote_jwks.is_none() {
             return refuse(path, "needs local_jwks or remote_jwks");
@@ -741,6 +749,7 @@ impl ProviderDoc {
             clock_skew_seconds,
             max_lifetime_seconds,
             max_lifetime_is_default,
+            max_rsa_bits,
             token_types: self.token_types,
             required_claims: self.required_claims,
             from_headers,

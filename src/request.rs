@@ -131,7 +131,7 @@ impl Verifier {
         let after = self.cache_stats();
         let cache = if after.misses > before.misses {
             CacheUse::Miss
-        } else if after.hits > before.hits {
+        } else if after.hits > before.hits || after.replayed_failures > before.replayed_failures {
             CacheUse::Hit
         } else {
             CacheUse::None

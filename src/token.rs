@@ -11,6 +11,11 @@ use serde_json::{Map, Value};
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Deepest JSON nesting accepted in a token's header or payload.
 pub const MAX_JSON_DEPTH: usize = 16;
+/// Most JSON values (members, elements and scalars, counted at every depth) in a token's header
+/// or payload. Real access tokens have tens (an Azure AD token with its 200-group cap about 230);
+/// a 16 KiB token of a thousand one-letter members would cost its parser several times a
+/// signature check.
+pub const MAX_JSON_VALUES: usize = 512;
 
 /// A compact JWS whose structure and types are valid and whose signature is not yet verified.
 #[derive(Debug, Clone)]
@@ -50,9 +55,25 @@ pub struct RegisteredClaims {
     pub scopes: Vec<String>,
 }
 
-impl<'a> UnverifiedToken<'a> {
-    /// Parses a compact JWS, refusing anything longer than `max_bytes` before decoding.
-    pub fn parse(token: &'a str, max_bytes: usize) -> Result<UnverifiedToken<'a>, Error> {
+/// A compact JWS whose header has been read and whose signature and payload are decoded, but
+/// whose payload JSON is not read yet: what a verifier needs to pick the key and check the signature, so that
+/// only a token whose signature verified has its claims parsed.
+#[derive(Debug, Clone)]
+pub(crate) struct SignedToken<'a> {
+    pub signing_input: &'a str,
+    /// The payload's bytes (strict base64url already checked; the JSON not read yet).
+    pub payload: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub header: Map<String, Value>,
+    pub alg: String,
+    pub kid: Option<String>,
+    pub typ: Option<String>,
+}
+
+impl<'a> SignedToken<'a> {
+    /// The size cap, the three segments, the header (types, `crit`, `b64`), and the base64url of
+    /// payload and signature: everything before the signature check, in linear time.
+    pub(crate) fn parse(token: &'a str, max_bytes: usize) -> Result<SignedToken<'a>, Error> {
         if token.len() > max_bytes {
             return Err(Error::LimitExceeded(Limit::TokenBytes));
         }
@@ -80,20 +101,37 @@ impl<'a> UnverifiedToken<'a> {
             Some(Value::Bool(false)) => return Err(Error::NotSupported(Unsupported::UnencodedPayload)),
             Some(_) => return Err(Error::Malformed(Malformed::HeaderType)),
         }
-
-        let claims = decode_object(payload_b64)?;
+        let payload = base64url::decode(payload_b64).ok_or(Error::Malformed(Malformed::Base64))?;
         let signature = base64url::decode(signature_b64).ok_or(Error::Malformed(Malformed::Base64))?;
+        Ok(SignedToken { signing_input, payload, signature, header, alg, kid, typ })
+    }
+
+    /// The payload, read once the signature has verified (or for display).
+    pub(crate) fn with_claims(self) -> Result<UnverifiedToken<'a>, Error> {
+        let claims = json_object(&self.payload)?;
         let registered = RegisteredClaims::read(&claims)?;
+        let SignedToken { signing_input, signature, header, alg, kid, typ, .. } = self;
         Ok(UnverifiedToken { signing_input, signature, header, claims, alg, kid, typ, registered })
     }
 }
 
+impl<'a> UnverifiedToken<'a> {
+    /// Parses a compact JWS, refusing anything longer than `max_bytes` before decoding.
+    pub fn parse(token: &'a str, max_bytes: usize) -> Result<UnverifiedToken<'a>, Error> {
+        SignedToken::parse(token, max_bytes)?.with_claims()
+    }
+}
+
 fn decode_object(segment: &str) -> Result<Map<String, Value>, Error> {
-    let bytes = base64url::decode(segment).ok_or(Error::Malformed(Malformed::Base64))?;
-    json::parse_object(&bytes, MAX_JSON_DEPTH).map_err(|e| match e {
+    json_object(&base64url::decode(segment).ok_or(Error::Malformed(Malformed::Base64))?)
+}
+
+fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, Error> {
+    json::parse_object(bytes, MAX_JSON_DEPTH, MAX_JSON_VALUES).map_err(|e| match e {
         JsonError::Syntax(_) => Error::Malformed(Malformed::Json),
         JsonError::DuplicateMember => Error::Malformed(Malformed::DuplicateMember),
         JsonError::TooDeep => Error::LimitExceeded(Limit::JsonDepth),
+        JsonError::TooManyValues => Error::LimitExceeded(Limit::JsonValues),
     })
 }
 

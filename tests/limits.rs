@@ -10,9 +10,9 @@ mod support;
 
 use edgeward::issuer::{PrivateJwk, jwks};
 use edgeward::{
-    Algorithm, Error, KEY_WINDOW_BITS, KeySet, Limit, MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES, MAX_CLOCK_SKEW_SECONDS,
-    MAX_JSON_DEPTH, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_POLICY_BYTES, MAX_RSA_BITS, MAX_TOKEN_CACHE_SIZE, MIN_RSA_BITS,
-    Policy, PublicKey, Verifier, base64url,
+    Algorithm, DEFAULT_MAX_RSA_BITS, Error, KEY_WINDOW_BITS, KeySet, Limit, MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES,
+    MAX_CLOCK_SKEW_SECONDS, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_POLICY_BYTES,
+    MAX_RSA_BITS, MAX_TOKEN_CACHE_SIZE, MIN_RSA_BITS, Policy, PublicKey, Verifier, base64url,
 };
 use serde_json::{Value, json};
 use support::*;
@@ -190,17 +190,63 @@ fn rsa_jwk(bits: usize) -> Value {
 
 #[test]
 fn rsa_modulus_must_be_between_min_and_max_bits() {
-    let load = |bits: usize| {
-        KeySet::from_bytes(json!({ "keys": [rsa_jwk(bits)] }).to_string().as_bytes(), &[Algorithm::RS256])
+    let load = |bits: usize, max: usize| {
+        KeySet::from_bytes_with(json!({ "keys": [rsa_jwk(bits)] }).to_string().as_bytes(), &[Algorithm::RS256], max)
     };
-    for bits in [MIN_RSA_BITS, MAX_RSA_BITS] {
-        assert_eq!(load(bits).map(|k| k.keys().len()), Ok(1), "{bits} bits");
+    // By default at most 4096 bits: a bogus token against an 8192-bit key costs ~16× more.
+    assert_eq!(DEFAULT_MAX_RSA_BITS, 4096);
+    for bits in [MIN_RSA_BITS, DEFAULT_MAX_RSA_BITS] {
+        assert_eq!(load(bits, DEFAULT_MAX_RSA_BITS).map(|k| k.keys().len()), Ok(1), "{bits} bits");
     }
+    let refused = load(DEFAULT_MAX_RSA_BITS + 1, DEFAULT_MAX_RSA_BITS);
+    assert_eq!(code(&refused), Some(JWKS_INVALID));
+    assert!(refused.unwrap_err().to_string().contains("allow_large_rsa_keys"), "names the field that allows more");
+    // With the named opt-in, up to 8192; never more.
+    assert_eq!(load(MAX_RSA_BITS, MAX_RSA_BITS).map(|k| k.keys().len()), Ok(1));
     for bits in [MIN_RSA_BITS - 1, 1024, MAX_RSA_BITS + 1, 16_384, 65_536] {
-        let refused = load(bits);
+        let refused = load(bits, usize::MAX);
         assert_eq!(code(&refused), Some(JWKS_INVALID), "{bits} bits");
         assert!(refused.unwrap_err().to_string().contains(".n"), "names the modulus");
     }
+    // Through a policy: the provider's allow_large_rsa_keys decides.
+    let big = json!({ "keys": [rsa_jwk(8192)] });
+    let mut policy = policy_json();
+    set(&mut policy, "/providers/corp-idp/local_jwks", big.clone());
+    assert_eq!(code(&Policy::from_json(&policy.to_string())), Some(POLICY_INVALID));
+    set(&mut policy, "/providers/corp-idp/allow_large_rsa_keys", json!(true));
+    let mut v = verifier(&policy);
+    assert_eq!(v.set_jwks(PROVIDER, big.to_string().as_bytes()).map(|l| l.keys), Ok(1));
+}
+
+#[test]
+fn json_values_in_a_token_are_bounded() {
+    let mut v = es256_only();
+    let key = &keys().es256;
+    let with_values = |n: usize| {
+        let mut text = payload_json();
+        text.pop();
+        format!(r#"{text},"x":[{}]}}"#, vec!["0"; n].join(","))
+    };
+    // payload_json() has a handful of values; a few hundred more still fit.
+    verify(&mut v, &raw_token(key, r#"{"alg":"ES256","kid":"es256-1"}"#, &with_values(400))).expect("400 values");
+    let result = verify(&mut v, &raw_token(key, r#"{"alg":"ES256","kid":"es256-1"}"#, &with_values(MAX_JSON_VALUES)));
+    assert_eq!(result.err(), Some(Error::LimitExceeded(Limit::JsonValues)));
+    let header = format!(r#"{{"alg":"ES256","kid":"es256-1","x":[{}]}}"#, vec!["0"; MAX_JSON_VALUES].join(","));
+    let result = verify(&mut v, &raw_token(key, &header, &payload_json()));
+    assert_eq!(code(&result), Some(JWT_INVALID));
+}
+
+#[test]
+fn claims_are_read_only_once_the_signature_verified() {
+    // A payload that is not JSON at all, under a bad signature: the signature decides (nothing
+    // of the payload is parsed); under the right signature, the payload is refused as malformed.
+    let mut v = es256_only();
+    let key = &keys().es256;
+    let good = raw_token(key, r#"{"alg":"ES256","kid":"es256-1"}"#, "not json");
+    assert_eq!(verify(&mut v, &good).err().map(|e| e.code()), Some(JWT_INVALID));
+    let (input, _) = good.rsplit_once('.').unwrap();
+    let forged = format!("{input}.{}", base64url::encode(&[7u8; 64]));
+    assert_eq!(verify(&mut v, &forged).err().map(|e| e.code()), Some("ERR_JWS_SIGNATURE_VERIFICATION_FAILED"));
 }
 
 #[test]
@@ -331,4 +377,55 @@ fn tokens_over_max_cached_token_bytes_are_not_cached() {
     }
     assert_eq!(v.cached_tokens(), 0);
     assert_eq!(v.cache_stats().misses, 3, "verified every time");
+}
+
+#[test]
+fn a_reload_builds_no_table_and_keeps_the_tables_of_unchanged_keys() {
+    let has_table = |v: &Verifier, kid: &str| {
+        let set = v.key_set(PROVIDER).unwrap();
+        let key = set.keys().iter().find(|k| k.kid.as_deref() == Some(kid)).unwrap();
+        match &key.key {
+            PublicKey::P256(key) => key.has_table(),
+            _ => panic!("an ES256 key"),
+        }
+    };
+    let mut v = es256_only();
+    let mut many = es256_keys(MAX_JWKS_KEYS - 1);
+    // Loading 63 keys builds no table: a reload never stalls requests for their tables.
+    v.set_jwks(PROVIDER, jwks_of(&many).to_string().as_bytes()).unwrap();
+    let first = "k0".to_owned();
+    assert!(!has_table(&v, &first));
+    // The first verification with a key builds its table.
+    let token =
+        edgeward::issuer::sign_token(&many[0], json!({ "alg": "ES256", "kid": first }).as_object().unwrap(), &claims());
+    verify(&mut v, &token).unwrap();
+    assert!(has_table(&v, &first));
+    // A reload with one more key keeps the built table (the same key, by identity) and builds none for the new one.
+    many.push(PrivateJwk::generate(Algorithm::ES256, Some("new")).unwrap());
+    v.set_jwks(PROVIDER, jwks_of(&many).to_string().as_bytes()).unwrap();
+    assert!(has_table(&v, &first), "the unchanged key kept its table");
+    assert!(!has_table(&v, "new"));
+    verify(&mut v, &token).unwrap();
+}
+
+#[test]
+fn a_replayed_bogus_token_costs_a_lookup_until_the_keys_change() {
+    let mut v = es256_only();
+    let bogus = {
+        let good = token(&keys().es256, &claims());
+        let (input, _) = good.rsplit_once('.').unwrap();
+        format!("{input}.{}", base64url::encode(&[9u8; 64]))
+    };
+    assert_eq!(verify(&mut v, &bogus).err(), Some(Error::BadSignature));
+    let checked = v.cache_stats();
+    for _ in 0..3 {
+        assert_eq!(verify(&mut v, &bogus).err(), Some(Error::BadSignature));
+    }
+    let after = v.cache_stats();
+    assert_eq!(after.replayed_failures - checked.replayed_failures, 3);
+    assert_eq!(after.misses, checked.misses, "no signature check for a replay");
+    // New keys: the failure is forgotten, and the token is checked again.
+    v.set_jwks(PROVIDER, jwks_of(&es256_keys(1)).to_string().as_bytes()).unwrap();
+    assert!(verify(&mut v, &bogus).is_err());
+    assert_eq!(v.cache_stats().misses, after.misses + 1);
 }

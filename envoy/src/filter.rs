@@ -263,7 +263,8 @@ impl Context for Root {
             let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
             let provider = worker.config.policy.provider(&source.provider);
             let algorithms = provider.map(|p| p.algorithms.as_slice()).unwrap_or_default();
-            jwks::check_document(&body, algorithms).map(|checked| (body, checked))
+            let max_rsa_bits = provider.map_or(edgeward::DEFAULT_MAX_RSA_BITS, |p| p.max_rsa_bits);
+            jwks::check_document(&body, algorithms, max_rsa_bits).map(|checked| (body, checked))
         });
         match checked {
             Ok((body, checked)) => {

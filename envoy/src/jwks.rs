@@ -48,9 +48,9 @@ pub struct Checked {
     pub refused: Vec<String>,
 }
 
-/// Checks a fetched document with the core.
-pub fn check_document(body: &[u8], algorithms: &[Algorithm]) -> Result<Checked, Refused> {
-    let set = KeySet::from_bytes(body, algorithms).map_err(|e| Refused::Invalid(e.to_string()))?;
+/// Checks a fetched document with the core, as the provider (`algorithms`, `max_rsa_bits`) reads it.
+pub fn check_document(body: &[u8], algorithms: &[Algorithm], max_rsa_bits: usize) -> Result<Checked, Refused> {
+    let set = KeySet::from_bytes_with(body, algorithms, max_rsa_bits).map_err(|e| Refused::Invalid(e.to_string()))?;
     if set.is_empty() {
         return Err(Refused::NoUsableKeys);
     }
@@ -88,14 +88,14 @@ mod tests {
     #[test]
     fn garbage_and_keyless_documents_are_refused() {
         let es256 = [Algorithm::ES256];
-        assert!(matches!(check_document(b"<html>oops</html>", &es256), Err(Refused::Invalid(_))));
-        assert!(check_document(br#"{"keys":[{"kty":"EC"}]}"#, &es256).is_err());
-        assert!(matches!(check_document(br#"{"keys":{}}"#, &es256), Err(Refused::Invalid(_))));
-        assert!(matches!(check_document(br#"{"keys":[]}"#, &es256), Err(Refused::Invalid(_))));
+        assert!(matches!(check_document(b"<html>oops</html>", &es256, 4096), Err(Refused::Invalid(_))));
+        assert!(check_document(br#"{"keys":[{"kty":"EC"}]}"#, &es256, 4096).is_err());
+        assert!(matches!(check_document(br#"{"keys":{}}"#, &es256, 4096), Err(Refused::Invalid(_))));
+        assert!(matches!(check_document(br#"{"keys":[]}"#, &es256, 4096), Err(Refused::Invalid(_))));
         let good = jwks(&[&key("a"), &key("b")]).to_string();
-        assert_eq!(check_document(good.as_bytes(), &es256), Ok(Checked { keys: 2, refused: vec![] }));
+        assert_eq!(check_document(good.as_bytes(), &es256, 4096), Ok(Checked { keys: 2, refused: vec![] }));
         let private = key("p").to_json().to_string();
-        let refused = check_document(format!(r#"{{"keys":[{private}]}}"#).as_bytes(), &es256).unwrap_err();
+        let refused = check_document(format!(r#"{{"keys":[{private}]}}"#).as_bytes(), &es256, 4096).unwrap_err();
         assert!(!refused.to_string().contains(&private[10..30]), "no key material in messages");
     }
 
@@ -103,7 +103,7 @@ mod tests {
     fn one_bad_key_is_left_out_and_reported_the_others_load() {
         let mut document = jwks(&[&key("a"), &key("b")]);
         document["keys"][0]["x"] = serde_json::json!("AAAA");
-        let checked = check_document(document.to_string().as_bytes(), &[Algorithm::ES256]).unwrap();
+        let checked = check_document(document.to_string().as_bytes(), &[Algorithm::ES256], 4096).unwrap();
         assert_eq!(checked.keys, 1);
         assert_eq!(checked.refused, vec!["keys[0].x: expected exactly 32 bytes".to_owned()]);
     }

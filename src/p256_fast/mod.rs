@@ -1,8 +1,8 @@
 //! Fast ES256 verification: `u₁·G + u₂·Q` as additions from precomputed tables.
 //!
-//! The issue-5 design (see PERF-NOTES): a table of signed-digit windows for each public key,
-//! built once when the JWKS loads ([`P256Key::new`]), and one for the generator, built once per
-//! process. A verification is then about 2·⌈256/w⌉ mixed Jacobian additions and no doubling.
+//! A table of signed-digit windows for each public key, built on the key's first verification
+//! (so loading a JWKS of 64 keys never stalls requests; a key kept across reloads keeps its
+//! table), and one for the generator, built once per process when the first P-256 key loads. A verification is then about 2·⌈256/w⌉ mixed Jacobian additions and no doubling.
 //! `x(R) mod n = r` is checked without an inversion: `X = r·Z²`, or `X = (r+n)·Z²` when
 //! `r + n < p`. The checks on the signature are the ones `p256`'s own verify makes.
 //!
@@ -80,16 +80,17 @@ fn affine_from_bytes<F: Field>(x: &[u8; 32], y: &[u8; 32]) -> Option<Affine<F>> 
     Some(Affine { x: F::from_be_bytes(x)?, y: F::from_be_bytes(y)? })
 }
 
-/// A P-256 public key with its verification table (built once, when the key loads).
+/// A P-256 public key with its verification table, built on first use and shared by clones.
 #[derive(Clone)]
 pub struct P256Key {
     key: p256::ecdsa::VerifyingKey,
-    table: Arc<Table<Fe>>,
+    window_bits: u32,
+    table: Arc<OnceLock<Table<Fe>>>,
 }
 
 impl P256Key {
-    /// Wraps a validated key and builds its table ([`KEY_WINDOW_BITS`]); also makes sure the
-    /// generator's table exists, so that no verification pays for it.
+    /// Wraps a validated key ([`KEY_WINDOW_BITS`]); its table is built on its first
+    /// verification. Makes sure the generator's table exists, so that no verification pays for it.
     pub fn new(key: p256::ecdsa::VerifyingKey) -> P256Key {
         P256Key::with_window_bits(key, KEY_WINDOW_BITS)
     }
@@ -97,25 +98,34 @@ impl P256Key {
     /// Like [`P256Key::new`] with another window width (clamped to 2 ..= 8 bits): a smaller
     /// window makes a smaller table (`⌈256/w⌉·2^(w−1)·64` bytes) and a slower verification.
     pub fn with_window_bits(key: p256::ecdsa::VerifyingKey, window_bits: u32) -> P256Key {
-        let window_bits = window_bits.clamp(2, 8);
-        let sec1 = key.to_sec1_point(false);
-        let bytes = sec1.as_bytes();
-        let coordinate = |range: std::ops::Range<usize>| -> [u8; 32] {
-            let mut out = [0u8; 32];
-            if let Some(slice) = bytes.get(range) {
-                out.copy_from_slice(slice);
-            }
-            out
-        };
-        let (x, y) = (coordinate(1..33), coordinate(33..65));
-        // A `VerifyingKey` is a finite point on the curve, so it has an uncompressed encoding
-        // with coordinates below p, and every multiple in its table is finite.
-        let table = match affine_from_bytes(&x, &y).and_then(|q| Table::new(&q, window_bits)) {
-            Some(table) => table,
-            None => unreachable!("a validated P-256 key"),
-        };
         let _ = generator_table();
-        P256Key { key, table: Arc::new(table) }
+        P256Key { key, window_bits: window_bits.clamp(2, 8), table: Arc::new(OnceLock::new()) }
+    }
+
+    fn table(&self) -> &Table<Fe> {
+        self.table.get_or_init(|| {
+            let sec1 = self.key.to_sec1_point(false);
+            let bytes = sec1.as_bytes();
+            let coordinate = |range: std::ops::Range<usize>| -> [u8; 32] {
+                let mut out = [0u8; 32];
+                if let Some(slice) = bytes.get(range) {
+                    out.copy_from_slice(slice);
+                }
+                out
+            };
+            let (x, y) = (coordinate(1..33), coordinate(33..65));
+            // A `VerifyingKey` is a finite point on the curve, so it has an uncompressed encoding
+            // with coordinates below p, and every multiple in its table is finite.
+            match affine_from_bytes(&x, &y).and_then(|q| Table::new(&q, self.window_bits)) {
+                Some(table) => table,
+                None => unreachable!("a validated P-256 key"),
+            }
+        })
+    }
+
+    /// Whether the table has been built (by a verification, or [`P256Key::table_bytes`]).
+    pub fn has_table(&self) -> bool {
+        self.table.get().is_some()
     }
 
     /// The key as `p256` holds it.
@@ -123,9 +133,9 @@ impl P256Key {
         &self.key
     }
 
-    /// Bytes of this key's table.
+    /// Bytes of this key's table (building it if it is not yet).
     pub fn table_bytes(&self) -> usize {
-        self.table.bytes()
+        self.table().bytes()
     }
 
     /// Bytes of the generator's table (once per process).
@@ -135,13 +145,13 @@ impl P256Key {
 
     /// The window width of this key's table, in bits.
     pub fn window_bits(&self) -> u32 {
-        self.table.window_bits()
+        self.window_bits
     }
 
     /// Verifies an ES256 signature (raw `r‖s`, 64 bytes, `1 ≤ r, s < n`, high-S allowed) over
     /// the exact `message` bytes. Agrees with `p256::ecdsa::VerifyingKey::verify`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        verify_with(generator_table(), &self.table, message, signature)
+        verify_with(generator_table(), self.table(), message, signature)
     }
 }
 

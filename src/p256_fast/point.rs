@@ -269,6 +269,7 @@ impl<F: Field> Table<F> {
     }
 
     /// The window width in bits.
+    #[cfg(test)]
     pub fn window_bits(&self) -> u32 {
         self.window_bits
     }
