@@ -78,6 +78,8 @@ export interface ProviderPolicy {
   max_lifetime_seconds?: number | null;
   /** Allow a `max_lifetime_seconds` over one day. Default false. */
   allow_long_lived_tokens?: boolean;
+  /** Accept RSA keys up to 8192 bits (default: at most 4096). Default false. */
+  allow_large_rsa_keys?: boolean;
   /** Accepted `typ` values; absent accepts any. */
   token_types?: string[];
   required_claims?: string[];

@@ -232,6 +232,11 @@ impl KeySet {
         }
     }
 
+    /// Adds `other`'s keys after this set's (a provider's inline keys beside its fetched ones).
+    pub fn add_keys(&mut self, other: &KeySet) {
+        self.keys.extend(other.keys.iter().cloned());
+    }
+
     /// Takes over from `old` every key that is the same (key and parameters) in this set, so a
     /// reload keeps the work a kept key has earned (a P-256 key's table) and builds nothing for it.
     pub fn keep_unchanged_from(&mut self, old: &KeySet) {

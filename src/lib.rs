@@ -156,13 +156,17 @@ impl Verifier {
         &self.policy
     }
 
-    /// Replaces the key set of `provider` with the JWKS document `jwks`: how many usable keys it
-    /// holds, and the keys left out as unusable (hosts warn about them). A refused document (not
-    /// a JWKS, or without a single usable key) leaves the current keys in place.
+    /// Replaces the fetched keys of `provider` with the JWKS document `jwks` (its `local_jwks`
+    /// stay beside them, on every host): how many usable keys it then holds, and the keys left
+    /// out as unusable (hosts warn about them). A refused document (not a JWKS, or without a
+    /// single usable key) leaves the current keys in place.
     pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<Loaded, Error> {
         let index = self.index_of(provider)?;
         let provider = &self.policy.providers[index];
-        let set = KeySet::from_bytes_with(jwks, &provider.algorithms, provider.max_rsa_bits)?;
+        let mut set = KeySet::from_bytes_with(jwks, &provider.algorithms, provider.max_rsa_bits)?;
+        if let Some(local) = &provider.local_jwks {
+            set.add_keys(local);
+        }
         let refused = set.refused().to_vec();
         Ok(Loaded { keys: self.set_keys(index, set), refused })
     }

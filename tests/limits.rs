@@ -429,3 +429,24 @@ fn a_replayed_bogus_token_costs_a_lookup_until_the_keys_change() {
     assert!(verify(&mut v, &bogus).is_err());
     assert_eq!(v.cache_stats().misses, after.misses + 1);
 }
+
+#[test]
+fn inline_keys_stay_beside_fetched_ones_on_every_host() {
+    // A provider with local_jwks and remote_jwks: what a host fetches replaces the fetched keys
+    // only; the inline ones stay (the filter, the npm package and the CLI all call set_jwks).
+    let inline = PrivateJwk::generate(Algorithm::ES256, Some("inline")).unwrap();
+    let fetched = PrivateJwk::generate(Algorithm::ES256, Some("fetched")).unwrap();
+    let mut policy = policy_json();
+    set(&mut policy, "/providers/corp-idp/local_jwks", jwks(&[&inline]));
+    set(&mut policy, "/providers/corp-idp/remote_jwks", json!({ "uri": "https://idp.example.com/jwks" }));
+    let mut v = verifier(&policy);
+    assert_eq!(v.set_jwks(PROVIDER, jwks(&[&fetched]).to_string().as_bytes()).map(|l| l.keys), Ok(2));
+    let kids: Vec<_> = v.key_set(PROVIDER).unwrap().keys().iter().map(|k| k.kid.clone().unwrap()).collect();
+    assert_eq!(kids, ["fetched", "inline"]);
+    for key in [&inline, &fetched] {
+        let kid = key.public_jwk()["kid"].clone();
+        let token =
+            edgeward::issuer::sign_token(key, json!({ "alg": "ES256", "kid": kid }).as_object().unwrap(), &claims());
+        verify(&mut v, &token).unwrap();
+    }
+}

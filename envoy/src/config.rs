@@ -6,7 +6,6 @@
 //! natively in tests.
 
 use edgeward::{ConfigError, Error, Policy};
-use serde_json::Value;
 
 /// A provider whose keys the host fetches (`remote_jwks`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +26,6 @@ pub struct JwksSource {
     pub cooldown_ms: u64,
     /// Shared-data key prefix: one fetch serves every worker (and every plugin with the same source).
     pub shared_key: String,
-    /// The provider's inline keys (`local_jwks.keys`), merged with fetched ones.
-    pub local_keys: Vec<Value>,
 }
 
 impl JwksSource {
@@ -63,17 +60,10 @@ impl FilterConfig {
             return refuse("", "the plugin configuration is empty (expected the policy JSON)");
         }
         let policy = Policy::from_bytes(bytes)?;
-        // The core has checked the document strictly; read it again only for the inline keys.
-        let raw: Value = serde_json::from_slice(bytes).map_err(|_| Error::Policy(ConfigError::new("", "not JSON")))?;
         let mut sources = Vec::new();
         for provider in &policy.providers {
             let Some(remote) = &provider.remote_jwks else { continue };
             let target = remote.fetch_target(&provider.name)?;
-            let local_keys = raw
-                .pointer(&format!("/providers/{}/local_jwks/keys", escape_pointer(&provider.name)))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
             sources.push(JwksSource {
                 provider: provider.name.clone(),
                 shared_key: format!("edgeward/jwks/{}/{}", target.cluster, remote.uri),
@@ -83,15 +73,10 @@ impl FilterConfig {
                 cache_duration_ms: remote.cache_duration_seconds.saturating_mul(1000),
                 timeout_ms: remote.timeout_ms,
                 cooldown_ms: remote.refetch_cooldown_seconds.saturating_mul(1000),
-                local_keys,
             });
         }
         Ok(FilterConfig { policy, sources })
     }
-}
-
-fn escape_pointer(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]
@@ -141,7 +126,7 @@ mod tests {
     }
 
     #[test]
-    fn a_remote_source_is_derived_with_its_timings_and_local_keys() {
+    fn a_remote_source_is_derived_with_its_timings() {
         let text = policy(&format!(
             r#""local_jwks":{{"keys":[{KEY}]}},
                "remote_jwks":{{"cluster":"idp_cluster","uri":"http://idp.test:8080/keys?x=1","cache_duration_seconds":7,
@@ -153,7 +138,6 @@ mod tests {
         assert_eq!(source.cluster, "idp_cluster");
         assert_eq!((source.authority.as_str(), source.path.as_str()), ("idp.test:8080", "/keys?x=1"));
         assert_eq!((source.cache_duration_ms, source.timeout_ms, source.cooldown_ms), (7000, 900, 3000));
-        assert_eq!(source.local_keys.len(), 1);
         assert_ne!(source.document_key(), source.state_key());
         assert_eq!(config.policy.claim_headers, vec!["x-bot-id".to_owned()]);
     }

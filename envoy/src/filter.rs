@@ -145,8 +145,7 @@ impl Worker {
             }
             let (document, _) = hostcalls::get_shared_data(&source.document_key()).unwrap_or((None, None));
             let Some(document) = document else { continue };
-            let merged = jwks::merged_document(&source.local_keys, &document);
-            match self.verifier.borrow_mut().set_jwks(&source.provider, &merged) {
+            match self.verifier.borrow_mut().set_jwks(&source.provider, &document) {
                 Ok(loaded) => {
                     log(LogLevel::Info, &format!("provider {}: {} keys loaded", source.provider, loaded.keys));
                     for refused in &loaded.refused {

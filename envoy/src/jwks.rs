@@ -1,8 +1,7 @@
-//! What a fetched JWKS must be before it may replace the stored one, and how a worker turns the
-//! stored document into its verifier's keys (merged with the provider's inline keys).
+//! What a fetched JWKS must be before it may replace the stored one (the core keeps a provider's
+//! inline keys beside the fetched ones when a worker loads it).
 
 use edgeward::{Algorithm, KeySet, MAX_JWKS_BYTES};
-use serde_json::Value;
 
 /// Why a fetched document was not stored. `Display` names the reason only, never content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,17 +56,6 @@ pub fn check_document(body: &[u8], algorithms: &[Algorithm], max_rsa_bits: usize
     Ok(Checked { keys: set.keys().len(), refused: set.refused().iter().map(ToString::to_string).collect() })
 }
 
-/// The document a worker loads: the fetched keys plus the provider's inline keys, if any.
-pub fn merged_document(local_keys: &[Value], fetched: &[u8]) -> Vec<u8> {
-    if local_keys.is_empty() {
-        return fetched.to_vec();
-    }
-    let Ok(Value::Object(mut document)) = serde_json::from_slice::<Value>(fetched) else { return fetched.to_vec() };
-    let Some(Value::Array(keys)) = document.get_mut("keys") else { return fetched.to_vec() };
-    keys.extend(local_keys.iter().cloned());
-    Value::Object(document).to_string().into_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,17 +94,5 @@ mod tests {
         let checked = check_document(document.to_string().as_bytes(), &[Algorithm::ES256], 4096).unwrap();
         assert_eq!(checked.keys, 1);
         assert_eq!(checked.refused, vec!["keys[0].x: expected exactly 32 bytes".to_owned()]);
-    }
-
-    #[test]
-    fn inline_keys_are_kept_beside_fetched_ones() {
-        let local = jwks(&[&key("local")]);
-        let local_keys = local["keys"].as_array().unwrap().clone();
-        let fetched = jwks(&[&key("remote")]).to_string();
-        let merged = merged_document(&local_keys, fetched.as_bytes());
-        let set = KeySet::from_bytes(&merged, &[Algorithm::ES256]).unwrap();
-        let kids: Vec<_> = set.keys().iter().map(|k| k.kid.clone().unwrap()).collect();
-        assert_eq!(kids, vec!["remote", "local"]);
-        assert_eq!(merged_document(&[], fetched.as_bytes()), fetched.as_bytes());
     }
 }

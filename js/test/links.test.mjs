@@ -90,7 +90,7 @@ test('every broken link is reported with its file and line, and the exit status 
       '',
       'A [missing file](nowhere.md) and [a missing anchor](../README.md#no-such-heading).',
       '',
-      'Out of the tree: [shared](../../shared/DESIGN.md), [anchor case](../README.md#The-Title).',
+      'Out of the tree: [outside](../../outside/NOTES.md), [anchor case](../README.md#The-Title).',
       '`[fine, in code](nowhere.md)` but not [after the code](gone.md)',
       '[ref]: ../sub/missing.md',
       '[self](#nothing-here)',
@@ -101,7 +101,7 @@ test('every broken link is reported with its file and line, and the exit status 
   assert.deepEqual(result.lines, [
     'docs/broken.md:3: nowhere.md (no such file)',
     'docs/broken.md:3: ../README.md#no-such-heading (no heading #no-such-heading in README.md)',
-    `docs/broken.md:5: ../../shared/DESIGN.md (outside ${dir})`,
+    `docs/broken.md:5: ../../outside/NOTES.md (outside ${dir})`,
     'docs/broken.md:5: ../README.md#The-Title (no heading #The-Title in README.md)',
     'docs/broken.md:6: gone.md (no such file)',
     'docs/broken.md:7: ../sub/missing.md (no such file)',
