@@ -156,15 +156,17 @@ impl Verifier {
         &self.policy
     }
 
-    /// Replaces the fetched keys of `provider` with the JWKS document `jwks` (its `local_jwks`
-    /// stay beside them, on every host): how many usable keys it then holds, and the keys left
+    /// Replaces the fetched keys of `provider` with the JWKS document `jwks` (a provider with
+    /// both `local_jwks` and `remote_jwks` keeps its inline keys beside them, on every host): how many usable keys it then holds, and the keys left
     /// out as unusable (hosts warn about them). A refused document (not a JWKS, or without a
     /// single usable key) leaves the current keys in place.
     pub fn set_jwks(&mut self, provider: &str, jwks: &[u8]) -> Result<Loaded, Error> {
         let index = self.index_of(provider)?;
         let provider = &self.policy.providers[index];
         let mut set = KeySet::from_bytes_with(jwks, &provider.algorithms, provider.max_rsa_bits)?;
-        if let Some(local) = &provider.local_jwks {
+        // With both sources in the policy the inline keys stay beside the fetched ones; a
+        // provider with inline keys only has them replaced (a host rotating keys itself).
+        if let (Some(local), Some(_)) = (&provider.local_jwks, &provider.remote_jwks) {
             set.add_keys(local);
         }
         let refused = set.refused().to_vec();
