@@ -12,7 +12,9 @@ pub fn run(args: &CheckArgs) -> Result<(), Failure> {
     policy.check_fetchable().map_err(|e| crate::verify::config_failure(&file.to_string(), &e))?;
     let findings = policy.lint();
     if findings.is_empty() {
-        return io::print(&format!("{file}: ok ({} providers, {} rules)", policy.providers.len(), policy.rules.len()));
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let (providers, rules) = (count(policy.providers.len(), "provider"), count(policy.rules.len(), "rule"));
+        return io::print(&format!("{file}: ok ({providers}, {rules})"));
     }
     for finding in &findings {
         io::print(&format!("{file}: {}: {} [{}]", finding.path, finding.message, finding.kind))?;
