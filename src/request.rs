@@ -3,7 +3,7 @@
 //! and `edgeward verify --path` all apply [`Verifier::decide`]'s answer and nothing else.
 
 use crate::error::Error;
-use crate::policy::{Policy, Provider, Route, normalized_header_name};
+use crate::policy::{Policy, Provider, normalized_header_name};
 use crate::{Access, Verifier};
 use std::sync::Arc;
 
@@ -113,19 +113,19 @@ impl Verifier {
         let before = self.cache_stats();
         let policy = Arc::clone(self.policy_arc());
         let mut run = || -> Result<(usize, Access), Error> {
-            let (rule, _) = policy.rule_for(method, path)?;
+            let (index, rule) = policy.rule_for(method, path)?;
             let mut access = Access::Public;
-            let methods = std::iter::once(Ok(method)).chain(overrides.iter().map(|m| override_method(m)));
-            for method in methods {
-                let requirement = match policy.route(method?, path)? {
-                    Route::Public => continue,
-                    Route::Protected(requirement) => requirement,
-                };
+            let overriding = overrides.iter().map(|m| {
+                let method = override_method(m)?;
+                policy.rule_for(method, path).map(|(_, rule)| rule)
+            });
+            for rule in std::iter::once(Ok(rule)).chain(overriding) {
+                let Some(requirement) = &rule?.requires else { continue };
                 let provider = policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
                 let token = token_for(provider).ok_or(Error::Missing)?;
                 access = Access::Granted(self.verify(&token, Some(&provider.name), &requirement.scopes, now)?);
             }
-            Ok((rule, access))
+            Ok((index, access))
         };
         let outcome = run();
         let after = self.cache_stats();
