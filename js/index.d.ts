@@ -271,7 +271,16 @@ export class Verifier {
   /** Verifies a token, or throws EdgewardError. */
   verify(token: string, options?: VerifyOptions): VerifyResult;
   /** Decides a request by the policy's rules, or throws EdgewardError (see its `denial`). */
-  authorize(method: string, path: string, headers: RequestHeaders, options?: { now?: number | Date }): AuthorizeResult;
+  /**
+   * `caseInsensitive`: match every rule's path case-insensitively, as an application that routes
+   * so (Express) reads it. Default false: the policy's own `case_sensitive` per rule.
+   */
+  authorize(
+    method: string,
+    path: string,
+    headers: RequestHeaders,
+    options?: { now?: number | Date; caseInsensitive?: boolean },
+  ): AuthorizeResult;
   /** `provider`'s `remote_jwks` from the policy (with defaults filled in), if it has one. */
   remoteJwksPolicy(provider: string): Required<Omit<RemoteJwksPolicy, 'cluster'>> | undefined;
   /** The provider whose token the matching rule needs, if any. */
@@ -385,6 +394,12 @@ export type Middleware = (req: MiddlewareRequest, res: MiddlewareResponse, next?
 export interface MiddlewareOptions {
   /** Unix seconds; default the clock (for tests). */
   now?: () => number;
+  /**
+   * Whether the application routes paths case-sensitively. Default: false behind Express (its
+   * routers ignore case), so every rule is matched case-insensitively there; true elsewhere
+   * (node:http, Fastify), so the policy's own `case_sensitive` decides.
+   */
+  caseSensitive?: boolean;
 }
 
 /**

@@ -220,7 +220,9 @@ impl Verifier {
     /// Whether one request is allowed (see [`Verifier::decide`], which also gives the header
     /// changes a host must apply): `headers` are `(lowercase name, value)` pairs.
     pub fn authorize(&mut self, method: &str, path: &str, headers: &[(&str, &str)], now: i64) -> Result<Access, Error> {
-        self.decide(&Request { method, path, headers }, now).outcome.map(|allowed| allowed.access)
+        self.decide(&Request { method, path, headers, case_insensitive: false }, now)
+            .outcome
+            .map(|allowed| allowed.access)
     }
 
     pub(crate) fn policy_arc(&self) -> &Arc<Policy> {

@@ -291,21 +291,45 @@ impl Policy {
     /// is matched without its query, after percent-encoded unreserved characters are decoded
     /// (RFC 3986 §6.2.2.2: `/%6Frders` is `/orders`, as most servers read it).
     pub fn rule_for(&self, method: &str, path: &str) -> Result<(usize, &Rule), Error> {
+        self.rule_for_case(method, path, false)
+    }
+
+    /// [`Policy::rule_for`], with every rule's path compared case-insensitively when
+    /// `case_insensitive` (for a host whose application routes so).
+    pub fn rule_for_case(&self, method: &str, path: &str, case_insensitive: bool) -> Result<(usize, &Rule), Error> {
         let path = path.split(['?', '#']).next().unwrap_or_default();
         if !is_normal_path(path) {
             return Err(Error::RouteDenied);
         }
         let path = decode_unreserved(path);
         let lower = path.to_ascii_lowercase();
+        let folded = |rule: &Rule| !rule.matcher.case_sensitive || case_insensitive;
         self.rules
             .iter()
             .enumerate()
-            .find(|(_, rule)| rule.matcher.matches(method, if rule.matcher.case_sensitive { &path } else { &lower }))
+            .find(|(_, rule)| {
+                if !folded(rule) {
+                    rule.matcher.matches(method, &path)
+                } else if rule.matcher.case_sensitive {
+                    // A case-sensitive rule read case-insensitively: fold its pattern too.
+                    rule.matcher.lowercased().matches(method, &lower)
+                } else {
+                    rule.matcher.matches(method, &lower)
+                }
+            })
             .ok_or(Error::RouteDenied)
     }
 }
 
 impl RouteMatch {
+    fn lowercased(&self) -> RouteMatch {
+        let path = match &self.path {
+            PathMatch::Prefix(p) => PathMatch::Prefix(p.to_ascii_lowercase()),
+            PathMatch::Exact(p) => PathMatch::Exact(p.to_ascii_lowercase()),
+        };
+        RouteMatch { path, methods: self.methods.clone(), case_sensitive: false }
+    }
+
     /// Whether a request matches (`path`: normalized, and lowercase for a case-insensitive rule).
     fn matches(&self, method: &str, path: &str) -> bool {
         let path_ok = match &self.path {

@@ -17,6 +17,9 @@ pub struct Request<'a> {
     pub path: &'a str,
     /// Every request header, `(lowercase name, value)`.
     pub headers: &'a [(&'a str, &'a str)],
+    /// Match every rule's path case-insensitively, as the application behind will route it
+    /// (Express does by default, even with case-sensitive app settings, in its routers).
+    pub case_insensitive: bool,
 }
 
 impl<'a> Request<'a> {
@@ -78,7 +81,8 @@ impl Verifier {
             .map(|(_, method)| method.to_ascii_uppercase())
             .collect();
         let mut token_for = |provider: &Provider| provider.extract_token(|name| request.header(name));
-        let (outcome, cache) = self.decide_with(request.method, request.path, &overrides, &mut token_for, now);
+        let (outcome, cache) =
+            self.decide_with(request.method, request.path, request.case_insensitive, &overrides, &mut token_for, now);
         let outcome = outcome.map(|(rule, access)| {
             let (remove, set) = header_changes(&policy, &access, request.headers);
             Allowed { access, rule, remove, set }
@@ -92,7 +96,7 @@ impl Verifier {
     pub fn decide_token(&mut self, method: &str, path: &str, token: Option<&str>, now: i64) -> Decision {
         let policy = Arc::clone(self.policy_arc());
         let mut token_for = |_: &Provider| token.map(str::to_owned);
-        let (outcome, cache) = self.decide_with(method, path, &[], &mut token_for, now);
+        let (outcome, cache) = self.decide_with(method, path, false, &[], &mut token_for, now);
         let outcome = outcome.map(|(rule, access)| {
             let (_, set) = header_changes(&policy, &access, &[]);
             Allowed { access, rule, remove: Vec::new(), set }
@@ -106,6 +110,7 @@ impl Verifier {
         &mut self,
         method: &str,
         path: &str,
+        case_insensitive: bool,
         overrides: &[String],
         token_for: &mut dyn FnMut(&Provider) -> Option<String>,
         now: i64,
@@ -113,11 +118,11 @@ impl Verifier {
         let before = self.cache_stats();
         let policy = Arc::clone(self.policy_arc());
         let mut run = || -> Result<(usize, Access), Error> {
-            let (index, rule) = policy.rule_for(method, path)?;
+            let (index, rule) = policy.rule_for_case(method, path, case_insensitive)?;
             let mut access = Access::Public;
             let overriding = overrides.iter().map(|m| {
                 let method = override_method(m)?;
-                policy.rule_for(method, path).map(|(_, rule)| rule)
+                policy.rule_for_case(method, path, case_insensitive).map(|(_, rule)| rule)
             });
             for rule in std::iter::once(Ok(rule)).chain(overriding) {
                 let Some(requirement) = &rule?.requires else { continue };

@@ -63,7 +63,7 @@ fn upstream(decision: &Decision, sent: &[(String, String)]) -> BTreeMap<String, 
 
 fn decide(v: &mut Verifier, method: &str, path: &str, headers: &[(String, String)]) -> Decision {
     let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    v.decide(&Request { method, path, headers: &pairs }, NOW)
+    v.decide(&Request { method, path, headers: &pairs, case_insensitive: false }, NOW)
 }
 
 #[test]
@@ -217,4 +217,25 @@ fn decide_token_matches_decide() {
     assert!(b.remove.is_empty());
     let err = verifier.decide_token("DELETE", "/orders", Some(reader), NOW).outcome.unwrap_err();
     assert_eq!(err.code(), "ERR_SCOPE_INSUFFICIENT");
+}
+
+#[test]
+fn a_host_whose_application_ignores_case_matches_every_rule_so() {
+    let rules = json!([
+        { "match": { "path": "/admin/users" }, "requires": { "provider_name": "idp", "scopes": ["admin"] } },
+        { "match": { "prefix": "/" } }
+    ]);
+    let (mut v, key) = policy(rules, json!({}));
+    let reader = bearer(&token(&key, "read"));
+    let pairs: Vec<(&str, &str)> = reader.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let at = |v: &mut Verifier, path: &str, case_insensitive: bool| {
+        let request = Request { method: "GET", path, headers: &pairs, case_insensitive };
+        status(&v.decide(&request, NOW))
+    };
+    // Read as written, /ADMIN/USERS falls to the public catch-all; read as Express routes it,
+    // it is the admin rule's.
+    assert_eq!(at(&mut v, "/ADMIN/USERS", false), 200);
+    assert_eq!(at(&mut v, "/ADMIN/USERS", true), 403);
+    assert_eq!(at(&mut v, "/Admin/Users/", true), 403);
+    assert_eq!(at(&mut v, "/elsewhere", true), 200);
 }

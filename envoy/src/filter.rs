@@ -365,6 +365,7 @@ impl HttpContext for Http {
             method: headers.iter().find(|(n, _)| *n == ":method").map_or("", |(_, v)| v),
             path: headers.iter().find(|(n, _)| *n == ":path").map_or("", |(_, v)| v),
             headers: &headers,
+            case_insensitive: false,
         };
         #[cfg(feature = "danger-test-trap")]
         danger_test_trap(&request);

@@ -6,7 +6,7 @@
 //! never allowed; a refusal is a well-formed local reply that never quotes a token.
 #![no_main]
 use edgeward::issuer::{PrivateJwk, jwks};
-use edgeward::{Request, Route, Verifier, base64url, normalized_header_name};
+use edgeward::{Request, Verifier, base64url, normalized_header_name};
 use edgeward_envoy::config::FilterConfig;
 use edgeward_envoy::decision::response;
 use libfuzzer_sys::arbitrary::{Result as Parsed, Unstructured};
@@ -151,7 +151,7 @@ fn run(u: &mut Unstructured) -> Parsed<()> {
         headers.push((name, value));
     }
     let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let request = Request { method: &method, path: &path, headers: &pairs };
+    let request = Request { method: &method, path: &path, headers: &pairs, case_insensitive: u.arbitrary()? };
     let mut lookup = |name: &str| request.header(name);
     let config = &fixture.config;
     let claim_headers = &config.policy.claim_headers;
@@ -171,10 +171,13 @@ fn run(u: &mut Unstructured) -> Parsed<()> {
                     assert!(mutations.remove.iter().any(|r| r == name), "the client's {name} went through");
                 }
             }
-            let route = verifier.policy().route(&method, &path).expect("an allowed request has a route");
-            match route {
-                Route::Public => assert!(mutations.set.is_empty(), "claims set on a public route"),
-                Route::Protected(requirement) => {
+            let (_, rule) = verifier
+                .policy()
+                .rule_for_case(&method, &path, request.case_insensitive)
+                .expect("an allowed request has a rule");
+            match &rule.requires {
+                None => assert!(mutations.set.is_empty(), "claims set on a public route"),
+                Some(requirement) => {
                     let provider = verifier.policy().provider(&requirement.provider_name).expect("rule's provider");
                     let token = provider.extract_token(&mut lookup).expect("a granted request carried a token");
                     let again = Verifier::new(config.policy.clone()).verify(

@@ -274,10 +274,12 @@ function makeApi(bindings) {
         throw new TypeError('method and path must be strings');
       }
       const now = nowSeconds(options === undefined ? undefined : options.now);
+      const caseInsensitive = options === undefined || options.caseInsensitive === undefined ? false : options.caseInsensitive;
+      if (typeof caseInsensitive !== 'boolean') throw new TypeError('caseInsensitive must be a boolean');
       const pairs = headerPairs(headers, this.#headerNames);
       let id;
       try {
-        id = this.#core.decide(method, path, pairs, now);
+        id = this.#core.decide(method, path, pairs, now, caseInsensitive);
       } catch (thrown) {
         rethrow(thrown);
       }
@@ -650,11 +652,21 @@ function makeApi(bindings) {
     if (!(verifier instanceof Verifier)) throw new TypeError('verifier must be an edgeward Verifier');
     const now = options.now;
     if (now !== undefined && typeof now !== 'function') throw new TypeError('now must be a function');
+    const caseSensitive = options.caseSensitive;
+    if (caseSensitive !== undefined && typeof caseSensitive !== 'boolean') throw new TypeError('caseSensitive must be a boolean');
+    // Match paths as the application will route them: Express's routers ignore case (whatever
+    // the app's 'case sensitive routing' says), so behind Express every rule is read
+    // case-insensitively unless `caseSensitive: true` says the app routes exactly.
+    const foldCase = (req) =>
+      caseSensitive === undefined ? req.app != null && typeof req.app.get === 'function' && typeof req.app.use === 'function' : !caseSensitive;
 
     function decide(req) {
       const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
       const headers = Array.isArray(req.rawHeaders) ? req.rawHeaders : req.headers;
-      const outcome = verifier.authorize(req.method, path, headers, { now: now === undefined ? undefined : now() });
+      const outcome = verifier.authorize(req.method, path, headers, {
+        now: now === undefined ? undefined : now(),
+        caseInsensitive: foldCase(req),
+      });
       applyHeaderChanges(req, outcome);
       req.auth = outcome.access === 'granted' ? outcome.result : undefined;
     }

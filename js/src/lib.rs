@@ -150,14 +150,21 @@ impl Core {
     /// token number (≥ 2), or `0` with the error in [`Core::take_error`]. `headers` holds
     /// `name\0value` pairs joined by `\0`, names in lowercase. The header changes of an allowed
     /// request wait in [`Core::take_changes`].
-    pub fn decide(&mut self, method: &str, path: &str, headers: &str, now: f64) -> Result<u32, String> {
+    pub fn decide(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        now: f64,
+        case_insensitive: bool,
+    ) -> Result<u32, String> {
         let now = seconds(now)?;
         let mut pairs = Vec::new();
         let mut parts = headers.split('\0');
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             pairs.push((name, value));
         }
-        let decision = self.verifier.decide(&Request { method, path, headers: &pairs }, now);
+        let decision = self.verifier.decide(&Request { method, path, headers: &pairs, case_insensitive }, now);
         Ok(match decision.outcome {
             Ok(allowed) => {
                 self.changes = changes_json(&allowed);
@@ -362,7 +369,7 @@ mod tests {
     #[test]
     fn refusals_carry_the_cores_http_answer() {
         let mut core = Core::new(POLICY).unwrap();
-        assert_eq!(core.decide("GET", "/a", "", 1_800_000_000.0), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/a", "", 1_800_000_000.0, false), Ok(REFUSED));
         let error = info(&core.take_error());
         assert_eq!(error["code"], "ERR_JWT_MISSING");
         assert_eq!(error["status"], 401);
@@ -370,10 +377,10 @@ mod tests {
         assert_eq!(error["body"], r#"{"error":"unauthorized","code":"ERR_JWT_MISSING"}"#);
         assert_eq!(core.take_error(), "null", "an error is handed out once");
 
-        assert_eq!(core.decide("GET", "/a", "authorization\0Bearer x.y.z", 1_800_000_000.0), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/a", "authorization\0Bearer x.y.z", 1_800_000_000.0, false), Ok(REFUSED));
         // The header was found and its token parsed (and refused), not reported missing.
         assert_eq!(info(&core.take_error())["code"], "ERR_JWT_INVALID");
-        assert_eq!(core.decide("GET", "/b", "", 1_800_000_000.0), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/b", "", 1_800_000_000.0, false), Ok(REFUSED));
         assert_eq!(info(&core.take_error())["code"], "ERR_ROUTE_DENIED");
     }
 
