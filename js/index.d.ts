@@ -36,7 +36,15 @@ export interface JwksDocument {
 export interface RemoteJwksPolicy {
   /** Envoy cluster that reaches the IdP (the filter needs it). */
   cluster?: string;
-  uri: string;
+  /**
+   * The JWKS URI; with `discovery`, the discovery document's (default
+   * `<issuer>/.well-known/openid-configuration`). Required without `discovery`.
+   */
+  uri?: string;
+  /** Fetch the OpenID configuration at `uri`, then the keys at its `jwks_uri`. Default false. */
+  discovery?: boolean;
+  /** With `discovery`: the Envoy cluster for a `jwks_uri` on another host than `uri`. */
+  jwks_cluster?: string;
   /** Default 300. */
   cache_duration_seconds?: number;
   /** Default 2000. */
@@ -282,7 +290,7 @@ export class Verifier {
     options?: { now?: number | Date; caseInsensitive?: boolean },
   ): AuthorizeResult;
   /** `provider`'s `remote_jwks` from the policy (with defaults filled in), if it has one. */
-  remoteJwksPolicy(provider: string): Required<Omit<RemoteJwksPolicy, 'cluster'>> | undefined;
+  remoteJwksPolicy(provider: string): RemoteJwksSettings | undefined;
   /** The provider whose token the matching rule needs, if any. */
   routeProvider(method: string, path: string): string | undefined;
   /** Releases the wasm memory now (the garbage collector does it otherwise). */
@@ -291,6 +299,19 @@ export class Verifier {
 
 // ---------------------------------------------------------------------------------------------
 // Remote JWKS
+
+/** A provider's `remote_jwks` with the defaults filled in (`Verifier.remoteJwksPolicy`). */
+export interface RemoteJwksSettings {
+  /** The JWKS URI, or with `discovery` the discovery document's (the default filled in). */
+  uri: string;
+  cache_duration_seconds: number;
+  timeout_ms: number;
+  refetch_cooldown_seconds: number;
+  /** Present (true) only with `remote_jwks.discovery`. */
+  discovery?: true;
+  /** With `discovery` only: the issuer the discovery document must name exactly. */
+  issuer?: string;
+}
 
 /** What `createRemoteJwks` needs from a fetch Response. */
 export interface JwksResponse {
@@ -322,11 +343,17 @@ export interface RemoteJwksOptions {
   fetch?: JwksFetch;
 }
 
-/** One provider's keys, fetched from its JWKS URI into the verifier. */
+/**
+ * One provider's keys, fetched from its JWKS URI into the verifier (with `remote_jwks.discovery`:
+ * from the `jwks_uri` of its discovery document, fetched and checked first on every refresh).
+ */
 export class RemoteJwks {
   private constructor();
   readonly provider: string;
-  readonly uri: string;
+  /** The JWKS URI; with discovery, the `jwks_uri` of the current keys (undefined before the first). */
+  readonly uri: string | undefined;
+  /** With `remote_jwks.discovery` (and no `uri` argument): the discovery document's URI. */
+  readonly discoveryUri: string | undefined;
   /**
    * Resolves with the number of usable keys once the first key set is loaded; rejects with
    * EdgewardError ERR_JWKS_UNAVAILABLE (its `cause` says why) if the first fetch fails. Retries
@@ -358,8 +385,9 @@ export class RemoteJwks {
 }
 
 /**
- * Fetches `provider`'s JWKS from `uri` (default: the policy's `remote_jwks.uri`) into `verifier`,
- * now and whenever keys are stale or unknown.
+ * Fetches `provider`'s JWKS from `uri` (default: the policy's `remote_jwks.uri`, or with
+ * `remote_jwks.discovery` the `jwks_uri` of the discovery document) into `verifier`, now and
+ * whenever keys are stale or unknown.
  */
 export function createRemoteJwks(
   verifier: Verifier,

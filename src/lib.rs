@@ -18,6 +18,7 @@ mod algorithm;
 pub mod base64url;
 mod cache;
 mod claims;
+mod discovery;
 mod error;
 mod http;
 #[cfg(feature = "issuer")]
@@ -34,6 +35,7 @@ mod token;
 
 pub use algorithm::Algorithm;
 pub use cache::{MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES};
+pub use discovery::{Discovery, MAX_DISCOVERY_BYTES, WELL_KNOWN_OPENID_CONFIGURATION, discovery_uri};
 pub use error::{ALL_CODES, ClaimFailure, ConfigError, Error, Limit, Malformed, Unsupported};
 pub use http::{Denial, REALM, RETRY_AFTER_SECONDS};
 pub use jwk::{

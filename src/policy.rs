@@ -107,8 +107,18 @@ pub struct RemoteJwks {
     /// Envoy cluster that reaches the identity provider (the filter requires it).
     #[serde(default)]
     pub cluster: Option<String>,
-    /// The JWKS URI.
+    /// The JWKS URI; with `discovery`, the discovery document's URI instead (default
+    /// `<issuer>/.well-known/openid-configuration`, filled in at load).
+    #[serde(default)]
     pub uri: String,
+    /// Fetch the provider's OpenID configuration at `uri` first and the keys from its `jwks_uri`
+    /// ([`crate::Discovery`]).
+    #[serde(default)]
+    pub discovery: bool,
+    /// With `discovery`, the Envoy cluster that reaches a `jwks_uri` on another host than `uri`
+    /// (default: `cluster`, for a `jwks_uri` on the same host only).
+    #[serde(default)]
+    pub jwks_cluster: Option<String>,
     /// How long fetched keys are used before they are fetched again.
     #[serde(default = "default_cache_duration")]
     pub cache_duration_seconds: u64,
@@ -690,12 +700,31 @@ impl ProviderDoc {
         if local_jwks.is_none() && self.remote_jwks.is_none() {
             return refuse(path, "needs local_jwks or remote_jwks");
         }
-        if let Some(remote) = &self.remote_jwks {
+        let mut remote_jwks = self.remote_jwks;
+        if let Some(remote) = &mut remote_jwks {
+            if remote.discovery && remote.uri.is_empty() {
+                remote.uri = crate::discovery::discovery_uri(&self.issuer);
+                if split_uri(&remote.uri).is_none() {
+                    return refuse(
+                        at("remote_jwks.uri"),
+                        "needed with discovery: true when the issuer is not an http:// or https:// URL",
+                    );
+                }
+            } else if remote.discovery && split_uri(&remote.uri).is_none() {
+                return refuse(at("remote_jwks.uri"), "expected an absolute http:// or https:// URI");
+            }
             if remote.uri.is_empty() {
-                return refuse(at("remote_jwks.uri"), "must not be empty");
+                return refuse(at("remote_jwks.uri"), "must not be empty (required unless discovery: true)");
             }
             if remote.cluster.as_deref() == Some("") {
                 return refuse(at("remote_jwks.cluster"), "must not be empty");
+            }
+            match remote.jwks_cluster.as_deref() {
+                Some("") => return refuse(at("remote_jwks.jwks_cluster"), "must not be empty"),
+                Some(_) if !remote.discovery => {
+                    return refuse(at("remote_jwks.jwks_cluster"), "only with discovery: true");
+                }
+                _ => {}
             }
             if remote.cache_duration_seconds == 0 {
                 return refuse(at("remote_jwks.cache_duration_seconds"), "must be at least 1");
@@ -769,7 +798,7 @@ impl ProviderDoc {
             audiences: self.audiences,
             algorithms,
             local_jwks,
-            remote_jwks: self.remote_jwks,
+            remote_jwks,
             clock_skew_seconds,
             max_lifetime_seconds,
             max_lifetime_is_default,

@@ -26,6 +26,18 @@ pub struct JwksSource {
     pub cooldown_ms: u64,
     /// Shared-data key prefix: one fetch serves every worker (and every plugin with the same source).
     pub shared_key: String,
+    /// With `remote_jwks.discovery`: `authority` and `path` are the discovery document's; its
+    /// `jwks_uri` is fetched next, through [`edgeward::Discovery::fetch_target`].
+    pub discovery: Option<DiscoverySource>,
+}
+
+/// What the second step of a discovery fetch needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverySource {
+    /// The provider's `issuer`: the discovery document must name it exactly.
+    pub issuer: String,
+    /// The provider's `remote_jwks` (`cluster`, `jwks_cluster`, `uri`).
+    pub remote: edgeward::RemoteJwks,
 }
 
 impl JwksSource {
@@ -37,6 +49,11 @@ impl JwksSource {
     /// Shared-data key holding the fetch schedule ([`edgeward::refresh::FetchState`]).
     pub fn state_key(&self) -> String {
         format!("{}/state", self.shared_key)
+    }
+
+    /// Shared-data key holding the `jwks_uri` the stored document came from (discovery only).
+    pub fn jwks_uri_key(&self) -> String {
+        format!("{}/jwks_uri", self.shared_key)
     }
 }
 
@@ -64,9 +81,20 @@ impl FilterConfig {
         for provider in &policy.providers {
             let Some(remote) = &provider.remote_jwks else { continue };
             let target = remote.fetch_target(&provider.name)?;
+            // Everything that decides what a fetch stores is in the key: plugins share a source
+            // only when they would fetch and accept the same documents.
+            let (shared_key, discovery) = if remote.discovery {
+                let jwks_cluster = remote.jwks_cluster.as_deref().unwrap_or_default();
+                let key =
+                    format!("edgeward/discovery/{}/{jwks_cluster}/{}/{}", target.cluster, provider.issuer, remote.uri);
+                (key, Some(DiscoverySource { issuer: provider.issuer.clone(), remote: remote.clone() }))
+            } else {
+                (format!("edgeward/jwks/{}/{}", target.cluster, remote.uri), None)
+            };
             sources.push(JwksSource {
                 provider: provider.name.clone(),
-                shared_key: format!("edgeward/jwks/{}/{}", target.cluster, remote.uri),
+                shared_key,
+                discovery,
                 cluster: target.cluster,
                 authority: target.authority,
                 path: target.path,
@@ -140,6 +168,37 @@ mod tests {
         assert_eq!((source.cache_duration_ms, source.timeout_ms, source.cooldown_ms), (7000, 900, 3000));
         assert_ne!(source.document_key(), source.state_key());
         assert_eq!(config.policy.claim_headers, vec!["x-bot-id".to_owned()]);
+    }
+
+    #[test]
+    fn a_discovery_source_fetches_the_well_known_uri_first() {
+        let config =
+            FilterConfig::from_bytes(policy(r#""remote_jwks":{"cluster":"idp_cluster","discovery":true},"#).as_bytes())
+                .unwrap();
+        let source = &config.sources[0];
+        assert_eq!((source.authority.as_str(), source.path.as_str()), ("idp", "/.well-known/openid-configuration"));
+        let discovery = source.discovery.as_ref().unwrap();
+        assert_eq!(discovery.issuer, "https://idp");
+        assert!(source.shared_key.starts_with("edgeward/discovery/idp_cluster/"), "{}", source.shared_key);
+        let plain =
+            policy(r#""remote_jwks":{"cluster":"idp_cluster","uri":"https://idp/.well-known/openid-configuration"},"#);
+        let plain = FilterConfig::from_bytes(plain.as_bytes()).unwrap();
+        assert_ne!(plain.sources[0].shared_key, source.shared_key, "a JWKS source never shares a discovery's record");
+        assert!(plain.sources[0].discovery.is_none());
+    }
+
+    #[test]
+    fn discovery_fields_are_checked_at_load() {
+        let path = error_path(&policy(
+            r#""remote_jwks":{"cluster":"c","uri":"idp/.well-known/openid-configuration","discovery":true},"#,
+        ));
+        assert_eq!(path, "providers.idp.remote_jwks.uri");
+        let path = error_path(&policy(r#""remote_jwks":{"cluster":"c","uri":"https://idp/jwks","jwks_cluster":"k"},"#));
+        assert_eq!(path, "providers.idp.remote_jwks.jwks_cluster");
+        let path = error_path(&policy(r#""remote_jwks":{"cluster":"c"},"#));
+        assert_eq!(path, "providers.idp.remote_jwks.uri");
+        let path = error_path(&policy(r#""remote_jwks":{"discovery":true},"#));
+        assert_eq!(path, "providers.idp.remote_jwks.cluster");
     }
 
     #[test]

@@ -203,12 +203,21 @@ fn update_state(source: &JwksSource, change: impl Fn(&FetchState) -> Option<Fetc
     None
 }
 
+/// Which document a call fetches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// The source's `uri`: a JWKS, or with discovery the discovery document.
+    First,
+    /// With discovery: the keys at the discovered `jwks_uri`.
+    Keys { jwks_uri: String },
+}
+
 /// A root context.
 #[derive(Default)]
 pub struct Root {
     worker: Option<Rc<Worker>>,
-    /// Fetches this context started: call token → source index.
-    calls: HashMap<u32, usize>,
+    /// Fetches this context started: call token → source index and step.
+    calls: HashMap<u32, (usize, Step)>,
 }
 
 impl Root {
@@ -218,24 +227,52 @@ impl Root {
             if update_state(source, |state| state.claim(now_ms, source.timeout_ms)).is_none() {
                 continue;
             }
-            let headers = vec![
-                (":method", "GET"),
-                (":path", source.path.as_str()),
-                (":authority", source.authority.as_str()),
-                ("accept", "application/json"),
-                ("user-agent", "edgeward"),
-            ];
-            let timeout = Duration::from_millis(source.timeout_ms);
-            match hostcalls::dispatch_http_call(&source.cluster, headers, None, vec![], timeout) {
-                Ok(token) => {
-                    self.calls.insert(token, index);
-                }
-                Err(status) => {
-                    let reason = format!("cannot call cluster {} ({status:?})", source.cluster);
-                    Root::fetch_failed(worker, source, &reason);
-                }
-            }
+            self.dispatch(worker, index, (&source.cluster, &source.authority, &source.path), Step::First);
         }
+    }
+
+    /// Sends one GET of a claimed fetch; a call that cannot be sent fails the fetch.
+    fn dispatch(&mut self, worker: &Worker, index: usize, (cluster, authority, path): (&str, &str, &str), step: Step) {
+        let Some(source) = worker.config.sources.get(index) else { return };
+        let headers = vec![
+            (":method", "GET"),
+            (":path", path),
+            (":authority", authority),
+            ("accept", "application/json"),
+            ("user-agent", "edgeward"),
+        ];
+        let timeout = Duration::from_millis(source.timeout_ms);
+        match hostcalls::dispatch_http_call(cluster, headers, None, vec![], timeout) {
+            Ok(token) => {
+                self.calls.insert(token, (index, step));
+            }
+            Err(status) => Root::fetch_failed(worker, source, &format!("cannot call cluster {cluster} ({status:?})")),
+        }
+    }
+
+    /// The discovery document arrived: check it with the core, then fetch its `jwks_uri` (the
+    /// claimed fetch's lease is renewed for this second call).
+    fn discovered(&mut self, worker: &Worker, index: usize, body_size: usize) {
+        let Some(source) = worker.config.sources.get(index) else { return };
+        let Some(discovery) = &source.discovery else { return };
+        let status = self.get_http_call_response_header(":status");
+        let found = jwks::check_head(status.as_deref(), body_size).and_then(|()| {
+            let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
+            jwks::check_discovery(&body, &discovery.issuer)
+        });
+        let found = match found {
+            Ok(found) => found,
+            Err(refused) => return Root::fetch_failed(worker, source, &format!("discovery document: {refused}")),
+        };
+        let target = match found.fetch_target(&discovery.remote, &source.provider) {
+            Ok(target) => target,
+            Err(e) => return Root::fetch_failed(worker, source, &format!("discovery document refused: {e}")),
+        };
+        let now_ms = millis(now());
+        let lease = now_ms.saturating_add(source.timeout_ms).saturating_add(edgeward::refresh::LEASE_MARGIN_MS);
+        update_state(source, |state| Some(FetchState { lease_until_ms: lease, ..*state }));
+        let step = Step::Keys { jwks_uri: found.jwks_uri.clone() };
+        self.dispatch(worker, index, (&target.cluster, &target.authority, &target.path), step);
     }
 
     fn fetch_failed(worker: &Worker, source: &JwksSource, reason: &str) {
@@ -249,13 +286,16 @@ impl Root {
 
 impl Context for Root {
     fn on_http_call_response(&mut self, token_id: u32, num_headers: usize, body_size: usize, _trailers: usize) {
-        let Some(index) = self.calls.remove(&token_id) else { return };
+        let Some((index, step)) = self.calls.remove(&token_id) else { return };
         let Some(worker) = self.worker.clone() else { return };
         let Some(source) = worker.config.sources.get(index) else { return };
         // A call that failed without an answer (e.g. Envoy reset it when the body overflowed its
         // buffer) has no header map: reading one then is a host error, on which the SDK panics.
         if num_headers == 0 {
             return Root::fetch_failed(&worker, source, "no response (reset, or the body overflowed Envoy's buffer)");
+        }
+        if step == Step::First && source.discovery.is_some() {
+            return self.discovered(&worker, index, body_size);
         }
         let status = self.get_http_call_response_header(":status");
         let checked = jwks::check_head(status.as_deref(), body_size).and_then(|()| {
@@ -269,6 +309,11 @@ impl Context for Root {
             Ok((body, checked)) => {
                 if hostcalls::set_shared_data(&source.document_key(), Some(&body), None).is_err() {
                     return Root::fetch_failed(&worker, source, "cannot store the document");
+                }
+                if let Step::Keys { jwks_uri } = &step {
+                    // The configuration the stored keys came from (for operators; workers need only the keys).
+                    let _ = hostcalls::set_shared_data(&source.jwks_uri_key(), Some(jwks_uri.as_bytes()), None);
+                    log(LogLevel::Info, &format!("provider {}: discovered jwks_uri {jwks_uri}", source.provider));
                 }
                 let now_ms = millis(now());
                 update_state(source, |state| Some(state.succeeded(now_ms, source.cache_duration_ms)));

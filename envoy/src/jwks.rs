@@ -1,7 +1,8 @@
 //! What a fetched JWKS must be before it may replace the stored one (the core keeps a provider's
-//! inline keys beside the fetched ones when a worker loads it).
+//! inline keys beside the fetched ones when a worker loads it), and what a fetched discovery
+//! document must be before its `jwks_uri` is fetched.
 
-use edgeward::{Algorithm, KeySet, MAX_JWKS_BYTES};
+use edgeward::{Algorithm, Discovery, KeySet, MAX_JWKS_BYTES};
 
 /// Why a fetched document was not stored. `Display` names the reason only, never content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,12 @@ pub fn check_document(body: &[u8], algorithms: &[Algorithm], max_rsa_bits: usize
     Ok(Checked { keys: set.keys().len(), refused: set.refused().iter().map(ToString::to_string).collect() })
 }
 
+/// Checks a fetched discovery document with the core: it must name `issuer` exactly; gives its
+/// `jwks_uri`.
+pub fn check_discovery(body: &[u8], issuer: &str) -> Result<Discovery, Refused> {
+    Discovery::from_bytes(body, issuer).map_err(|e| Refused::Invalid(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +92,15 @@ mod tests {
         let private = key("p").to_json().to_string();
         let refused = check_document(format!(r#"{{"keys":[{private}]}}"#).as_bytes(), &es256, 4096).unwrap_err();
         assert!(!refused.to_string().contains(&private[10..30]), "no key material in messages");
+    }
+
+    #[test]
+    fn a_discovery_document_must_name_the_issuer() {
+        let good = br#"{"issuer":"https://idp","jwks_uri":"https://idp/keys"}"#;
+        assert_eq!(check_discovery(good, "https://idp").unwrap().jwks_uri, "https://idp/keys");
+        let Err(Refused::Invalid(reason)) = check_discovery(good, "https://other") else { panic!("accepted") };
+        assert!(reason.contains("issuer"), "{reason}");
+        assert!(matches!(check_discovery(b"{}", "https://idp"), Err(Refused::Invalid(_))));
     }
 
     #[test]

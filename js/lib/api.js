@@ -395,6 +395,8 @@ function makeApi(bindings) {
     #verifier;
     #provider;
     #uri;
+    #discoveryUri = undefined;
+    #issuer = undefined;
     #cooldown;
     #maxAge;
     #timeout;
@@ -420,9 +422,15 @@ function makeApi(bindings) {
       const configured = verifier.remoteJwksPolicy(provider);
       if (uri === undefined || uri === null) {
         if (configured === undefined) throw new TypeError(`provider "${provider}" has no remote_jwks: pass a uri`);
-        uri = configured.uri;
+        if (configured.discovery === true) {
+          // remote_jwks.discovery: `uri` is the configuration's; the keys' URI comes from it.
+          this.#discoveryUri = new URL(configured.uri).href;
+          this.#issuer = configured.issuer;
+        } else {
+          uri = configured.uri;
+        }
       }
-      this.#uri = new URL(String(uri)).href;
+      if (this.#discoveryUri === undefined) this.#uri = new URL(String(uri)).href;
       this.#verifier = verifier;
       this.#provider = provider;
       const source = configured ?? defaultsOfCore();
@@ -455,8 +463,14 @@ function makeApi(bindings) {
       return this.#provider;
     }
 
+    /** The JWKS URI (with discovery: the `jwks_uri` of the current keys, undefined before the first). */
     get uri() {
       return this.#uri;
+    }
+
+    /** With `remote_jwks.discovery`: the discovery document's URI (else undefined). */
+    get discoveryUri() {
+      return this.#discoveryUri;
     }
 
     /** How many fetches were started. */
@@ -528,33 +542,55 @@ function makeApi(bindings) {
       return attempt;
     }
 
-    async #load() {
+    // One GET within timeoutDuration: the body, at most MAX_JWKS_BYTES. `step.aborted` tells a timeout.
+    async #get(url, accept, what, step) {
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), this.#timeout);
+      const timer = setTimeout(() => {
+        step.aborted = true;
+        controller.abort();
+      }, this.#timeout);
       if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
       try {
-        const response = await this.#fetch(this.#uri, {
-          signal: controller.signal,
-          redirect: 'error',
-          headers: { accept: 'application/jwk-set+json, application/json' },
-        });
-        if (!response.ok) throw new Error(`JWKS endpoint answered HTTP ${response.status}`);
-        const bytes = await readCapped(response, MAX_JWKS_BYTES);
+        const response = await this.#fetch(url, { signal: controller.signal, redirect: 'error', headers: { accept } });
+        if (!response.ok) throw new Error(`${what} endpoint answered HTTP ${response.status}`);
+        return await readCapped(response, MAX_JWKS_BYTES);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+
+    // With discovery: the configuration first (checked by the core: its issuer must be the
+    // provider's exactly), then the keys at its jwks_uri. Either failing is one failed fetch; the
+    // last good keys (and the jwks_uri they came from) stay.
+    async #load() {
+      const step = { url: this.#uri, what: 'the JWKS', aborted: false };
+      try {
+        if (this.#discoveryUri !== undefined) {
+          Object.assign(step, { url: this.#discoveryUri, what: 'the discovery document' });
+          const configuration = await this.#get(step.url, 'application/json', 'discovery', step);
+          let jwksUri;
+          try {
+            jwksUri = bindings.check_discovery(configuration, this.#issuer);
+          } catch (thrown) {
+            rethrow(thrown);
+          }
+          Object.assign(step, { url: jwksUri, what: 'the JWKS' });
+        }
+        const bytes = await this.#get(step.url, 'application/jwk-set+json, application/json', 'JWKS', step);
         const count = this.#verifier.setJwks(this.#provider, bytes);
+        this.#uri = step.url;
         this.#lastSuccess = clock();
         this.#lastError = undefined;
         this.#lastWarnings = this.#verifier.refusedKeys(this.#provider);
         return count;
       } catch (cause) {
-        const reason = controller.signal.aborted ? 'timed out' : String(cause && cause.message);
+        const reason = step.aborted ? 'timed out' : String(cause && cause.message);
         const error = new EdgewardError(
-          { ...JSON.parse(bindings.unavailable_error()), message: `fetching the JWKS from ${this.#uri} failed: ${reason}` },
+          { ...JSON.parse(bindings.unavailable_error()), message: `fetching ${step.what} from ${step.url} failed: ${reason}` },
           { cause },
         );
         this.#lastError = error;
         throw error;
-      } finally {
-        clearTimeout(timer);
       }
     }
 
@@ -600,7 +636,9 @@ function makeApi(bindings) {
    * provider). Options in milliseconds: cooldownDuration, cacheMaxAge, timeoutDuration; their
    * defaults come from the provider's `remote_jwks` in the policy (refetch_cooldown_seconds,
    * cache_duration_seconds, timeout_ms), else the core's (30 s, 300 s, 2 s, as in the filter).
-   * Without `uri`, the policy's `remote_jwks.uri`. `fetch` replaces the runtime's.
+   * Without `uri`, the policy's `remote_jwks.uri`; with `remote_jwks.discovery`, the keys at the
+   * `jwks_uri` of the discovery document there, both refreshed on the same schedule. `fetch`
+   * replaces the runtime's.
    */
   function createRemoteJwks(verifier, provider, uri, options) {
     return new RemoteJwks(verifier, provider, uri, options);

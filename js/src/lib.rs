@@ -210,16 +210,20 @@ impl Core {
     /// A provider's `remote_jwks` (uri and durations) as JSON text, or `None` when it has none:
     /// the defaults of the JS fetcher, so one policy drives it as it drives the Envoy filter.
     pub fn remote_jwks(&self, provider: &str) -> Option<String> {
-        let remote = self.verifier.policy().provider(provider)?.remote_jwks.as_ref()?;
-        Some(
-            json!({
-                "uri": remote.uri,
-                "cache_duration_seconds": remote.cache_duration_seconds,
-                "timeout_ms": remote.timeout_ms,
-                "refetch_cooldown_seconds": remote.refetch_cooldown_seconds,
-            })
-            .to_string(),
-        )
+        let found = self.verifier.policy().provider(provider)?;
+        let remote = found.remote_jwks.as_ref()?;
+        let mut info = json!({
+            "uri": remote.uri,
+            "cache_duration_seconds": remote.cache_duration_seconds,
+            "timeout_ms": remote.timeout_ms,
+            "refetch_cooldown_seconds": remote.refetch_cooldown_seconds,
+        });
+        // With discovery only (`uri` is then the configuration's): the issuer it must name.
+        if remote.discovery {
+            info["discovery"] = Value::Bool(true);
+            info["issuer"] = Value::String(found.issuer.clone());
+        }
+        Some(info.to_string())
     }
 
     /// The provider names, as a JSON array.
@@ -324,6 +328,14 @@ pub fn retry_delay_ms(failures: u32, cache_duration_ms: f64) -> f64 {
     delay
 }
 
+/// Checks a fetched discovery document (`remote_jwks.discovery`) with the core: it must name
+/// `issuer` exactly. Returns its `jwks_uri`, or throws the error's JSON (`ERR_JWKS_INVALID`, with
+/// the member at fault: `issuer`, `jwks_uri`).
+#[wasm_bindgen]
+pub fn check_discovery(document: &[u8], issuer: &str) -> Result<String, String> {
+    edgeward::Discovery::from_bytes(document, issuer).map(|found| found.jwks_uri).map_err(|e| error_json(&e))
+}
+
 /// Every stable error code, as a JSON array.
 #[wasm_bindgen]
 pub fn error_codes() -> String {
@@ -407,5 +419,19 @@ mod tests {
         assert_eq!(info(&thrown)["code"], "ERR_JWKS_INVALID");
         assert_eq!(core.key_count("idp"), -1);
         assert_eq!(info(&core.set_jwks("nobody", br#"{"keys":[]}"#).unwrap_err())["code"], "ERR_POLICY_INVALID");
+    }
+
+    #[test]
+    fn a_discovery_document_gives_its_jwks_uri_or_the_cores_refusal() {
+        let document = br#"{"issuer":"https://idp","jwks_uri":"https://idp/keys"}"#;
+        assert_eq!(check_discovery(document, "https://idp").as_deref(), Ok("https://idp/keys"));
+        let refused = info(&check_discovery(document, "https://other").unwrap_err());
+        assert_eq!((refused["code"].as_str(), refused["path"].as_str()), (Some("ERR_JWKS_INVALID"), Some("issuer")));
+        let remote = info(&Core::new(POLICY).unwrap().remote_jwks("idp").unwrap());
+        assert_eq!((remote.get("discovery"), remote.get("issuer")), (None, None), "only with discovery");
+        let discovering = Core::new(&POLICY.replace(r#""uri":"https://idp/jwks""#, r#""discovery":true"#)).unwrap();
+        let remote = info(&discovering.remote_jwks("idp").unwrap());
+        assert_eq!(remote["uri"], "https://idp/.well-known/openid-configuration");
+        assert_eq!((remote["discovery"].as_bool(), remote["issuer"].as_str()), (Some(true), Some("https://idp")));
     }
 }
