@@ -10,7 +10,17 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [memb
 // Policy (the same document the Envoy filter and the CLI read; docs/policy.md has every field)
 
 /** Signature algorithms edgeward verifies. */
-export type Algorithm = 'ES256' | 'ES384' | 'RS256' | 'PS256' | 'EdDSA';
+export type Algorithm =
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'EdDSA';
 
 /** A public JWK (RFC 7517). Private members (`d`, …) make the JWKS invalid. */
 export interface Jwk {

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Key material comes from the operating system (`getrandom`). ECDSA signatures are raw `r‖s`
-//! (RFC 7518 §3.4), deterministic (RFC 6979); RSA uses blinding, and PSS a 32-byte random salt.
+//! (RFC 7518 §3.4), deterministic (RFC 6979); RSA uses blinding, and PSS a random salt as long as the hash (RFC 7518 §3.5).
 //! Errors are [`Error::Jwks`] with the offending member's name; they never carry key material,
 //! and neither does `Debug`.
 
@@ -20,12 +20,10 @@ use getrandom::SysRng;
 use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use serde_json::{Map, Value, json};
-use sha2::Sha256;
+use sha2::{Sha256, Sha384, Sha512};
 
 /// RSA modulus size of generated keys, in bits.
 pub const GENERATED_RSA_BITS: usize = 2048;
-/// PSS salt length, in bytes (RFC 7518 §3.5: the hash's output size).
-const PSS_SALT_BYTES: usize = 32;
 /// How many times a random scalar is drawn before giving up (each draw fails with p < 2^-32).
 const SCALAR_ATTEMPTS: usize = 8;
 
@@ -39,8 +37,9 @@ pub struct PrivateJwk {
 enum Secret {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
-    Rs256(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
-    Ps256(Box<rsa::pss::SigningKey<Sha256>>),
+    P521(p521::ecdsa::SigningKey),
+    /// One RSA key for any RS*/PS* algorithm: the key's `alg` picks the scheme and hash.
+    Rsa(Box<rsa::PrivateKey>),
     Ed25519(ed25519_dalek::SigningKey),
 }
 
@@ -86,12 +85,18 @@ impl PrivateJwk {
             Algorithm::ES384 => {
                 Secret::P384(random_scalar(|b: &[u8; 48]| p384::ecdsa::SigningKey::from_slice(b).ok())?)
             }
-            Algorithm::RS256 | Algorithm::PS256 => {
+            // 521 bits in 66 bytes: the top 7 bits are cleared, so almost every draw is below n.
+            Algorithm::ES512 => Secret::P521(random_scalar(|b: &[u8; 66]| {
+                let mut bytes = *b;
+                bytes[0] &= 0x01;
+                p521::ecdsa::SigningKey::from_slice(&bytes).ok()
+            })?),
+            Algorithm::EdDSA => Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random_bytes::<32>()?)),
+            _ => {
                 let key = rsa::PrivateKey::new(&mut SysRng, GENERATED_RSA_BITS)
                     .map_err(|_| invalid("", "RSA key generation failed"))?;
-                rsa_secret(alg, key)
+                rsa_secret(key)
             }
-            Algorithm::EdDSA => Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random_bytes::<32>()?)),
         };
         Ok(PrivateJwk { alg, kid: kid.map(str::to_owned), secret })
     }
@@ -113,8 +118,10 @@ impl PrivateJwk {
         let reader = Members(members);
         let alg_name =
             reader.text("alg")?.ok_or_else(|| invalid("alg", "missing (the key's algorithm is required)"))?;
-        let alg = Algorithm::from_name(&alg_name)
-            .ok_or_else(|| invalid("alg", "not a supported algorithm (ES256, ES384, RS256, PS256 or EdDSA)"))?;
+        let alg = Algorithm::from_name(&alg_name).ok_or_else(|| {
+            let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+            invalid("alg", &format!("not a supported algorithm ({})", names.join(", ")))
+        })?;
         let kty = reader.text("kty")?.ok_or_else(|| invalid("kty", "missing"))?;
         if kty != alg.key_type() {
             return Err(invalid("kty", "does not fit the key's alg"));
@@ -143,7 +150,12 @@ impl PrivateJwk {
                 reader.check_point(key.verifying_key().to_sec1_point(false).as_bytes(), 48)?;
                 Secret::P384(key)
             }
-            Algorithm::RS256 | Algorithm::PS256 => rsa_secret(alg, reader.rsa_key()?),
+            Algorithm::ES512 => {
+                let key = p521::ecdsa::SigningKey::from_slice(&reader.fixed("d", 66)?)
+                    .map_err(|_| invalid("d", "not a valid P-521 private scalar"))?;
+                reader.check_point(key.verifying_key().to_sec1_point(false).as_bytes(), 66)?;
+                Secret::P521(key)
+            }
             Algorithm::EdDSA => {
                 let d: [u8; 32] = reader.fixed("d", 32)?.try_into().map_err(|_| invalid("d", "expected 32 bytes"))?;
                 let key = ed25519_dalek::SigningKey::from_bytes(&d);
@@ -152,6 +164,7 @@ impl PrivateJwk {
                 }
                 Secret::Ed25519(key)
             }
+            _ => rsa_secret(reader.rsa_key()?),
         };
         Ok(PrivateJwk { alg, kid, secret })
     }
@@ -167,8 +180,8 @@ impl PrivateJwk {
         match &self.secret {
             Secret::P256(key) => put("d", base64url::encode(&key.to_bytes())),
             Secret::P384(key) => put("d", base64url::encode(&key.to_bytes())),
-            Secret::Rs256(key) => rsa_private_members(key.as_ref().as_ref(), &mut put),
-            Secret::Ps256(key) => rsa_private_members(key.as_ref().as_ref(), &mut put),
+            Secret::P521(key) => put("d", base64url::encode(&key.to_bytes())),
+            Secret::Rsa(key) => rsa_private_members(key, &mut put),
             Secret::Ed25519(key) => put("d", base64url::encode(key.as_bytes())),
         }
         jwk
@@ -187,8 +200,8 @@ impl PrivateJwk {
         match &self.secret {
             Secret::P256(key) => ec_point(key.verifying_key().to_sec1_point(false).as_bytes(), &mut put),
             Secret::P384(key) => ec_point(key.verifying_key().to_sec1_point(false).as_bytes(), &mut put),
-            Secret::Rs256(key) => rsa_public_members(key.as_ref().as_ref(), &mut put),
-            Secret::Ps256(key) => rsa_public_members(key.as_ref().as_ref(), &mut put),
+            Secret::P521(key) => ec_point(key.verifying_key().to_sec1_point(false).as_bytes(), &mut put),
+            Secret::Rsa(key) => rsa_public_members(key, &mut put),
             Secret::Ed25519(key) => put("x", base64url::encode(&key.verifying_key().to_bytes())),
         }
         if let Some(kid) = &self.kid {
@@ -214,7 +227,7 @@ impl PrivateJwk {
         self.kid = kid.map(str::to_owned);
     }
 
-    /// The raw JWS signature of `signing_input` (`r‖s` for ECDSA, PSS with a 32-byte salt).
+    /// The raw JWS signature of `signing_input` (`r‖s` for ECDSA, PSS with a salt as long as the hash).
     ///
     /// Only RSA signing can fail (the system random number generator, used for blinding and
     /// the PSS salt); then the signature is empty, which no verifier accepts. Use
@@ -233,8 +246,10 @@ impl PrivateJwk {
             Secret::P384(key) => {
                 Signer::<p384::ecdsa::Signature>::try_sign(key, signing_input).map_err(failed)?.to_bytes().to_vec()
             }
-            Secret::Rs256(key) => key.try_sign_with_rng(&mut SysRng, signing_input).map_err(failed)?.to_vec(),
-            Secret::Ps256(key) => key.try_sign_with_rng(&mut SysRng, signing_input).map_err(failed)?.to_vec(),
+            Secret::P521(key) => {
+                Signer::<p521::ecdsa::Signature>::try_sign(key, signing_input).map_err(failed)?.to_bytes().to_vec()
+            }
+            Secret::Rsa(key) => rsa_sign(self.alg, key, signing_input).map_err(failed)?,
             Secret::Ed25519(key) => {
                 Signer::<ed25519_dalek::Signature>::try_sign(key, signing_input).map_err(failed)?.to_bytes().to_vec()
             }
@@ -252,12 +267,29 @@ fn random_scalar<const N: usize, K>(make: impl Fn(&[u8; N]) -> Option<K>) -> Res
     Err(rng_failure())
 }
 
-fn rsa_secret(alg: Algorithm, key: rsa::PrivateKey) -> Secret {
-    if alg == Algorithm::PS256 {
-        Secret::Ps256(Box::new(rsa::pss::SigningKey::new_with_salt_len(key, PSS_SALT_BYTES)))
-    } else {
-        Secret::Rs256(Box::new(rsa::pkcs1v15::SigningKey::new(key)))
-    }
+fn rsa_secret(key: rsa::PrivateKey) -> Secret {
+    Secret::Rsa(Box::new(key))
+}
+
+/// RSASSA-PKCS1-v1_5 or RSASSA-PSS (salt as long as the hash) with the hash `alg` names.
+fn rsa_sign(alg: Algorithm, key: &rsa::PrivateKey, input: &[u8]) -> Result<Vec<u8>, rsa::signature::Error> {
+    use rsa::{pkcs1v15, pss};
+    let key = key.clone();
+    let rng = &mut SysRng;
+    Ok(match alg {
+        Algorithm::RS384 => pkcs1v15::SigningKey::<Sha384>::new(key).try_sign_with_rng(rng, input)?.to_vec(),
+        Algorithm::RS512 => pkcs1v15::SigningKey::<Sha512>::new(key).try_sign_with_rng(rng, input)?.to_vec(),
+        Algorithm::PS256 => {
+            pss::SigningKey::<Sha256>::new_with_salt_len(key, 32).try_sign_with_rng(rng, input)?.to_vec()
+        }
+        Algorithm::PS384 => {
+            pss::SigningKey::<Sha384>::new_with_salt_len(key, 48).try_sign_with_rng(rng, input)?.to_vec()
+        }
+        Algorithm::PS512 => {
+            pss::SigningKey::<Sha512>::new_with_salt_len(key, 64).try_sign_with_rng(rng, input)?.to_vec()
+        }
+        _ => pkcs1v15::SigningKey::<Sha256>::new(key).try_sign_with_rng(rng, input)?.to_vec(),
+    })
 }
 
 fn ec_point(sec1_uncompressed: &[u8], put: &mut impl FnMut(&str, String)) {
@@ -465,7 +497,7 @@ mod tests {
 
     #[test]
     fn another_key_of_the_same_algorithm_does_not_verify() {
-        for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+        for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::ES512, Algorithm::EdDSA] {
             let other = PrivateJwk::generate(alg, Some(&format!("k-{}", alg.name()))).unwrap();
             let token = sign_token(&other, &Map::new(), &claims());
             let err = verifier(&jwks(&[key(alg)]), alg).verify(&token, None, &["read:orders"], NOW).unwrap_err();
@@ -502,6 +534,12 @@ mod tests {
         assert_eq!(members(rsa.to_json()), ["alg", "d", "dp", "dq", "e", "kid", "kty", "n", "p", "q", "qi", "use"]);
         assert_eq!(members(key(Algorithm::ES384).to_json()), ["alg", "crv", "d", "kid", "kty", "use", "x", "y"]);
         assert_eq!(members(key(Algorithm::EdDSA).public_jwk()), ["alg", "crv", "kid", "kty", "use", "x"]);
+        let es512 = key(Algorithm::ES512).to_json();
+        assert_eq!(es512["crv"], "P-521");
+        for member in ["x", "y", "d"] {
+            let len = es512[member].as_str().map(|v| base64url::decode(v).unwrap().len());
+            assert_eq!(len, Some(66), "P-521 {member} is the full 66 bytes");
+        }
         let n = rsa.public_jwk()["n"].as_str().map(|n| base64url::decode(n).unwrap().len());
         assert_eq!(n, Some(GENERATED_RSA_BITS / 8));
     }
@@ -557,6 +595,10 @@ mod tests {
     fn ecdsa_signatures_are_raw_and_fixed_size() {
         assert_eq!(key(Algorithm::ES256).sign(b"input").len(), 64);
         assert_eq!(key(Algorithm::ES384).sign(b"input").len(), 96);
+        assert_eq!(key(Algorithm::ES512).sign(b"input").len(), 132);
+        for alg in Algorithm::RSA {
+            assert_eq!(key(alg).sign(b"input").len(), GENERATED_RSA_BITS / 8, "{alg:?}");
+        }
         assert_eq!(key(Algorithm::EdDSA).sign(b"input").len(), 64);
         assert_eq!(key(Algorithm::PS256).sign(b"input").len(), GENERATED_RSA_BITS / 8);
     }
@@ -607,17 +649,27 @@ mod tests {
 
     #[test]
     fn ecdsa_and_ed25519_signatures_are_deterministic_rsa_pss_is_salted() {
-        for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA, Algorithm::RS256] {
+        for alg in [
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::ES512,
+            Algorithm::EdDSA,
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+        ] {
             assert!(key(alg).sign(b"same input") == key(alg).sign(b"same input"), "{alg:?}");
         }
-        let pss = key(Algorithm::PS256);
-        assert!(pss.sign(b"same input") != pss.sign(b"same input"), "PSS draws a fresh salt");
+        for alg in [Algorithm::PS256, Algorithm::PS384, Algorithm::PS512] {
+            let pss = key(alg);
+            assert!(pss.sign(b"same input") != pss.sign(b"same input"), "PSS draws a fresh salt");
+        }
     }
 
     #[test]
     fn short_rsa_keys_are_refused() {
         let short = rsa::PrivateKey::new(&mut SysRng, 1024).unwrap();
-        let key = PrivateJwk { alg: Algorithm::RS256, kid: None, secret: rsa_secret(Algorithm::RS256, short) };
+        let key = PrivateJwk { alg: Algorithm::RS256, kid: None, secret: rsa_secret(short) };
         let err = PrivateJwk::from_json(&key.to_json().to_string()).unwrap_err();
         assert_eq!(err.path(), Some("n"));
         assert!(err.to_string().contains("2048"), "{err}");

@@ -35,7 +35,9 @@ pub enum PublicKey {
     P256(P256Key),
     /// P-384 (ES384).
     P384(p384::ecdsa::VerifyingKey),
-    /// RSA (RS256, PS256), modulus of at least 2048 bits.
+    /// P-521 (ES512).
+    P521(p521::ecdsa::VerifyingKey),
+    /// RSA (RS256, RS384, RS512, PS256, PS384, PS512), modulus of at least 2048 bits.
     Rsa(Box<RsaKey>),
     /// Ed25519 (EdDSA).
     Ed25519(ed25519_dalek::VerifyingKey),
@@ -48,7 +50,16 @@ impl PublicKey {
             (self, alg),
             (PublicKey::P256(_), Algorithm::ES256)
                 | (PublicKey::P384(_), Algorithm::ES384)
-                | (PublicKey::Rsa(_), Algorithm::RS256 | Algorithm::PS256)
+                | (PublicKey::P521(_), Algorithm::ES512)
+                | (
+                    PublicKey::Rsa(_),
+                    Algorithm::RS256
+                        | Algorithm::RS384
+                        | Algorithm::RS512
+                        | Algorithm::PS256
+                        | Algorithm::PS384
+                        | Algorithm::PS512
+                )
                 | (PublicKey::Ed25519(_), Algorithm::EdDSA)
         )
     }
@@ -60,6 +71,7 @@ impl std::fmt::Debug for PublicKey {
         f.write_str(match self {
             PublicKey::P256(_) => "PublicKey::P256",
             PublicKey::P384(_) => "PublicKey::P384",
+            PublicKey::P521(_) => "PublicKey::P521",
             PublicKey::Rsa(_) => "PublicKey::Rsa",
             PublicKey::Ed25519(_) => "PublicKey::Ed25519",
         })
@@ -168,6 +180,8 @@ impl KeySet {
             return Err(Error::jwks(at("keys"), format!("more than {MAX_JWKS_KEYS} keys")));
         }
         let mut set = KeySet::default();
+        // The type (and `alg`) of each skipped key, to say at load what the allowlist misses.
+        let mut skipped_kinds: Vec<SkippedKind> = Vec::new();
         for (index, key) in keys.iter().enumerate() {
             let key_path = format!("{}[{index}]", at("keys"));
             let Value::Object(members) = key else {
@@ -175,7 +189,13 @@ impl KeySet {
             };
             match parse_jwk(members, allowed, &key_path, max_rsa_bits) {
                 Ok(Some(jwk)) => set.keys.push(Arc::new(jwk)),
-                Ok(None) => set.skipped += 1,
+                Ok(None) => {
+                    set.skipped += 1;
+                    let kind = SkippedKind::of(members);
+                    if !skipped_kinds.contains(&kind) {
+                        skipped_kinds.push(kind);
+                    }
+                }
                 Err(Error::Jwks(refused)) if !strict => set.refused.push(refused),
                 Err(e) => return Err(e),
             }
@@ -185,11 +205,15 @@ impl KeySet {
         // into an outage, and a refused document keeps the current keys.
         if set.keys.is_empty() {
             let names: Vec<&str> = allowed.iter().map(|a| a.name()).collect();
-            let why = set.refused.first().map(|r| format!("; {}: {}", r.path, r.message)).unwrap_or_default();
-            return Err(Error::jwks(
-                at("keys"),
-                format!("no key usable with the allowed algorithms ({}){why}", names.join(", ")),
-            ));
+            let names = names.join(", ");
+            let mut message = format!("no key usable with the allowed algorithms ({names})");
+            if !skipped_kinds.is_empty() {
+                message.push_str(&skipped_message(&skipped_kinds, &names));
+            }
+            if let Some(refused) = set.refused.first() {
+                message.push_str(&format!("; {}: {}", refused.path, refused.message));
+            }
+            return Err(Error::jwks(at("keys"), message));
         }
         Ok(set)
     }
@@ -259,6 +283,62 @@ impl KeySet {
     }
 }
 
+/// What a skipped key is: its `kty`, `crv` and `alg` as the document gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SkippedKind {
+    kty: String,
+    crv: Option<String>,
+    alg: Option<String>,
+}
+
+impl SkippedKind {
+    fn of(members: &Map<String, Value>) -> SkippedKind {
+        let text = |member: &str| members.get(member).and_then(Value::as_str).map(str::to_owned);
+        SkippedKind { kty: text("kty").unwrap_or_default(), crv: text("crv"), alg: text("alg") }
+    }
+
+    /// `RSA`, `EC P-521`, `RSA (alg RS384)`.
+    fn describe(&self) -> String {
+        let mut text = self.kty.clone();
+        if let Some(crv) = &self.crv {
+            text.push(' ');
+            text.push_str(crv);
+        }
+        if let Some(alg) = &self.alg {
+            text.push_str(&format!(" (alg {alg})"));
+        }
+        text
+    }
+
+    /// The algorithm to add to `algorithms` for this key: its `alg` if edgeward verifies it
+    /// with a key of this type, else the one algorithm of its curve, else (RSA) RS256.
+    fn suggestion(&self) -> Option<&'static str> {
+        let fits = |a: &Algorithm| a.key_type() == self.kty && a.curve().is_none_or(|c| self.crv.as_deref() == Some(c));
+        match &self.alg {
+            Some(alg) => Algorithm::from_name(alg).filter(fits).map(Algorithm::name),
+            None if self.kty == "RSA" => Some("RS256 (or the RSA algorithm the provider signs with)"),
+            None => Algorithm::ALL.iter().find(|a| fits(a)).map(|a| a.name()),
+        }
+    }
+}
+
+/// `: the keys are RSA; algorithms allows ES256: add RS256 to algorithms`.
+fn skipped_message(kinds: &[SkippedKind], allowed: &str) -> String {
+    let described: Vec<String> = kinds.iter().map(SkippedKind::describe).collect();
+    let mut suggestions: Vec<&str> = Vec::new();
+    for suggestion in kinds.iter().filter_map(SkippedKind::suggestion) {
+        if !suggestions.contains(&suggestion) {
+            suggestions.push(suggestion);
+        }
+    }
+    let advice = if suggestions.is_empty() {
+        "edgeward verifies no algorithm with them".to_owned()
+    } else {
+        format!("add {} to algorithms", suggestions.join(" or "))
+    };
+    format!(": the keys are {}; algorithms allows {allowed}: {advice}", described.join(", "))
+}
+
 fn join(path: &str, member: &str) -> String {
     if path.is_empty() { member.to_owned() } else { format!("{path}.{member}") }
 }
@@ -326,19 +406,24 @@ fn parse_jwk(
     let (key, thumbprint_input) = match kty.as_str() {
         "EC" => {
             let crv = crv.unwrap_or_default();
-            let size = if crv == "P-256" { 32 } else { 48 };
+            // RFC 7518 §6.2.1.2: the full size of a field element (P-521: 66 bytes, never 65).
+            let size = match crv.as_str() {
+                "P-256" => 32,
+                "P-384" => 48,
+                _ => 66,
+            };
             let (x, y) = (fixed("x", size)?, fixed("y", size)?);
             let mut sec1 = Vec::with_capacity(1 + 2 * size);
             sec1.push(0x04);
             sec1.extend_from_slice(&x);
             sec1.extend_from_slice(&y);
             let off_curve = || Error::jwks(path, "the point is not on the curve");
-            let key = if crv == "P-256" {
-                PublicKey::P256(P256Key::new(
+            let key = match crv.as_str() {
+                "P-256" => PublicKey::P256(P256Key::new(
                     p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| off_curve())?,
-                ))
-            } else {
-                PublicKey::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| off_curve())?)
+                )),
+                "P-384" => PublicKey::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| off_curve())?),
+                _ => PublicKey::P521(p521::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| off_curve())?),
             };
             let input = format!(
                 r#"{{"crv":"{crv}","kty":"EC","x":"{}","y":"{}"}}"#,

@@ -1,5 +1,6 @@
-//! RS256 and PS256 verification (RFC 8017 §8.1.2 and §8.2.2 with SHA-256) over a public key the
-//! `rsa` crate has validated, using its cached Montgomery parameters.
+//! RS256/384/512 and PS256/384/512 verification (RFC 8017 §8.1.2 and §8.2.2 with SHA-256,
+//! SHA-384 and SHA-512) over a public key the `rsa` crate has validated, using its cached
+//! Montgomery parameters.
 //!
 //! Why not `rsa`'s own `verify`: its public-key operation is a constant-time exponentiation with
 //! 4-bit windows — for e = 65537, 14 multiplications to build the window table, then 16 squarings
@@ -7,25 +8,30 @@
 //! plain left-to-right square-and-multiply is safe: 16 squarings and 1 multiplication, about half
 //! the work. The arithmetic is still `crypto-bigint`'s (`BoxedMontyForm`, the `rsa` crate's own
 //! backend); only the exponent loop and the encoding checks (EMSA-PKCS1-v1_5, EMSA-PSS) live here.
-//! `tests/rsa_differential.rs` runs both schemes against `rsa`'s verify on valid, tweaked and
-//! random signatures; the Wycheproof RSA and PSS vectors run through this code.
+//! `tests/rsa_differential.rs` runs both schemes with every hash against `rsa`'s verify on valid,
+//! tweaked and random signatures; the Wycheproof RSA and PSS vectors run through this code.
 //!
 //! Everything here is variable time, which is fine for public inputs only: never sign with it.
 
 use crypto_bigint::BoxedUint;
 use crypto_bigint::modular::BoxedMontyForm;
 use rsa::traits::PublicKeyParts as _;
-use sha2::{Digest as _, Sha256};
+use sha2::Digest;
+use sha2::{Sha256, Sha384, Sha512};
 
-/// SHA-256 output and PS256 salt length, in bytes (RFC 7518 §3.5: the salt is as long as the hash).
-const HASH_BYTES: usize = 32;
 /// DER of `DigestInfo { digestAlgorithm: sha256, NULL }` up to the digest (RFC 8017 §9.2 note 1).
 const SHA256_DIGEST_INFO: [u8; 19] =
     [0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20];
+/// The same for SHA-384.
+const SHA384_DIGEST_INFO: [u8; 19] =
+    [0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30];
+/// The same for SHA-512.
+const SHA512_DIGEST_INFO: [u8; 19] =
+    [0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40];
 /// RFC 8017 §9.2 step 3: at least eight 0xff octets of padding.
 const MIN_PKCS1_PADDING: usize = 8;
 
-/// An RSA public key (RS256, PS256), built once when the JWKS loads.
+/// An RSA public key (RS256/384/512, PS256/384/512), built once when the JWKS loads.
 #[derive(Clone)]
 pub struct RsaKey {
     key: rsa::PublicKey,
@@ -38,9 +44,17 @@ pub struct RsaKey {
     crate_verifiers: CrateVerifiers,
 }
 
-/// RSASSA-PKCS1-v1_5 and RSASSA-PSS (salt 32) verifiers of the `rsa` crate, SHA-256.
+/// RSASSA-PKCS1-v1_5 and RSASSA-PSS (salt = hash length) verifiers of the `rsa` crate.
 #[cfg(feature = "crate-verify")]
-pub(crate) type CrateVerifiers = (rsa::pkcs1v15::VerifyingKey<Sha256>, rsa::pss::VerifyingKey<Sha256>);
+#[derive(Clone)]
+pub(crate) struct CrateVerifiers {
+    pub(crate) rs256: rsa::pkcs1v15::VerifyingKey<Sha256>,
+    pub(crate) rs384: rsa::pkcs1v15::VerifyingKey<Sha384>,
+    pub(crate) rs512: rsa::pkcs1v15::VerifyingKey<Sha512>,
+    pub(crate) ps256: rsa::pss::VerifyingKey<Sha256>,
+    pub(crate) ps384: rsa::pss::VerifyingKey<Sha384>,
+    pub(crate) ps512: rsa::pss::VerifyingKey<Sha512>,
+}
 
 impl RsaKey {
     /// Wraps a key `rsa` has validated (size limits, exponent range, odd modulus).
@@ -50,10 +64,14 @@ impl RsaKey {
             size: key.size(),
             em_bits: bits.saturating_sub(1),
             #[cfg(feature = "crate-verify")]
-            crate_verifiers: (
-                rsa::pkcs1v15::VerifyingKey::new(key.clone()),
-                rsa::pss::VerifyingKey::new_with_salt_len(key.clone(), HASH_BYTES),
-            ),
+            crate_verifiers: CrateVerifiers {
+                rs256: rsa::pkcs1v15::VerifyingKey::new(key.clone()),
+                rs384: rsa::pkcs1v15::VerifyingKey::new(key.clone()),
+                rs512: rsa::pkcs1v15::VerifyingKey::new(key.clone()),
+                ps256: rsa::pss::VerifyingKey::new_with_salt_len(key.clone(), 32),
+                ps384: rsa::pss::VerifyingKey::new_with_salt_len(key.clone(), 48),
+                ps512: rsa::pss::VerifyingKey::new_with_salt_len(key.clone(), 64),
+            },
             key,
         }
     }
@@ -78,8 +96,39 @@ impl RsaKey {
     /// `message`'s hash, `00 01 ff…ff 00 ‖ DigestInfo ‖ H` — so a DigestInfo without its NULL, with
     /// trailing bytes or with another hash is refused, as is any signature not exactly k octets.
     pub fn verify_pkcs1v15_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_pkcs1v15::<Sha256>(&SHA256_DIGEST_INFO, message, signature)
+    }
+
+    /// RSASSA-PKCS1-v1_5-VERIFY with SHA-384 (RS384), as strict as [`RsaKey::verify_pkcs1v15_sha256`].
+    pub fn verify_pkcs1v15_sha384(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_pkcs1v15::<Sha384>(&SHA384_DIGEST_INFO, message, signature)
+    }
+
+    /// RSASSA-PKCS1-v1_5-VERIFY with SHA-512 (RS512), as strict as [`RsaKey::verify_pkcs1v15_sha256`].
+    pub fn verify_pkcs1v15_sha512(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_pkcs1v15::<Sha512>(&SHA512_DIGEST_INFO, message, signature)
+    }
+
+    /// RSASSA-PSS-VERIFY with SHA-256, MGF1-SHA-256 and a 32-byte salt (PS256), RFC 8017 §9.1.2.
+    pub fn verify_pss_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_pss::<Sha256>(message, signature)
+    }
+
+    /// RSASSA-PSS-VERIFY with SHA-384, MGF1-SHA-384 and a 48-byte salt (PS384).
+    pub fn verify_pss_sha384(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_pss::<Sha384>(message, signature)
+    }
+
+    /// RSASSA-PSS-VERIFY with SHA-512, MGF1-SHA-512 and a 64-byte salt (PS512).
+    pub fn verify_pss_sha512(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_pss::<Sha512>(message, signature)
+    }
+
+    /// EMSA-PKCS1-v1_5 with hash `D`, whose DigestInfo prefix is `digest_info`: EM is compared with
+    /// the one valid encoding, part by part.
+    fn verify_pkcs1v15<D: Digest>(&self, digest_info: &[u8], message: &[u8], signature: &[u8]) -> bool {
         let k = self.size;
-        let t_len = SHA256_DIGEST_INFO.len() + HASH_BYTES;
+        let t_len = digest_info.len() + <D as Digest>::output_size();
         let Some(padding) = k.checked_sub(3 + t_len).filter(|&p| p >= MIN_PKCS1_PADDING) else {
             return false;
         };
@@ -87,19 +136,21 @@ impl RsaKey {
         let (head, rest) = em.split_at(2);
         let (ps, rest) = rest.split_at(padding);
         let (separator, rest) = rest.split_at(1);
-        let (digest_info, hash) = rest.split_at(SHA256_DIGEST_INFO.len());
+        let (prefix, hash) = rest.split_at(digest_info.len());
         head == [0x00, 0x01]
             && ps.iter().all(|&b| b == 0xff)
             && separator == [0x00]
-            && digest_info == SHA256_DIGEST_INFO
-            && hash == Sha256::digest(message).as_slice()
+            && prefix == digest_info
+            && hash == D::digest(message).as_slice()
     }
 
-    /// RSASSA-PSS-VERIFY with SHA-256, MGF1-SHA-256 and a 32-byte salt (PS256), RFC 8017 §9.1.2.
-    pub fn verify_pss_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
+    /// EMSA-PSS-VERIFY (RFC 8017 §9.1.2) with hash `D`, MGF1 with `D`, and a salt as long as the
+    /// hash (RFC 7518 §3.5): sLen = hLen.
+    fn verify_pss<D: Digest>(&self, message: &[u8], signature: &[u8]) -> bool {
+        let h_len = <D as Digest>::output_size();
         let em_len = self.em_bits.div_ceil(8);
-        // Step 3.
-        if em_len < HASH_BYTES + HASH_BYTES + 2 {
+        // Step 3 (sLen = hLen).
+        if em_len < h_len + h_len + 2 {
             return false;
         }
         let Some(mut em) = self.public_operation(signature, em_len) else { return false };
@@ -108,8 +159,8 @@ impl RsaKey {
             return false;
         }
         // Step 5: maskedDB ‖ H ‖ 0xbc.
-        let (db, rest) = em.split_at_mut(em_len - HASH_BYTES - 1);
-        let h = &rest[..HASH_BYTES];
+        let (db, rest) = em.split_at_mut(em_len - h_len - 1);
+        let h = &rest[..h_len];
         // Step 6: the 8·emLen − emBits leftmost bits must be zero (0 or 1 bits: emBits = modBits − 1).
         let unused_bits = 8 * em_len - self.em_bits;
         let top_mask = u32::try_from(unused_bits).ok().and_then(|bits| 0xffu8.checked_shr(bits)).unwrap_or(0);
@@ -117,17 +168,16 @@ impl RsaKey {
             return false;
         }
         // Steps 7–9.
-        mgf1_sha256_xor(h, db);
+        mgf1_xor::<D>(h, db);
         db[0] &= top_mask;
-        // Step 10: DB = 00…00 ‖ 01 ‖ salt.
-        let zeros = db.len() - HASH_BYTES - 1;
+        // Step 10: DB = 00…00 ‖ 01 ‖ salt, the salt hLen octets.
+        let zeros = db.len() - h_len - 1;
         if db[..zeros].iter().any(|&b| b != 0) || db[zeros] != 0x01 {
             return false;
         }
         // Steps 11–14.
         let salt = &db[zeros + 1..];
-        let expected =
-            Sha256::new().chain_update([0u8; 8]).chain_update(Sha256::digest(message)).chain_update(salt).finalize();
+        let expected = D::new().chain_update([0u8; 8]).chain_update(D::digest(message)).chain_update(salt).finalize();
         expected.as_slice() == h
     }
 
@@ -168,10 +218,10 @@ fn pow_vartime(base: BoxedMontyForm, exponent: &BoxedUint) -> BoxedUint {
     acc.retrieve()
 }
 
-/// `out ^= MGF1-SHA-256(seed, out.len())` (RFC 8017 B.2.1).
-fn mgf1_sha256_xor(seed: &[u8], out: &mut [u8]) {
-    for (counter, chunk) in (0u32..).zip(out.chunks_mut(HASH_BYTES)) {
-        let mask = Sha256::new().chain_update(seed).chain_update(counter.to_be_bytes()).finalize();
+/// `out ^= MGF1-D(seed, out.len())` (RFC 8017 B.2.1).
+fn mgf1_xor<D: Digest>(seed: &[u8], out: &mut [u8]) {
+    for (counter, chunk) in (0u32..).zip(out.chunks_mut(<D as Digest>::output_size())) {
+        let mask = D::new().chain_update(seed).chain_update(counter.to_be_bytes()).finalize();
         chunk.iter_mut().zip(mask).for_each(|(b, m)| *b ^= m);
     }
 }
@@ -191,8 +241,10 @@ mod tests {
     }
 
     #[test]
-    fn digest_info_is_the_one_rsa_uses_for_sha256() {
+    fn digest_infos_are_the_ones_rsa_uses() {
         assert_eq!(&*rsa::pkcs1v15::Pkcs1v15Sign::new::<Sha256>().prefix, &SHA256_DIGEST_INFO);
+        assert_eq!(&*rsa::pkcs1v15::Pkcs1v15Sign::new::<Sha384>().prefix, &SHA384_DIGEST_INFO);
+        assert_eq!(&*rsa::pkcs1v15::Pkcs1v15Sign::new::<Sha512>().prefix, &SHA512_DIGEST_INFO);
     }
 
     #[test]
@@ -212,25 +264,31 @@ mod tests {
         assert_eq!(pow_vartime(one.clone(), &BoxedUint::zero()), one.retrieve());
     }
 
-    #[test]
-    fn mgf1_matches_its_definition_across_block_boundaries() {
+    fn mgf1_matches_its_definition<D: Digest>() {
         let seed = b"seed";
-        for len in [0usize, 1, 31, 32, 33, 64, 223] {
+        for len in [0usize, 1, 31, 32, 33, 47, 48, 49, 63, 64, 65, 128, 223] {
             let mut out = vec![0u8; len];
-            mgf1_sha256_xor(seed, &mut out);
+            mgf1_xor::<D>(seed, &mut out);
             let mut expected = Vec::new();
             for counter in 0u32.. {
                 if expected.len() >= len {
                     break;
                 }
-                expected.extend(Sha256::new().chain_update(seed).chain_update(counter.to_be_bytes()).finalize());
+                expected.extend(D::new().chain_update(seed).chain_update(counter.to_be_bytes()).finalize());
             }
             expected.truncate(len);
             assert_eq!(out, expected, "len {len}");
             // Applying it twice restores the input.
-            mgf1_sha256_xor(seed, &mut out);
+            mgf1_xor::<D>(seed, &mut out);
             assert!(out.iter().all(|&b| b == 0));
         }
+    }
+
+    #[test]
+    fn mgf1_matches_its_definition_across_block_boundaries() {
+        mgf1_matches_its_definition::<Sha256>();
+        mgf1_matches_its_definition::<Sha384>();
+        mgf1_matches_its_definition::<Sha512>();
     }
 
     #[test]
@@ -242,7 +300,11 @@ mod tests {
         for sig in [vec![], vec![0u8; 255], vec![0u8; 257], n.clone(), vec![0xff; 256]] {
             assert!(rsa_key.public_operation(&sig, 256).is_none());
             assert!(!rsa_key.verify_pkcs1v15_sha256(b"m", &sig));
+            assert!(!rsa_key.verify_pkcs1v15_sha384(b"m", &sig));
+            assert!(!rsa_key.verify_pkcs1v15_sha512(b"m", &sig));
             assert!(!rsa_key.verify_pss_sha256(b"m", &sig));
+            assert!(!rsa_key.verify_pss_sha384(b"m", &sig));
+            assert!(!rsa_key.verify_pss_sha512(b"m", &sig));
         }
         // n − 1 is in range: the operation runs (and the encodings do not match).
         let mut below = n;

@@ -183,7 +183,7 @@ fn alg_not_on_the_providers_list_is_refused() {
     provider.as_object_mut().unwrap().remove("algorithms");
     let mut v = verifier(&policy_with_provider(provider));
     assert_accepted(check(&mut v, &es256_token()));
-    for alg in [Algorithm::ES384, Algorithm::RS256, Algorithm::PS256, Algorithm::EdDSA] {
+    for alg in Algorithm::ALL.into_iter().filter(|a| *a != Algorithm::ES256) {
         assert_refused(check(&mut v, &token(key(alg), &claims())), ALG, None);
     }
 }
@@ -191,7 +191,7 @@ fn alg_not_on_the_providers_list_is_refused() {
 #[test]
 fn alg_names_that_are_not_implemented_are_refused() {
     let mut v = default_verifier();
-    for alg in ["HS256", "HS384", "HS512", "ES512", "ES256K", "PS384", "PS512", "RS384", "RS512", "Ed25519", "Ed448"] {
+    for alg in ["HS256", "HS384", "HS512", "ES256K", "ES521", "PS1", "RS1", "Ed25519", "Ed448", "RSA-OAEP"] {
         let header = json!({ "alg": alg }).to_string();
         let t = raw_token(&keys().es256, &header, &payload_json());
         assert_refused(check(&mut v, &t), ALG, None);
@@ -1489,7 +1489,7 @@ fn jwks_unavailable_until_keys_arrive() {
     assert_eq!(v.set_jwks(PROVIDER, br#"{"keys":[]}"#).unwrap_err().code(), JWKS_INVALID);
     assert_refused(check(&mut v, &t), "ERR_JWKS_UNAVAILABLE", None);
     // A usable one makes the token verify.
-    assert_eq!(v.set_jwks(PROVIDER, all_jwks().to_string().as_bytes()).unwrap().keys, 5);
+    assert_eq!(v.set_jwks(PROVIDER, all_jwks().to_string().as_bytes()).unwrap().keys, Algorithm::ALL.len());
     assert_accepted(check(&mut v, &t));
 }
 
@@ -1728,4 +1728,310 @@ fn cache_stats_count_hits_and_misses() {
     assert_refused(check(&mut v, "not.a.token"), "ERR_JWT_INVALID", None);
     let stats = v.cache_stats();
     assert_eq!((stats.hits, stats.misses), (1, 2));
+}
+
+// ---- RS384, RS512, PS384, PS512 and ES512 ----
+
+/// P-521 group order.
+const P521_N: &str = "01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409";
+
+/// The test RS256 key's private half re-labelled for another RSA algorithm (same `n`, same `kid`).
+fn rsa_key_as(alg: Algorithm) -> PrivateJwk {
+    let mut jwk = obj(keys().rs256.to_json());
+    jwk.insert("alg".to_owned(), json!(alg.name()));
+    PrivateJwk::from_members(&jwk).unwrap()
+}
+
+/// A verifier allowing every algorithm whose only key is the RS256 key's public half without
+/// `alg`: one RSA key that may verify all six RSA algorithms.
+fn one_rsa_key_verifier() -> Verifier {
+    verifier_for_jwks(jwks_of(vec![public_with(&keys().rs256, json!({ "alg": null }))]))
+}
+
+#[test]
+fn one_rsa_key_without_alg_verifies_every_rsa_algorithm() {
+    let mut v = one_rsa_key_verifier();
+    for alg in Algorithm::RSA {
+        let verified = assert_accepted(check(&mut v, &token(&rsa_key_as(alg), &claims())));
+        assert_eq!(verified.header["alg"], alg.name());
+    }
+}
+
+#[test]
+fn rsa_alg_confusion_under_one_key_is_refused() {
+    // The header says one RSA algorithm; the signature over exactly that header is made with
+    // another scheme or hash of the same key (RS256 vs RS384 vs PS384 …): never accepted.
+    let mut v = one_rsa_key_verifier();
+    let payload = payload_json();
+    for claimed in Algorithm::RSA {
+        let header = json!({ "alg": claimed.name(), "kid": "rs256-1" }).to_string();
+        for signer in Algorithm::RSA {
+            let t = raw_token(&rsa_key_as(signer), &header, &payload);
+            if signer == claimed {
+                assert_accepted(check(&mut v, &t));
+            } else {
+                assert_refused(check(&mut v, &t), BAD_SIG, None);
+            }
+        }
+    }
+}
+
+#[test]
+fn rsa_key_alg_limits_it_to_that_algorithm() {
+    // An RSA key marked RS384 verifies RS384 only: RS256 and PS384 tokens naming it are refused
+    // (the algorithm disagrees with the key), whatever the provider allows.
+    let mut v = verifier_for_jwks(jwks_of(vec![public_with(&keys().rs256, json!({ "alg": "RS384" }))]));
+    assert_accepted(check(&mut v, &token(&rsa_key_as(Algorithm::RS384), &claims())));
+    for alg in Algorithm::RSA.into_iter().filter(|a| *a != Algorithm::RS384) {
+        assert_refused(check(&mut v, &token(&rsa_key_as(alg), &claims())), ALG, None);
+    }
+}
+
+#[test]
+fn new_rsa_signatures_of_the_wrong_length_or_not_below_n_are_refused() {
+    let mut v = default_verifier();
+    for alg in [Algorithm::RS384, Algorithm::RS512, Algorithm::PS384, Algorithm::PS512] {
+        let t = token(key(alg), &claims());
+        let good = signature_of(&t);
+        let n = base64url::decode(public(key(alg))["n"].as_str().unwrap()).unwrap();
+        assert_eq!(good.len(), n.len());
+        let mut n_minus_one = n.clone();
+        *n_minus_one.last_mut().unwrap() -= 1; // n is odd
+        let mut above_n = n.clone();
+        above_n[0] = above_n[0].saturating_add(1);
+        for sig in [
+            n.clone(),
+            above_n,
+            vec![0xff; n.len()],
+            vec![0; n.len()],
+            n_minus_one,
+            good[1..].to_vec(),
+            [&good[..], &[0][..]].concat(),
+            [&[0][..], &good[..]].concat(),
+            good[..good.len() / 2].to_vec(),
+        ] {
+            assert_refused(check(&mut v, &with_signature(&t, &sig)), BAD_SIG, None);
+        }
+        // s + n is the same value mod n: out of range (and, with a full-width n, too long).
+        let precision = u32::try_from(8 * n.len() + 64).unwrap();
+        let sum = BoxedUint::from_be_slice(&good, precision)
+            .unwrap()
+            .wrapping_add(BoxedUint::from_be_slice(&n, precision).unwrap())
+            .to_be_bytes()
+            .into_vec();
+        let sum = &sum[sum.iter().position(|b| *b != 0).unwrap()..];
+        assert_refused(check(&mut v, &with_signature(&t, sum)), BAD_SIG, None);
+    }
+}
+
+/// A PSS signature of `input` by the test RSA key with a chosen hash and salt length.
+fn pss_sign_with(alg: Algorithm, input: &[u8], salt_len: usize) -> Vec<u8> {
+    use rsa::signature::{RandomizedSigner, SignatureEncoding};
+    let jwk = keys().rs256.to_json();
+    let uint = |member: &str| {
+        rsa::BoxedUint::from_be_slice_vartime(&base64url::decode(jwk[member].as_str().unwrap()).unwrap())
+    };
+    let private =
+        rsa::PrivateKey::from_components(uint("n"), uint("e"), uint("d"), vec![uint("p"), uint("q")]).unwrap();
+    let rng = &mut getrandom::SysRng;
+    match alg {
+        Algorithm::PS384 => rsa::pss::SigningKey::<sha2::Sha384>::new_with_salt_len(private, salt_len)
+            .try_sign_with_rng(rng, input)
+            .unwrap()
+            .to_vec(),
+        _ => rsa::pss::SigningKey::<sha2::Sha512>::new_with_salt_len(private, salt_len)
+            .try_sign_with_rng(rng, input)
+            .unwrap()
+            .to_vec(),
+    }
+}
+
+#[test]
+fn pss384_and_pss512_salts_are_the_hash_size() {
+    // RFC 7518 §3.5: 48 bytes for PS384, 64 for PS512; MGF1 with the same hash.
+    let mut v = one_rsa_key_verifier();
+    for (alg, salt) in [(Algorithm::PS384, 48), (Algorithm::PS512, 64)] {
+        let t = token(&rsa_key_as(alg), &claims());
+        let (h, p, _) = segments(&t);
+        let input = format!("{h}.{p}");
+        assert_accepted(check(&mut v, &with_signature(&t, &pss_sign_with(alg, input.as_bytes(), salt))));
+        for other in [0, 20, 32, 48, 64, salt - 1, salt + 1].into_iter().filter(|s| *s != salt) {
+            let sig = pss_sign_with(alg, input.as_bytes(), other);
+            assert_refused(check(&mut v, &with_signature(&t, &sig)), BAD_SIG, None);
+        }
+    }
+}
+
+#[test]
+fn es512_signatures_are_raw_132_bytes() {
+    let mut v = default_verifier();
+    let t = token(&keys().es512, &claims());
+    let good = signature_of(&t);
+    assert_eq!(good.len(), 132);
+    assert_accepted(check(&mut v, &t));
+    let (r, s) = good.split_at(66);
+    // r and s of 65 bytes (a signer that strips a leading zero), or padded to 67; P-256 and
+    // P-384 sizes; the DER encoding.
+    let mut sigs = vec![
+        [&r[1..], &s[1..]].concat(),
+        [&[0][..], r, &[0][..], s].concat(),
+        good[..131].to_vec(),
+        [&good[..], &[0][..]].concat(),
+        good[..64].to_vec(),
+        good[..96].to_vec(),
+    ];
+    let der = {
+        let int = |x: &[u8]| {
+            let x = &x[x.iter().position(|b| *b != 0).unwrap()..];
+            let body = if x[0] & 0x80 != 0 { [&[0][..], x].concat() } else { x.to_vec() };
+            [&[0x02, u8::try_from(body.len()).unwrap()][..], &body].concat()
+        };
+        let body = [int(r), int(s)].concat();
+        [&[0x30, 0x81, u8::try_from(body.len()).unwrap()][..], &body].concat()
+    };
+    sigs.push(der);
+    for sig in sigs {
+        assert_refused(check(&mut v, &with_signature(&t, &sig)), BAD_SIG, None);
+    }
+}
+
+#[test]
+fn es512_r_and_s_out_of_range_are_refused() {
+    let mut v = default_verifier();
+    let n = hex(P521_N);
+    assert_eq!(n.len(), 66);
+    let t = token(&keys().es512, &claims());
+    let good = signature_of(&t);
+    let (r, s) = good.split_at(66);
+    let zero = [0u8; 66];
+    let all_ones = [0xffu8; 66];
+    let mut top_bits = [0xffu8; 66];
+    top_bits[0] = 0x01; // 2^521 − 1, above n, still 521 bits
+    // s + n and r + n fit in 66 bytes (n < 2^521 < 2^528): the same values mod n, out of range.
+    let plus_n = |x: &[u8]| {
+        let sum = BoxedUint::from_be_slice(x, 528).unwrap().wrapping_add(BoxedUint::from_be_slice(&n, 528).unwrap());
+        let bytes = sum.to_be_bytes().into_vec();
+        let (high, low) = bytes.split_at(bytes.len() - 66);
+        assert!(high.iter().all(|b| *b == 0));
+        low.to_vec()
+    };
+    for sig in [
+        [&zero[..], &zero[..]].concat(),
+        [&zero[..], s].concat(),
+        [r, &zero[..]].concat(),
+        [&n[..], s].concat(),
+        [r, &n[..]].concat(),
+        [&all_ones[..], s].concat(),
+        [r, &all_ones[..]].concat(),
+        [&top_bits[..], s].concat(),
+        [r, &top_bits[..]].concat(),
+        [r, &plus_n(s)[..]].concat(),
+        [&plus_n(r)[..], s].concat(),
+    ] {
+        assert_refused(check(&mut v, &with_signature(&t, &sig)), BAD_SIG, None);
+    }
+    // (r, n − s), the other valid signature of the message, is valid ECDSA: accepted.
+    let n_minus_s = sub_be(&n, s);
+    let twin = [r, &n_minus_s[n_minus_s.len() - 66..]].concat();
+    assert_ne!(twin, good);
+    assert_accepted(check(&mut v, &with_signature(&t, &twin)));
+}
+
+#[test]
+fn p521_keys_need_full_66_byte_coordinates() {
+    let k = keys();
+    let jwk = public(&k.es512);
+    assert_eq!(jwk["crv"], "P-521");
+    for member in ["x", "y"] {
+        let c = base64url::decode(jwk[member].as_str().unwrap()).unwrap();
+        assert_eq!(c.len(), 66);
+        // 65 bytes: what a library that drops the (often zero) leading byte emits; 67: padded.
+        let short = base64url::encode(&c[1..]);
+        let long = base64url::encode(&[&[0u8][..], &c[..]].concat());
+        for value in [short, long] {
+            let bad = public_with(&k.es512, json!({ member: value }));
+            assert_jwks_refused(&jwks_of(vec![bad]), Some(&format!("keys[0].{member}")));
+        }
+    }
+    // Off the curve.
+    let mut y = base64url::decode(jwk["y"].as_str().unwrap()).unwrap();
+    y[65] ^= 1;
+    assert_jwks_refused(&jwks_of(vec![public_with(&k.es512, json!({ "y": base64url::encode(&y) }))]), None);
+    // A P-384 point labelled P-521 does not have the right length.
+    let relabelled = public_with(&k.es384, json!({ "crv": "P-521", "alg": null }));
+    assert_jwks_refused(&jwks_of(vec![relabelled]), Some("keys[0].x"));
+    // The P-521 key verifies ES512 only: an ES256/ES384 header naming it is refused.
+    let mut v = default_verifier();
+    for (alg, signer) in [("ES256", &k.es256), ("ES384", &k.es384)] {
+        let header = json!({ "alg": alg, "kid": "es512-1" }).to_string();
+        assert_refused(check(&mut v, &raw_token(signer, &header, &payload_json())), ALG, None);
+    }
+    // And a P-256 key's kid under an ES512 header, too.
+    let header = r#"{"alg":"ES512","kid":"es256-1"}"#;
+    assert_refused(check(&mut v, &raw_token(&k.es512, header, &payload_json())), ALG, None);
+}
+
+#[test]
+fn new_algorithms_are_configured_by_name_and_never_by_default() {
+    // The default list stays ["ES256"] (alg_not_on_the_providers_list_is_refused); each new name
+    // is accepted in `algorithms`, exactly.
+    for alg in [Algorithm::ES512, Algorithm::RS384, Algorithm::RS512, Algorithm::PS384, Algorithm::PS512] {
+        let mut policy = policy_json();
+        set(&mut policy, &format!("/providers/{PROVIDER}/algorithms"), json!([alg.name()]));
+        let mut v = verifier(&policy);
+        assert_accepted(check(&mut v, &token(key(alg), &claims())));
+        assert_refused(check(&mut v, &es256_token()), ALG, None);
+    }
+    // A misspelt name is refused, and the message lists every supported name.
+    for name in ["es512", "PS521", "RS384 "] {
+        let mut policy = policy_json();
+        set(&mut policy, &format!("/providers/{PROVIDER}/algorithms"), json!([name]));
+        let err = Verifier::from_json(&policy.to_string()).unwrap_err();
+        assert_eq!((err.code(), err.path()), (POLICY_INVALID, Some("providers.corp-idp.algorithms[0]")));
+        for alg in Algorithm::ALL {
+            assert!(err.to_string().contains(alg.name()), "{err}");
+        }
+    }
+}
+
+#[test]
+fn keys_the_allowlist_cannot_use_are_named_at_load() {
+    let k = keys();
+    let mut minimal = provider_json(jwks(&[&k.rs384]));
+    minimal.as_object_mut().unwrap().remove("algorithms");
+    // Inline RSA keys under the default ["ES256"]: the policy is refused, naming the key type,
+    // the allowlist and what to add.
+    let err = Verifier::from_json(&policy_with_provider(minimal.clone()).to_string()).unwrap_err();
+    assert_eq!((err.code(), err.path()), (POLICY_INVALID, Some("providers.corp-idp.local_jwks.keys")));
+    let message = err.to_string();
+    assert!(message.contains("keys are RSA (alg RS384)"), "{message}");
+    assert!(message.contains("algorithms allows ES256"), "{message}");
+    assert!(message.contains("add RS384 to algorithms"), "{message}");
+    // An RSA key without `alg`: RS256 is suggested, and the choice left to the operator.
+    set(&mut minimal, "/local_jwks", jwks_of(vec![public_with(&k.rs256, json!({ "alg": null }))]));
+    let message = Verifier::from_json(&policy_with_provider(minimal.clone()).to_string()).unwrap_err().to_string();
+    assert!(message.contains("keys are RSA;") && message.contains("add RS256"), "{message}");
+    // A P-521 key and a P-384 key under ["RS256"].
+    set(&mut minimal, "/local_jwks", jwks(&[&k.es512, &k.es384]));
+    set(&mut minimal, "/algorithms", json!(["RS256"]));
+    let message = Verifier::from_json(&policy_with_provider(minimal).to_string()).unwrap_err().to_string();
+    assert!(message.contains("keys are EC P-521 (alg ES512), EC P-384 (alg ES384)"), "{message}");
+    assert!(message.contains("algorithms allows RS256: add ES512 or ES384 to algorithms"), "{message}");
+    // A fetched document says the same; the current keys stay.
+    let mut only_es256 = policy_json();
+    set(&mut only_es256, &format!("/providers/{PROVIDER}/algorithms"), json!(["ES256"]));
+    let mut v = verifier(&only_es256);
+    let message = v.set_jwks(PROVIDER, jwks(&[&k.ps512, &k.eddsa]).to_string().as_bytes()).unwrap_err().to_string();
+    assert!(message.contains("keys are RSA (alg PS512), OKP Ed25519 (alg EdDSA)"), "{message}");
+    assert!(message.contains("add PS512 or EdDSA to algorithms"), "{message}");
+    let err = v.set_jwks(PROVIDER, jwks(&[&k.ps512]).to_string().as_bytes()).unwrap_err();
+    assert_eq!((err.code(), err.path()), (JWKS_INVALID, Some("keys")));
+    assert_accepted(check(&mut v, &es256_token()));
+    // Key types edgeward verifies nothing with are named too.
+    let message =
+        KeySet::from_bytes(br#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#, &[Algorithm::ES256]).unwrap_err().to_string();
+    assert!(
+        message.contains("keys are oct") && message.contains("edgeward verifies no algorithm with them"),
+        "{message}"
+    );
 }

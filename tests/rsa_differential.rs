@@ -1,17 +1,20 @@
-//! Differential test of edgeward's RS256 and PS256 verification (`src/rsa_fast.rs`: square-and-
-//! multiply on the `rsa` crate's Montgomery parameters, encoding checks of its own) against the
-//! `rsa` crate's `pkcs1v15::VerifyingKey<Sha256>` and `pss::VerifyingKey<Sha256>` (salt 32): on
+//! Differential test of edgeward's RS256/384/512 and PS256/384/512 verification
+//! (`src/rsa_fast.rs`: square-and-multiply on the `rsa` crate's Montgomery parameters, encoding
+//! checks of its own) against the `rsa` crate's `pkcs1v15::VerifyingKey<D>` and
+//! `pss::VerifyingKey<D>` (salt = hash length: 32, 48, 64) for D = SHA-256, SHA-384, SHA-512: on
 //! every case, valid or not, both must give the same answer.
 //!
-//! `EDGEWARD_RSA_DIFF_CASES` sets the number of cases (default 3,000, what `make test` runs);
+//! `EDGEWARD_RSA_DIFF_CASES` sets the number of cases (default 3,000, what `make test` runs: about
+//! 500 per algorithm, each case's algorithm drawn at random);
 //! `EDGEWARD_DIFF_SEED` the seed (default fixed, so a failure repeats); `make fuzz-differential`
 //! runs 1,000,000. Keys (seeded, generated at start): 2048 bits (emBits = 2047, one unused bit in
 //! EM), 2049 bits (emLen = k − 1: PSS drops a zero octet), 2056 and 3072 bits; 4096 in long runs.
 //!
-//! Case kinds: valid PKCS#1 v1.5 and PSS signatures, each checked under both schemes; tweaked
+//! Case kinds: valid PKCS#1 v1.5 and PSS signatures, each checked under its own algorithm or
+//! another (other scheme, other hash: RS256 against RS384 against PS384 …); tweaked
 //! message; one flipped bit anywhere in the signature; random k-octet strings (mostly ≥ n or
 //! garbage encodings); 0, 1, n − 1, n, all-ones; wrong lengths; PSS with other salt lengths
-//! (0, 20, 31, 33, 64); and *re-signed encodings*: a valid EM with one bit flipped (or one
+//! (0, 20, hLen ± 1, the other hashes' lengths); and *re-signed encodings*: a valid EM with one bit flipped (or one
 //! octet set to a value that matters: 0x00, 0x01, 0xff, 0xbc), then raised to d, so the
 //! signature is well formed and only the encoding checks can tell.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -21,7 +24,7 @@ use rsa::BoxedUint;
 use rsa::rand_core::{TryCryptoRng, TryRng};
 use rsa::signature::{RandomizedSigner, SignatureEncoding, Verifier};
 use rsa::traits::PublicKeyParts;
-use sha2::Sha256;
+use sha2::{Sha256, Sha384, Sha512};
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -47,14 +50,31 @@ impl TryRng for Rng {
 
 impl TryCryptoRng for Rng {}
 
-/// One test key: the private key, the `rsa` crate's two verifiers, and edgeward's key as the
+/// One test key: the private key, the `rsa` crate's six verifiers, and edgeward's key as the
 /// JWKS parser builds it.
 struct Key {
     private: rsa::PrivateKey,
-    pkcs1: rsa::pkcs1v15::VerifyingKey<Sha256>,
-    pss: rsa::pss::VerifyingKey<Sha256>,
+    rs256: rsa::pkcs1v15::VerifyingKey<Sha256>,
+    rs384: rsa::pkcs1v15::VerifyingKey<Sha384>,
+    rs512: rsa::pkcs1v15::VerifyingKey<Sha512>,
+    ps256: rsa::pss::VerifyingKey<Sha256>,
+    ps384: rsa::pss::VerifyingKey<Sha384>,
+    ps512: rsa::pss::VerifyingKey<Sha512>,
     ours: PublicKey,
     size: usize,
+}
+
+/// The hash length of an RSA algorithm (and its PSS salt length).
+fn hash_len(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::RS256 | Algorithm::PS256 => 32,
+        Algorithm::RS384 | Algorithm::PS384 => 48,
+        _ => 64,
+    }
+}
+
+fn is_pss(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512)
 }
 
 impl Key {
@@ -67,12 +87,16 @@ impl Key {
             b64(&public.n_bytes()),
             b64(&public.e_bytes())
         );
-        let set = KeySet::from_bytes(jwks.as_bytes(), &[Algorithm::RS256, Algorithm::PS256]).expect("JWKS");
+        let set = KeySet::from_bytes(jwks.as_bytes(), &Algorithm::RSA).expect("JWKS");
         let ours = Arc::clone(&set.keys()[0]).key.clone();
         let size = public.size();
         Key {
-            pkcs1: rsa::pkcs1v15::VerifyingKey::new(public.clone()),
-            pss: rsa::pss::VerifyingKey::new_with_salt_len(public, 32),
+            rs256: rsa::pkcs1v15::VerifyingKey::new(public.clone()),
+            rs384: rsa::pkcs1v15::VerifyingKey::new(public.clone()),
+            rs512: rsa::pkcs1v15::VerifyingKey::new(public.clone()),
+            ps256: rsa::pss::VerifyingKey::new_with_salt_len(public.clone(), 32),
+            ps384: rsa::pss::VerifyingKey::new_with_salt_len(public.clone(), 48),
+            ps512: rsa::pss::VerifyingKey::new_with_salt_len(public, 64),
             private,
             ours,
             size,
@@ -80,24 +104,42 @@ impl Key {
     }
 
     fn reference(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        let pkcs1 = || rsa::pkcs1v15::Signature::try_from(signature);
+        let pss = || rsa::pss::Signature::try_from(signature);
         match alg {
-            Algorithm::RS256 => {
-                rsa::pkcs1v15::Signature::try_from(signature).is_ok_and(|sig| self.pkcs1.verify(message, &sig).is_ok())
-            }
-            Algorithm::PS256 => {
-                rsa::pss::Signature::try_from(signature).is_ok_and(|sig| self.pss.verify(message, &sig).is_ok())
-            }
+            Algorithm::RS256 => pkcs1().is_ok_and(|sig| self.rs256.verify(message, &sig).is_ok()),
+            Algorithm::RS384 => pkcs1().is_ok_and(|sig| self.rs384.verify(message, &sig).is_ok()),
+            Algorithm::RS512 => pkcs1().is_ok_and(|sig| self.rs512.verify(message, &sig).is_ok()),
+            Algorithm::PS256 => pss().is_ok_and(|sig| self.ps256.verify(message, &sig).is_ok()),
+            Algorithm::PS384 => pss().is_ok_and(|sig| self.ps384.verify(message, &sig).is_ok()),
+            Algorithm::PS512 => pss().is_ok_and(|sig| self.ps512.verify(message, &sig).is_ok()),
             _ => unreachable!(),
         }
     }
 
+    /// A signature by the `rsa` crate; `salt_len` is used by the PSS algorithms only.
     fn sign(&self, rng: &mut Rng, alg: Algorithm, salt_len: usize, message: &[u8]) -> Vec<u8> {
+        use rsa::{pkcs1v15, pss};
+        let key = self.private.clone();
         match alg {
-            Algorithm::RS256 => rsa::pkcs1v15::SigningKey::<Sha256>::new(self.private.clone())
+            Algorithm::RS256 => {
+                pkcs1v15::SigningKey::<Sha256>::new(key).try_sign_with_rng(rng, message).unwrap().to_vec()
+            }
+            Algorithm::RS384 => {
+                pkcs1v15::SigningKey::<Sha384>::new(key).try_sign_with_rng(rng, message).unwrap().to_vec()
+            }
+            Algorithm::RS512 => {
+                pkcs1v15::SigningKey::<Sha512>::new(key).try_sign_with_rng(rng, message).unwrap().to_vec()
+            }
+            Algorithm::PS256 => pss::SigningKey::<Sha256>::new_with_salt_len(key, salt_len)
                 .try_sign_with_rng(rng, message)
                 .unwrap()
                 .to_vec(),
-            _ => rsa::pss::SigningKey::<Sha256>::new_with_salt_len(self.private.clone(), salt_len)
+            Algorithm::PS384 => pss::SigningKey::<Sha384>::new_with_salt_len(key, salt_len)
+                .try_sign_with_rng(rng, message)
+                .unwrap()
+                .to_vec(),
+            _ => pss::SigningKey::<Sha512>::new_with_salt_len(key, salt_len)
                 .try_sign_with_rng(rng, message)
                 .unwrap()
                 .to_vec(),
@@ -123,15 +165,18 @@ impl Key {
 
     /// Offsets (in the k-octet EM) of the octets a scheme's checks look at.
     fn checked_octets(&self, alg: Algorithm) -> Vec<usize> {
-        let k = self.size;
-        if alg == Algorithm::RS256 {
-            // 00 01 ff…ff 00 DigestInfo(19) H(32)
-            vec![0, 1, 2, k - 53, k - 52, k - 51, k - 40, k - 33, k - 32, k - 1]
+        let (k, h) = (self.size, hash_len(alg));
+        if !is_pss(alg) {
+            // 00 01 ff…ff 00 DigestInfo(19) H(h): the last padding octet, the separator, the
+            // DigestInfo's first octet, its OID's last, its length octet, H's first and last.
+            let t = 19 + h;
+            vec![0, 1, 2, k - t - 2, k - t - 1, k - t, k - t + 11, k - h - 1, k - h, k - 1]
         } else {
-            // [00 when emLen = k − 1] maskedDB(emLen − 33) H(32) bc; in DB: zeros, 01, salt(32).
+            // [00 when emLen = k − 1] maskedDB(emLen − h − 1) H(h) bc; in DB: zeros, 01, salt(h).
             let em_len = (usize::try_from(self.private.n().as_ref().bit_width_vartime()).unwrap() - 1).div_ceil(8);
             let o = k - em_len;
-            vec![0, o, o + em_len - 67, o + em_len - 66, o + em_len - 65, o + em_len - 34, o + em_len - 33, k - 1]
+            let e = o + em_len;
+            vec![0, o, e - 2 * h - 3, e - 2 * h - 2, e - 2 * h - 1, e - h - 2, e - h - 1, k - 1]
         }
     }
 
@@ -156,7 +201,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 #[test]
-fn rs256_and_ps256_agree_with_the_rsa_crate() {
+fn every_rsa_algorithm_agrees_with_the_rsa_crate() {
     let cases = env_number("EDGEWARD_RSA_DIFF_CASES", 3_000);
     let seed = env_number("EDGEWARD_DIFF_SEED", 0x5eed_0525);
     let mut rng = Rng(seed);
@@ -165,31 +210,31 @@ fn rs256_and_ps256_agree_with_the_rsa_crate() {
         sizes.push(4096);
     }
     let keys: Vec<Key> = sizes.iter().map(|&bits| Key::generate(&mut rng, bits)).collect();
-    let algs = [Algorithm::RS256, Algorithm::PS256];
+    let algs = Algorithm::RSA;
 
     // Valid signatures are the expensive part (a private-key operation); keep a few per key and
     // draw most cases from them.
     let mut pool: Vec<(usize, Algorithm, Vec<u8>, Vec<u8>)> = Vec::new();
     let mut kinds = [0u64; 10];
-    let mut tally = Tally { seed, accepted: 0, refused: 0 };
+    let mut tally = Tally { seed, accepted: 0, refused: 0, per_alg: [0; 6] };
     for case in 0..cases {
         let kind = if pool.len() < 8 { 0 } else { rng.index(kinds.len()) };
         kinds[kind] += 1;
         let pooled = if pool.is_empty() { None } else { Some(pool[rng.index(pool.len())].clone()) };
-        let (k, alg) = (rng.index(keys.len()), algs[rng.index(2)]);
+        let (k, alg) = (rng.index(keys.len()), algs[rng.index(algs.len())]);
         let Some((k, alg, message, signature)) = (match (kind, pooled) {
             // A fresh valid signature, checked under the scheme it was made with or the other.
             (0, _) | (_, None) => {
                 let len = rng.index(200);
                 let message = rng.vec(len);
-                let signature = keys[k].sign(&mut rng, alg, 32, &message);
+                let signature = keys[k].sign(&mut rng, alg, hash_len(alg), &message);
                 pool.push((k, alg, message.clone(), signature.clone()));
                 if pool.len() > 64 {
                     pool.swap_remove(rng.index(pool.len()));
                 }
-                Some((k, if rng.index(4) == 0 { other(alg) } else { alg }, message, signature))
+                Some((k, if rng.index(4) == 0 { other(&mut rng, alg) } else { alg }, message, signature))
             }
-            // A pooled valid signature, under either scheme, on its own key or on another.
+            // A pooled valid signature, under any algorithm, on its own key or on another.
             (1, Some((pk, palg, message, signature))) => {
                 let k = if rng.index(2) == 0 { pk } else { k };
                 Some((k, if rng.index(2) == 0 { palg } else { alg }, message, signature))
@@ -244,12 +289,15 @@ fn rs256_and_ps256_agree_with_the_rsa_crate() {
                 };
                 Some((k, alg, rng.vec(8), signature))
             }
-            // PSS with another salt length: the crate and edgeward both require 32.
+            // PSS with another salt length: the crate and edgeward both require the hash length.
             (6, _) => {
-                let salt = [0usize, 20, 31, 33, 64][rng.index(5)];
+                let pss = [Algorithm::PS256, Algorithm::PS384, Algorithm::PS512][rng.index(3)];
+                let h = hash_len(pss);
+                let salts: Vec<usize> = [0, 20, 32, 48, 64, h - 1, h + 1].into_iter().filter(|&s| s != h).collect();
+                let salt = salts[rng.index(salts.len())];
                 let message = rng.vec(32);
-                let signature = keys[k].sign(&mut rng, Algorithm::PS256, salt, &message);
-                Some((k, Algorithm::PS256, message, signature))
+                let signature = keys[k].sign(&mut rng, pss, salt, &message);
+                Some((k, pss, message, signature))
             }
             // Re-signed encodings: a valid EM with one bit flipped or one octet set to a value
             // the parsers look for, at a random place or at one where a check sits, then raised
@@ -275,21 +323,32 @@ fn rs256_and_ps256_agree_with_the_rsa_crate() {
         };
         tally.compare(case, &keys[k], alg, &message, &signature);
     }
-    let Tally { accepted, refused, .. } = tally;
-    println!("{cases} cases (seed {seed:#x}): {accepted} accepted, {refused} refused; per kind {kinds:?}");
+    let Tally { accepted, refused, per_alg, .. } = tally;
+    println!(
+        "{cases} cases (seed {seed:#x}): {accepted} accepted, {refused} refused; per kind {kinds:?}; \
+         per algorithm {algs:?} {per_alg:?}"
+    );
     assert!(accepted > cases / 20, "too few valid cases: {accepted}");
     assert!(refused > cases / 2, "too few invalid cases: {refused}");
+    // Every algorithm gets its share (about a sixth each).
+    for (alg, count) in algs.iter().zip(per_alg) {
+        assert!(count > cases / 12, "too few {alg:?} cases: {count}");
+    }
 }
 
-fn other(alg: Algorithm) -> Algorithm {
-    if alg == Algorithm::RS256 { Algorithm::PS256 } else { Algorithm::RS256 }
+/// Another RSA algorithm than `alg`: the other scheme, another hash, or both.
+fn other(rng: &mut Rng, alg: Algorithm) -> Algorithm {
+    let others: Vec<Algorithm> = Algorithm::RSA.into_iter().filter(|a| *a != alg).collect();
+    others[rng.index(others.len())]
 }
 
-/// The run's seed (for failure messages) and how many cases each side accepted and refused.
+/// The run's seed (for failure messages), how many cases each side accepted and refused, and
+/// how many ran under each algorithm of [`Algorithm::RSA`].
 struct Tally {
     seed: u64,
     accepted: u64,
     refused: u64,
+    per_alg: [u64; 6],
 }
 
 impl Tally {
@@ -305,6 +364,9 @@ impl Tally {
             key.size,
             signature.len()
         );
+        if let Some(i) = Algorithm::RSA.iter().position(|a| *a == alg) {
+            self.per_alg[i] += 1;
+        }
         if ours {
             self.accepted += 1;
         } else {
@@ -315,23 +377,41 @@ impl Tally {
 
 /// With a 2049-bit modulus, EM for PSS is k − 1 octets: RSAVP1's result must have a zero top
 /// octet. A valid EM with 0x01 put above it (still below n) must be refused, not truncated back
-/// to the valid EM.
+/// to the valid EM — with every hash.
 #[test]
 fn pss_refuses_a_representative_longer_than_em_len() {
     let mut rng = Rng(0x2049);
     let key = Key::generate(&mut rng, 2049);
-    let mut tried = 0;
-    for attempt in 0..64 {
-        let message = format!("message {attempt}").into_bytes();
-        let signature = key.sign(&mut rng, Algorithm::PS256, 32, &message);
-        assert!(Algorithm::PS256.verify(&key.ours, &message, &signature).is_ok());
-        let mut em = key.open(&signature);
-        assert_eq!(em[0], 0, "PSS encodings are k − 1 octets here");
-        em[0] = 0x01;
-        let Some(forged) = key.seal(&em) else { continue };
-        tried += 1;
-        assert!(!key.reference(Algorithm::PS256, &message, &forged));
-        assert!(Algorithm::PS256.verify(&key.ours, &message, &forged).is_err());
+    for alg in [Algorithm::PS256, Algorithm::PS384, Algorithm::PS512] {
+        let mut tried = 0;
+        for attempt in 0..64 {
+            let message = format!("message {attempt}").into_bytes();
+            let signature = key.sign(&mut rng, alg, hash_len(alg), &message);
+            assert!(alg.verify(&key.ours, &message, &signature).is_ok());
+            let mut em = key.open(&signature);
+            assert_eq!(em[0], 0, "PSS encodings are k − 1 octets here");
+            em[0] = 0x01;
+            let Some(forged) = key.seal(&em) else { continue };
+            tried += 1;
+            assert!(!key.reference(alg, &message, &forged));
+            assert!(alg.verify(&key.ours, &message, &forged).is_err());
+        }
+        assert!(tried >= 8, "{alg:?}: too few encodings below n: {tried}");
     }
-    assert!(tried >= 8, "too few encodings below n: {tried}");
+}
+
+/// The same valid signature is accepted under its own algorithm only: no two of the six share
+/// an encoding (another hash's DigestInfo, another salt length, the other scheme).
+#[test]
+fn a_signature_verifies_under_its_own_algorithm_only() {
+    let mut rng = Rng(0x0384);
+    let key = Key::generate(&mut rng, 2048);
+    for alg in Algorithm::RSA {
+        let message = format!("signed with {alg:?}").into_bytes();
+        let signature = key.sign(&mut rng, alg, hash_len(alg), &message);
+        for under in Algorithm::RSA {
+            assert_eq!(under.verify(&key.ours, &message, &signature).is_ok(), under == alg, "{alg:?} under {under:?}");
+            assert_eq!(key.reference(under, &message, &signature), under == alg, "rsa: {alg:?} under {under:?}");
+        }
+    }
 }

@@ -4,8 +4,8 @@
 //!
 //! Sources (values copied from the RFC texts; they are data, not code):
 //! - RFC 7515 A.2 (RS256) and A.3 (ES256, a high-S signature).
-//! - RFC 7520 §4.1 (RS256). §4.2 is PS384 and §4.3 is ES512: edgeward supports neither, so both
-//!   are checked to be refused. PS256 is covered by Wycheproof (`tests/wycheproof.rs`).
+//! - RFC 7520 §4.1 (RS256), §4.2 (PS384) and §4.3 (ES512). PS256 is covered by Wycheproof
+//!   (`tests/wycheproof.rs`).
 //! - RFC 8037 A.4 (Ed25519).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -51,6 +51,12 @@ const RFC7520_P521_JWKS: &str = r#"{"keys":[{"kty":"EC","kid":"bilbo.baggins@hob
  "y":"AdymlHvOiLxXkEhayXQnNCvDX4h9htZaCJN34kfmC6pV5OhQHiraVySsUdaQkAgDPrwQrJmbnX9cwlGfP-HqHZR1"}]}"#;
 /// RFC 7520 §4.3: header `{"alg":"ES512","kid":"bilbo.baggins@hobbiton.example"}`.
 const RFC7520_4_3_HEADER: &str = "eyJhbGciOiJFUzUxMiIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZSJ9";
+/// RFC 7520 §4.3.3 (Figure 26).
+const RFC7520_4_3_SIGNATURE: &str = concat!(
+    "AE_R_YZCChjn4791jSQCrdPZCNYqHXCTZH0-JZGYNlaAjP2kqaluUIIUnC9qvb",
+    "u9Plon7KRTzoNEuT4Va2cmL1eJAQy3mtPBu_u_sDDyYjnAMDxXPn7XrT0lw-kv",
+    "AD890jl8e2puQens_IEKBpHABlsbEPX6sFY8OcGDqoRuBomu9xQ2"
+);
 
 /// RFC 8037 A.1/A.2: the Ed25519 public key.
 const RFC8037_JWKS: &str =
@@ -156,33 +162,37 @@ fn rfc7520_4_1_rs256() {
 }
 
 #[test]
-fn rfc7520_4_2_ps384_is_not_supported() {
-    // RFC 7520 §4.2 signs with PS384, which edgeward does not implement: the name is unknown,
-    // and the PS256 verifier (SHA-256) must not accept the PS384 signature either.
-    assert_eq!(Algorithm::from_name("PS384"), None);
-    let set = KeySet::from_bytes(RFC7520_RSA_JWKS.as_bytes(), &[Algorithm::PS256]).unwrap();
-    let signature = base64url::decode(RFC7520_4_2_SIGNATURE).unwrap();
+fn rfc7520_4_2_ps384() {
     let input = format!("{RFC7520_4_2_HEADER}.{RFC7520_PAYLOAD}");
-    assert_eq!(Algorithm::PS256.verify(&set.keys()[0].key, input.as_bytes(), &signature), Err(Error::BadSignature));
-    assert_eq!(Algorithm::RS256.verify(&set.keys()[0].key, input.as_bytes(), &signature), Err(Error::BadSignature));
+    check_vector(RFC7520_RSA_JWKS, Algorithm::PS384, &input, RFC7520_4_2_SIGNATURE);
+    // The same key under another RSA algorithm does not accept the PS384 signature.
+    let set = KeySet::from_bytes(RFC7520_RSA_JWKS.as_bytes(), &Algorithm::RSA).unwrap();
+    let signature = base64url::decode(RFC7520_4_2_SIGNATURE).unwrap();
+    for alg in Algorithm::RSA.into_iter().filter(|a| *a != Algorithm::PS384) {
+        assert_eq!(alg.verify(&set.keys()[0].key, input.as_bytes(), &signature), Err(Error::BadSignature), "{alg:?}");
+    }
 }
 
 #[test]
-fn rfc7520_4_3_es512_is_not_supported() {
-    // ES512 (P-521) is not implemented: the alg name is unknown and a P-521 key is skipped
-    // (never used), whatever algorithms are allowed.
-    assert_eq!(Algorithm::from_name("ES512"), None);
+fn rfc7520_4_3_es512() {
     let header = String::from_utf8(base64url::decode(RFC7520_4_3_HEADER).unwrap()).unwrap();
     assert!(header.contains(r#""alg":"ES512""#));
-    // Alone, the skipped P-521 key leaves nothing usable, so the document is refused.
-    let err = KeySet::from_bytes(RFC7520_P521_JWKS.as_bytes(), &Algorithm::ALL).unwrap_err();
+    let input = format!("{RFC7520_4_3_HEADER}.{RFC7520_PAYLOAD}");
+    check_vector(RFC7520_P521_JWKS, Algorithm::ES512, &input, RFC7520_4_3_SIGNATURE);
+    // Without ES512 allowed the P-521 key is skipped: alone it leaves nothing usable, so the
+    // document is refused, naming the key type and what to allow …
+    let others: Vec<Algorithm> = Algorithm::ALL.into_iter().filter(|a| *a != Algorithm::ES512).collect();
+    let err = KeySet::from_bytes(RFC7520_P521_JWKS.as_bytes(), &others).unwrap_err();
     assert_eq!((err.code(), err.path()), ("ERR_JWKS_INVALID", Some("keys")));
-    // Beside a usable key it is skipped, not used.
+    assert!(err.to_string().contains("EC P-521") && err.to_string().contains("add ES512"), "{err}");
+    // … and beside a usable key it is skipped, not used.
     let p521: serde_json::Value = serde_json::from_str(RFC7520_P521_JWKS).unwrap();
     let ec: serde_json::Value = serde_json::from_str(RFC7515_A3_JWKS).unwrap();
     let both = serde_json::json!({ "keys": [p521["keys"][0].clone(), ec["keys"][0].clone()] });
-    let set = KeySet::from_bytes(both.to_string().as_bytes(), &Algorithm::ALL).unwrap();
+    let set = KeySet::from_bytes(both.to_string().as_bytes(), &others).unwrap();
     assert_eq!((set.keys().len(), set.skipped()), (1, 1));
+    let set = KeySet::from_bytes(both.to_string().as_bytes(), &Algorithm::ALL).unwrap();
+    assert_eq!((set.keys().len(), set.skipped()), (2, 0));
 }
 
 #[test]

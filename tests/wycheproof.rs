@@ -2,9 +2,12 @@
 //! checkout runs all of them), through edgeward's own key validation (`KeySet`) and key
 //! selection, then `Algorithm::verify`.
 //!
-//! Files: ECDSA P-256/SHA-256 and P-384/SHA-384 (IEEE P1363 signatures), Ed25519, RSA-PSS 2048
-//! SHA-256 MGF1 salt 32, RSASSA-PKCS1-v1_5 2048, 3072 and 4096 with SHA-256. Each file's number
-//! of tests is pinned, so a file that silently yields fewer (or none) fails.
+//! Files: ECDSA P-256/SHA-256, P-384/SHA-384 and P-521/SHA-512 (IEEE P1363 signatures), Ed25519,
+//! RSA-PSS 2048 SHA-256 MGF1 salt 32, 2048 and 4096 SHA-384 MGF1 salt 48, 4096 SHA-512 MGF1 salt
+//! 64 (the crate has no 2048/3072-bit SHA-512 file with a 64-byte salt), RSASSA-PKCS1-v1_5 2048,
+//! 3072 and 4096 with SHA-256, SHA-384 and SHA-512. Each file's number of tests is pinned, so a
+//! file that silently yields fewer (or none) fails. A PSS file whose salt is not the hash's length
+//! (SHA-512 with a 32-byte salt) runs too: PS512 must refuse every one of its signatures.
 //!
 //! For every group the public key is read as a JWK (the file's `publicKeyJwk`/`keyJwk` where the
 //! group has one, else built from the raw key), then every test must give: `valid` → accepted,
@@ -102,6 +105,9 @@ fn ecdsa_file(name: &'static str, test: ecdsa::TestName) -> File {
                 (ecdsa::TestGroupTypeId::EcdsaP1363, EllipticCurve::Secp384r1, HashFunction::Sha2_384) => {
                     Some(Algorithm::ES384)
                 }
+                (ecdsa::TestGroupTypeId::EcdsaP1363, EllipticCurve::Secp521r1, HashFunction::Sha2_512) => {
+                    Some(Algorithm::ES512)
+                }
                 _ => None,
             };
             let key = alg.map(|alg| {
@@ -118,7 +124,11 @@ fn ecdsa_file(name: &'static str, test: ecdsa::TestName) -> File {
                         })
                     }
                     None => {
-                        let size = if alg == Algorithm::ES256 { 32 } else { 48 };
+                        let size = match alg {
+                            Algorithm::ES256 => 32,
+                            Algorithm::ES384 => 48,
+                            _ => 66,
+                        };
                         json!({
                             "kty": "EC",
                             "crv": crv,
@@ -166,28 +176,54 @@ fn pkcs1_file(name: &'static str, test: pkcs1::TestName) -> File {
         .test_groups
         .into_iter()
         .map(|group| {
-            let key = (group.test_type == pkcs1::TestGroupTypeId::RsaPkcs1Verify
-                && group.hash == HashFunction::Sha2_256)
-                .then(|| (Algorithm::RS256, rsa_jwk(group.jwk.as_ref(), &group.key)));
+            let alg = match group.hash {
+                HashFunction::Sha2_256 => Some(Algorithm::RS256),
+                HashFunction::Sha2_384 => Some(Algorithm::RS384),
+                HashFunction::Sha2_512 => Some(Algorithm::RS512),
+                _ => None,
+            };
+            let key = alg
+                .filter(|_| group.test_type == pkcs1::TestGroupTypeId::RsaPkcs1Verify)
+                .map(|alg| (alg, rsa_jwk(group.jwk.as_ref(), &group.key)));
             Group { key, tests: cases!(group.tests) }
         })
         .collect();
     File { name, number_of_tests: set.number_of_tests, groups }
 }
 
+/// RSA-PSS groups with MGF1 of the same hash and a salt as long as the hash (RFC 7518 §3.5).
 fn pss_file(name: &'static str, test: pss::TestName) -> File {
+    pss_file_as(name, test, None)
+}
+
+/// With `other_salt`, groups whose salt is not the hash length run as that algorithm instead:
+/// every signature must then be refused (the tests are turned invalid).
+fn pss_file_as(name: &'static str, test: pss::TestName, other_salt: Option<Algorithm>) -> File {
     let set = pss::TestSet::load(test).unwrap_or_else(|e| panic!("{name}: {e}"));
     let groups = set
         .test_groups
         .into_iter()
         .map(|group| {
-            let key = (group.test_type == pss::TestGroupTypeId::RsaPssVerify
-                && group.hash == HashFunction::Sha2_256
+            let (alg, hash_len) = match group.hash {
+                HashFunction::Sha2_256 => (Some(Algorithm::PS256), 32),
+                HashFunction::Sha2_384 => (Some(Algorithm::PS384), 48),
+                HashFunction::Sha2_512 => (Some(Algorithm::PS512), 64),
+                _ => (None, 0),
+            };
+            let scheme = group.test_type == pss::TestGroupTypeId::RsaPssVerify
                 && group.mgf == Mgf::Mgf1
-                && group.mgf_hash == Some(HashFunction::Sha2_256)
-                && group.salt_size == 32)
-                .then(|| (Algorithm::PS256, rsa_jwk(group.jwk.as_ref(), &group.key)));
-            Group { key, tests: cases!(group.tests) }
+                && group.mgf_hash == Some(group.hash);
+            let alg = match (alg, other_salt) {
+                (Some(alg), _) if scheme && group.salt_size == hash_len => Some(alg),
+                (Some(alg), Some(other)) if scheme && alg == other => Some(other),
+                _ => None,
+            };
+            let mut tests: Vec<Case> = cases!(group.tests);
+            if other_salt.is_some() && group.salt_size != hash_len {
+                tests.iter_mut().for_each(|t| t.result = TestResult::Invalid);
+            }
+            let key = alg.map(|alg| (alg, rsa_jwk(group.jwk.as_ref(), &group.key)));
+            Group { key, tests }
         })
         .collect();
     File { name, number_of_tests: set.number_of_tests, groups }
@@ -276,44 +312,119 @@ fn run_file(file: File, expected: usize) -> Counts {
     assert_eq!(total, expected, "{name}: the number of tests the pinned crate version holds");
     // Every file here is for an algorithm edgeward implements: all of it must have run.
     assert_eq!(counts.not_applicable, 0, "{name}: groups for an unsupported algorithm");
+    counts
+}
+
+/// [`run_file`] for a file with valid vectors (all of them but the wrong-salt one).
+fn run_valid_file(file: File, expected: usize) -> Counts {
+    let name = file.name;
+    let counts = run_file(file, expected);
     assert!(counts.valid > 0, "{name}: no valid vector ran");
     counts
 }
 
 #[test]
 fn ecdsa_p256_sha256_p1363() {
-    run_file(ecdsa_file("ecdsa_secp256r1_sha256_p1363", ecdsa::TestName::EcdsaSecp256r1Sha256P1363), 262);
+    run_valid_file(ecdsa_file("ecdsa_secp256r1_sha256_p1363", ecdsa::TestName::EcdsaSecp256r1Sha256P1363), 262);
 }
 
 #[test]
 fn ecdsa_p384_sha384_p1363() {
-    run_file(ecdsa_file("ecdsa_secp384r1_sha384_p1363", ecdsa::TestName::EcdsaSecp384r1Sha384P1363), 280);
+    run_valid_file(ecdsa_file("ecdsa_secp384r1_sha384_p1363", ecdsa::TestName::EcdsaSecp384r1Sha384P1363), 280);
 }
 
 #[test]
 fn ed25519() {
-    run_file(eddsa_file("ed25519", eddsa::TestName::Ed25519), 151);
+    run_valid_file(eddsa_file("ed25519", eddsa::TestName::Ed25519), 151);
 }
 
 #[test]
 fn rsa_pss_2048_sha256_mgf1_32() {
-    run_file(pss_file("rsa_pss_2048_sha256_mgf1_32", pss::TestName::RsaPss2048Sha256Mgf1SaltLen32), 108);
+    run_valid_file(pss_file("rsa_pss_2048_sha256_mgf1_32", pss::TestName::RsaPss2048Sha256Mgf1SaltLen32), 108);
 }
 
 #[test]
 fn rsa_pkcs1_2048_sha256() {
-    let counts = run_file(pkcs1_file("rsa_signature_2048_sha256", pkcs1::TestName::Rsa2048Sha256), 259);
+    let counts = run_valid_file(pkcs1_file("rsa_signature_2048_sha256", pkcs1::TestName::Rsa2048Sha256), 259);
     assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
 }
 
 #[test]
 fn rsa_pkcs1_3072_sha256() {
-    let counts = run_file(pkcs1_file("rsa_signature_3072_sha256", pkcs1::TestName::Rsa3072Sha256), 259);
+    let counts = run_valid_file(pkcs1_file("rsa_signature_3072_sha256", pkcs1::TestName::Rsa3072Sha256), 259);
     assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
 }
 
 #[test]
 fn rsa_pkcs1_4096_sha256() {
-    let counts = run_file(pkcs1_file("rsa_signature_4096_sha256", pkcs1::TestName::Rsa4096Sha256), 258);
+    let counts = run_valid_file(pkcs1_file("rsa_signature_4096_sha256", pkcs1::TestName::Rsa4096Sha256), 258);
+    assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
+}
+
+#[test]
+fn ecdsa_p521_sha512_p1363() {
+    run_valid_file(ecdsa_file("ecdsa_secp521r1_sha512_p1363", ecdsa::TestName::EcdsaSecp521r1Sha512P1363), 318);
+}
+
+#[test]
+fn rsa_pss_2048_sha384_mgf1_48() {
+    run_valid_file(pss_file("rsa_pss_2048_sha384_mgf1_48", pss::TestName::RsaPss2048Sha384Mgf1SaltLen48), 141);
+}
+
+#[test]
+fn rsa_pss_4096_sha384_mgf1_48() {
+    run_valid_file(pss_file("rsa_pss_4096_sha384_mgf1_48", pss::TestName::RsaPss4096Sha384Mgf1SaltLen48), 141);
+}
+
+#[test]
+fn rsa_pss_4096_sha512_mgf1_64() {
+    run_valid_file(pss_file("rsa_pss_4096_sha512_mgf1_64", pss::TestName::RsaPss4096Sha512Mgf1SaltLen64), 179);
+}
+
+#[test]
+fn rsa_pss_4096_sha512_mgf1_32_is_refused_by_ps512() {
+    // PS512 is salt 64 only: a signer using a 32-byte salt (valid RSASSA-PSS otherwise) is refused.
+    let file = pss_file_as(
+        "rsa_pss_4096_sha512_mgf1_32",
+        pss::TestName::RsaPss4096Sha512Mgf1SaltLen32,
+        Some(Algorithm::PS512),
+    );
+    let counts = run_file(file, 177);
+    assert_eq!((counts.valid, counts.invalid), (0, 177));
+}
+
+#[test]
+fn rsa_pkcs1_2048_sha384() {
+    let counts = run_valid_file(pkcs1_file("rsa_signature_2048_sha384", pkcs1::TestName::Rsa2048Sha384), 258);
+    assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
+}
+
+#[test]
+fn rsa_pkcs1_2048_sha512() {
+    let counts = run_valid_file(pkcs1_file("rsa_signature_2048_sha512", pkcs1::TestName::Rsa2048Sha512), 259);
+    assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
+}
+
+#[test]
+fn rsa_pkcs1_3072_sha384() {
+    let counts = run_valid_file(pkcs1_file("rsa_signature_3072_sha384", pkcs1::TestName::Rsa3072Sha384), 259);
+    assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
+}
+
+#[test]
+fn rsa_pkcs1_3072_sha512() {
+    let counts = run_valid_file(pkcs1_file("rsa_signature_3072_sha512", pkcs1::TestName::Rsa3072Sha512), 260);
+    assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
+}
+
+#[test]
+fn rsa_pkcs1_4096_sha384() {
+    let counts = run_valid_file(pkcs1_file("rsa_signature_4096_sha384", pkcs1::TestName::Rsa4096Sha384), 259);
+    assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
+}
+
+#[test]
+fn rsa_pkcs1_4096_sha512() {
+    let counts = run_valid_file(pkcs1_file("rsa_signature_4096_sha512", pkcs1::TestName::Rsa4096Sha512), 259);
     assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
 }

@@ -222,12 +222,27 @@ pub enum Alg {
     /// ECDSA P-384 with SHA-384.
     #[value(name = "ES384")]
     Es384,
+    /// ECDSA P-521 with SHA-512.
+    #[value(name = "ES512")]
+    Es512,
     /// RSA PKCS#1 v1.5 with SHA-256 (2048-bit keys).
     #[value(name = "RS256")]
     Rs256,
+    /// RSA PKCS#1 v1.5 with SHA-384 (2048-bit keys).
+    #[value(name = "RS384")]
+    Rs384,
+    /// RSA PKCS#1 v1.5 with SHA-512 (2048-bit keys).
+    #[value(name = "RS512")]
+    Rs512,
     /// RSA-PSS with SHA-256 (2048-bit keys).
     #[value(name = "PS256")]
     Ps256,
+    /// RSA-PSS with SHA-384 (2048-bit keys).
+    #[value(name = "PS384")]
+    Ps384,
+    /// RSA-PSS with SHA-512 (2048-bit keys).
+    #[value(name = "PS512")]
+    Ps512,
     /// Ed25519.
     #[value(name = "EdDSA")]
     EdDsa,
@@ -238,8 +253,13 @@ impl From<Alg> for Algorithm {
         match alg {
             Alg::Es256 => Algorithm::ES256,
             Alg::Es384 => Algorithm::ES384,
+            Alg::Es512 => Algorithm::ES512,
             Alg::Rs256 => Algorithm::RS256,
+            Alg::Rs384 => Algorithm::RS384,
+            Alg::Rs512 => Algorithm::RS512,
             Alg::Ps256 => Algorithm::PS256,
+            Alg::Ps384 => Algorithm::PS384,
+            Alg::Ps512 => Algorithm::PS512,
             Alg::EdDsa => Algorithm::EdDSA,
         }
     }

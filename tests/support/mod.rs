@@ -28,8 +28,13 @@ pub struct Keys {
     pub es256: PrivateJwk,
     pub es256_second: PrivateJwk,
     pub es384: PrivateJwk,
+    pub es512: PrivateJwk,
     pub rs256: PrivateJwk,
+    pub rs384: PrivateJwk,
+    pub rs512: PrivateJwk,
     pub ps256: PrivateJwk,
+    pub ps384: PrivateJwk,
+    pub ps512: PrivateJwk,
     pub eddsa: PrivateJwk,
     pub attacker: PrivateJwk,
 }
@@ -43,8 +48,13 @@ pub fn keys() -> &'static Keys {
             es256: make(Algorithm::ES256, "es256-1"),
             es256_second: make(Algorithm::ES256, "es256-2"),
             es384: make(Algorithm::ES384, "es384-1"),
+            es512: make(Algorithm::ES512, "es512-1"),
             rs256: make(Algorithm::RS256, "rs256-1"),
+            rs384: make(Algorithm::RS384, "rs384-1"),
+            rs512: make(Algorithm::RS512, "rs512-1"),
             ps256: make(Algorithm::PS256, "ps256-1"),
+            ps384: make(Algorithm::PS384, "ps384-1"),
+            ps512: make(Algorithm::PS512, "ps512-1"),
             eddsa: make(Algorithm::EdDSA, "eddsa-1"),
             attacker: make(Algorithm::ES256, "attacker-1"),
         }
@@ -57,9 +67,15 @@ pub fn key(alg: Algorithm) -> &'static PrivateJwk {
     match alg {
         Algorithm::ES256 => &k.es256,
         Algorithm::ES384 => &k.es384,
+        Algorithm::ES512 => &k.es512,
         Algorithm::RS256 => &k.rs256,
+        Algorithm::RS384 => &k.rs384,
+        Algorithm::RS512 => &k.rs512,
         Algorithm::PS256 => &k.ps256,
+        Algorithm::PS384 => &k.ps384,
+        Algorithm::PS512 => &k.ps512,
         Algorithm::EdDSA => &k.eddsa,
+        other => panic!("no generated key for {other:?}"),
     }
 }
 
@@ -137,7 +153,7 @@ pub fn segments(token: &str) -> (String, String, String) {
 /// The JWKS of every generated key except the second ES256 one and the attacker's.
 pub fn all_jwks() -> Value {
     let k = keys();
-    jwks(&[&k.es256, &k.es384, &k.rs256, &k.ps256, &k.eddsa])
+    jwks(&[&k.es256, &k.es384, &k.es512, &k.rs256, &k.rs384, &k.rs512, &k.ps256, &k.ps384, &k.ps512, &k.eddsa])
 }
 
 /// A provider allowing every algorithm, with `jwks` inline.
@@ -145,7 +161,7 @@ pub fn provider_json(jwks: Value) -> Value {
     json!({
         "issuer": ISSUER,
         "audiences": [AUDIENCE],
-        "algorithms": ["ES256", "ES384", "RS256", "PS256", "EdDSA"],
+        "algorithms": Algorithm::ALL.iter().map(|a| a.name()).collect::<Vec<_>>(),
         "local_jwks": jwks,
     })
 }

@@ -6,17 +6,28 @@
 //   node node_jws.mjs verify       stdin {"jwk": <public JWK>, "token": "<compact JWS>"}
 //                                  stdout {"valid": bool, "alg": ..., "claims": {...}}
 //
-// ECDSA signatures are IEEE P1363 (r||s), PSS uses a 32-byte salt (RFC 7518).
+// ECDSA signatures are IEEE P1363 (r||s), PSS uses a salt as long as the hash (RFC 7518 §3.5).
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 const ALGORITHMS = {
   ES256: { kind: 'ec', options: { namedCurve: 'P-256' }, hash: 'sha256', dsaEncoding: 'ieee-p1363' },
   ES384: { kind: 'ec', options: { namedCurve: 'P-384' }, hash: 'sha384', dsaEncoding: 'ieee-p1363' },
+  ES512: { kind: 'ec', options: { namedCurve: 'P-521' }, hash: 'sha512', dsaEncoding: 'ieee-p1363' },
   RS256: { kind: 'rsa', options: { modulusLength: 2048 }, hash: 'sha256', padding: crypto.constants.RSA_PKCS1_PADDING },
+  RS384: { kind: 'rsa', options: { modulusLength: 2048 }, hash: 'sha384', padding: crypto.constants.RSA_PKCS1_PADDING },
+  RS512: { kind: 'rsa', options: { modulusLength: 2048 }, hash: 'sha512', padding: crypto.constants.RSA_PKCS1_PADDING },
   PS256: {
     kind: 'rsa', options: { modulusLength: 2048 }, hash: 'sha256',
     padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32,
+  },
+  PS384: {
+    kind: 'rsa', options: { modulusLength: 2048 }, hash: 'sha384',
+    padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 48,
+  },
+  PS512: {
+    kind: 'rsa', options: { modulusLength: 2048 }, hash: 'sha512',
+    padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 64,
   },
   EdDSA: { kind: 'ed25519', options: {}, hash: null },
 };

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const NOW: i64 = 1_900_000_000;
 pub const ISSUER: &str = "https://idp.example.com";
 pub const AUDIENCE: &str = "orders-api";
-pub const ALGORITHMS: [&str; 5] = ["ES256", "ES384", "RS256", "PS256", "EdDSA"];
+pub const ALGORITHMS: [&str; 10] =
+    ["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"];
 
 /// What one run of the binary did.
 pub struct Run {
