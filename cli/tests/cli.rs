@@ -479,3 +479,27 @@ fn check_reports_findings_and_loads_like_the_filter() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("providers.corp-idp.remote_jwks.cluster"), "{}", run.stderr);
 }
+
+#[test]
+fn check_says_when_the_allowlist_cannot_use_the_providers_keys() {
+    // The algorithm is the operator's choice: a PS384 key under the default ["ES256"] is never
+    // used, and `check` refuses the policy saying so (key type, allowlist, what to add).
+    let dir = setup("PS384");
+    let jwks: Value = serde_json::from_str(&dir.read("jwks.json")).unwrap();
+    let unlisted = json!({
+        "providers": { "corp-idp": { "issuer": ISSUER, "audiences": [AUDIENCE], "local_jwks": jwks } },
+        "rules": [{ "match": { "prefix": "/" }, "requires": { "provider_name": "corp-idp" } }]
+    });
+    dir.write("unlisted.json", &unlisted.to_string());
+    let run = edgeward(dir.path(), &["check", "--policy", "unlisted.json"], None);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("providers.corp-idp.local_jwks.keys"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the keys are RSA (alg PS384); algorithms allows ES256: add PS384 to algorithms"),
+        "{}",
+        run.stderr
+    );
+    // Listed, the same keys load.
+    let run = edgeward(dir.path(), &["check", "--policy", "policy.json"], None);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
