@@ -7,7 +7,8 @@
 //! 64 (the crate has no 2048/3072-bit SHA-512 file with a 64-byte salt), RSASSA-PKCS1-v1_5 2048,
 //! 3072 and 4096 with SHA-256, SHA-384 and SHA-512. Each file's number of tests is pinned, so a
 //! file that silently yields fewer (or none) fails. A PSS file whose salt is not the hash's length
-//! (SHA-512 with a 32-byte salt) runs too: PS512 must refuse every one of its signatures.
+//! (SHA-512 with a 32-byte salt) runs too: PS512 must refuse every one of its signatures; and so
+//! does the DER-encoded P-521 file: ES512 must refuse every one of its signatures.
 //!
 //! For every group the public key is read as a JWK (the file's `publicKeyJwk`/`keyJwk` where the
 //! group has one, else built from the raw key), then every test must give: `valid` → accepted,
@@ -93,21 +94,23 @@ fn fixed(bytes: &[u8], len: usize) -> Vec<u8> {
 }
 
 fn ecdsa_file(name: &'static str, test: ecdsa::TestName) -> File {
+    ecdsa_file_as(name, test, ecdsa::TestGroupTypeId::EcdsaP1363)
+}
+
+/// An ECDSA file whose groups have signatures of `encoding`; with DER (`Ecdsa`), every test is
+/// turned invalid: JWS signatures are raw `r‖s`, and a DER one is never accepted, valid or not.
+fn ecdsa_file_as(name: &'static str, test: ecdsa::TestName, encoding: ecdsa::TestGroupTypeId) -> File {
     let set = ecdsa::TestSet::load(test).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let der = encoding == ecdsa::TestGroupTypeId::Ecdsa;
     let groups = set
         .test_groups
         .into_iter()
         .map(|group| {
-            let alg = match (group.test_type, group.key.curve, group.hash) {
-                (ecdsa::TestGroupTypeId::EcdsaP1363, EllipticCurve::Secp256r1, HashFunction::Sha2_256) => {
-                    Some(Algorithm::ES256)
-                }
-                (ecdsa::TestGroupTypeId::EcdsaP1363, EllipticCurve::Secp384r1, HashFunction::Sha2_384) => {
-                    Some(Algorithm::ES384)
-                }
-                (ecdsa::TestGroupTypeId::EcdsaP1363, EllipticCurve::Secp521r1, HashFunction::Sha2_512) => {
-                    Some(Algorithm::ES512)
-                }
+            let alg = match (group.key.curve, group.hash) {
+                _ if group.test_type != encoding => None,
+                (EllipticCurve::Secp256r1, HashFunction::Sha2_256) => Some(Algorithm::ES256),
+                (EllipticCurve::Secp384r1, HashFunction::Sha2_384) => Some(Algorithm::ES384),
+                (EllipticCurve::Secp521r1, HashFunction::Sha2_512) => Some(Algorithm::ES512),
                 _ => None,
             };
             let key = alg.map(|alg| {
@@ -139,7 +142,11 @@ fn ecdsa_file(name: &'static str, test: ecdsa::TestName) -> File {
                 };
                 (alg, jwk)
             });
-            Group { key, tests: cases!(group.tests) }
+            let mut tests: Vec<Case> = cases!(group.tests);
+            if der {
+                tests.iter_mut().for_each(|t| t.result = TestResult::Invalid);
+            }
+            Group { key, tests }
         })
         .collect();
     File { name, number_of_tests: set.number_of_tests, groups }
@@ -427,4 +434,14 @@ fn rsa_pkcs1_4096_sha384() {
 fn rsa_pkcs1_4096_sha512() {
     let counts = run_valid_file(pkcs1_file("rsa_signature_4096_sha512", pkcs1::TestName::Rsa4096Sha512), 259);
     assert_eq!(counts.acceptable_refused, 1, "the one MissingNull vector is refused");
+}
+
+#[test]
+fn ecdsa_p521_sha512_der_is_refused() {
+    // The same vectors DER-encoded (the ASN.1 file): ES512 takes raw r‖s only, so not one of
+    // them verifies, not even the valid ones.
+    let file =
+        ecdsa_file_as("ecdsa_secp521r1_sha512", ecdsa::TestName::EcdsaSecp521r1Sha512, ecdsa::TestGroupTypeId::Ecdsa);
+    let counts = run_file(file, 542);
+    assert_eq!((counts.valid, counts.invalid), (0, 542));
 }
