@@ -14,6 +14,12 @@ fn peer_algorithm(alg: Algorithm) -> jsonwebtoken::Algorithm {
         Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
         Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
         Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+        Algorithm::RS384 => jsonwebtoken::Algorithm::RS384,
+        Algorithm::RS512 => jsonwebtoken::Algorithm::RS512,
+        Algorithm::PS384 => jsonwebtoken::Algorithm::PS384,
+        Algorithm::PS512 => jsonwebtoken::Algorithm::PS512,
+        // ES512 (jsonwebtoken has none) and what edgeward adds later: not in ALGORITHMS.
+        other => panic!("no jsonwebtoken peer for {}", other.name()),
     }
 }
 
