@@ -65,7 +65,7 @@ fuzz: fuzz-differential
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The fast paths against the maintained crates' own verify on DIFF_CASES random cases each (make test runs
-# a few thousand): ES256 against p256, RS256/PS256 against rsa.
+# a few thousand): ES256 against p256, RS*/PS* against rsa.
 fuzz-differential:
 	@$(SETUP) rust
 	EDGEWARD_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release --locked -p edgeward --test p256_differential -- --nocapture
