@@ -351,12 +351,13 @@ function makeApi(bindings) {
   const clock = () => performance.now();
   const ignore = () => {};
 
-  async function readCapped(response, limit) {
+  async function readCapped(response, limit, what = 'JWKS') {
+    const tooLarge = () => new Error(`${what} response is larger than ${limit} bytes`);
     const length = Number(response.headers.get('content-length'));
-    if (Number.isFinite(length) && length > limit) throw new Error(`JWKS response is larger than ${limit} bytes`);
+    if (Number.isFinite(length) && length > limit) throw tooLarge();
     if (!response.body || typeof response.body.getReader !== 'function') {
       const bytes = new Uint8Array(await response.arrayBuffer());
-      if (bytes.length > limit) throw new Error(`JWKS response is larger than ${limit} bytes`);
+      if (bytes.length > limit) throw tooLarge();
       return bytes;
     }
     const reader = response.body.getReader();
@@ -368,7 +369,7 @@ function makeApi(bindings) {
       total += value.length;
       if (total > limit) {
         await reader.cancel().catch(ignore);
-        throw new Error(`JWKS response is larger than ${limit} bytes`);
+        throw tooLarge();
       }
       chunks.push(value);
     }
@@ -553,7 +554,7 @@ function makeApi(bindings) {
       try {
         const response = await this.#fetch(url, { signal: controller.signal, redirect: 'error', headers: { accept } });
         if (!response.ok) throw new Error(`${what} endpoint answered HTTP ${response.status}`);
-        return await readCapped(response, MAX_JWKS_BYTES);
+        return await readCapped(response, MAX_JWKS_BYTES, what);
       } finally {
         clearTimeout(timer);
       }

@@ -160,6 +160,16 @@ describe('createRemoteJwks with discovery', () => {
     remote.close();
   });
 
+  test('a configuration over 256 KiB is refused unread', async () => {
+    reset();
+    state.configuration = { ...state.configuration, padding: 'x'.repeat(300 * 1024) };
+    const remote = createRemoteJwks(discoveringVerifier(), 'idp');
+    const error = await rejection(remote.ready);
+    assert.match(error.message, /discovery document .* failed: discovery response is larger than 262144 bytes/);
+    assert.equal(state.hits['/keys'], undefined);
+    remote.close();
+  });
+
   test('a configuration that never answers times out', async () => {
     reset();
     state.hang = true;
