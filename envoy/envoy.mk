@@ -37,7 +37,7 @@ lint-envoy:
 # Native unit tests of the plain modules run with the workspace (`cargo test --workspace`);
 # these run the filter in a real Envoy 1.40.
 test-envoy: build-envoy build-envoy-trap lint-envoy
-	@$(SETUP) envoy
+	@$(SETUP) envoy node
 	EDGEWARD_TRAP_WASM=$(TRAP_WASM) node --test --test-concurrency=1 $(ENVOY_NODE_TESTS)
 
 # Envoy on 127.0.0.1:10000 (admin :9901) with the filter, an upstream bot and fresh keys;
