@@ -1,21 +1,32 @@
 // A real identity provider (oidc-provider, js/test/lib/idp.mjs) in front of which a real Envoy runs
 // the filter with `remote_jwks.discovery: true`: the filter reads the IdP's own discovery
 // document through the `idp` cluster, fetches its jwks_uri, and the RS256 RFC 9068 access tokens
-// the IdP issues by client_credentials (obtained with openid-client) reach the upstream: 200 with
-// the scopes, 403 under-scoped, 401 for another audience.
+// the IdP issues by client_credentials reach the upstream bot. The callers are bots built on
+// openid-client (js/test/lib/bot.mjs) that refresh their token before it expires: 200 with the
+// scopes, 403 under-scoped, 401 expired, 401 for another audience — also while the IdP rotates
+// its signing key under a bounded traffic loop.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { envoyConfig, metrics, request, startEchoUpstream, startEnvoy, stopAll, until } from './lib/harness.mjs';
+import { envoyConfig, metrics, startEchoUpstream, startEnvoy, stopAll, until } from './lib/harness.mjs';
 // oidc-provider and openid-client are devDependencies of the npm package (js/node_modules).
-import { startIdp, CLIENT_ID, RESOURCE } from '../../js/test/lib/idp.mjs';
+import { startIdp, CLIENT_ID, RESOURCE, OTHER_RESOURCE, TOKEN_TTL_SECONDS } from '../../js/test/lib/idp.mjs';
+import { callUntilRefreshed, createBot, judgeRotation, refreshedBeforeExpiry, rotateKeysUnderTraffic } from '../../js/test/lib/bot.mjs';
+
+// The test policy's remote_jwks schedule: short, so that a rotation is seen within seconds.
+const CACHE_SECONDS = 3;
+const COOLDOWN_SECONDS = 1;
+const TIMEOUT_MS = 1000;
+const SKEW_SECONDS = 1;
+/** The filter's root contexts tick every 500 ms (docs/policy.md, Remote JWKS schedule). */
+const TICK_MS = 500;
 
 describe('Envoy with discovery in front of oidc-provider', () => {
-  let idp, upstream, envoy;
+  let idp, upstream, envoy, upstreamRequests = 0;
 
   before(async () => {
     idp = await startIdp();
-    upstream = await startEchoUpstream();
+    upstream = await startEchoUpstream({ onRequest: () => { upstreamRequests += 1; } });
     const policy = {
       providers: {
         idp: {
@@ -24,7 +35,14 @@ describe('Envoy with discovery in front of oidc-provider', () => {
           algorithms: ['RS256'],
           token_types: ['at+jwt'],
           required_claims: ['client_id'],
-          remote_jwks: { discovery: true, cluster: 'idp' },
+          clock_skew_seconds: SKEW_SECONDS,
+          remote_jwks: {
+            discovery: true,
+            cluster: 'idp',
+            cache_duration_seconds: CACHE_SECONDS,
+            refetch_cooldown_seconds: COOLDOWN_SECONDS,
+            timeout_ms: TIMEOUT_MS,
+          },
           claim_to_headers: [{ claim_name: 'client_id', header_name: 'x-bot-id' }],
         },
       },
@@ -38,27 +56,123 @@ describe('Envoy with discovery in front of oidc-provider', () => {
   });
   after(() => stopAll([envoy, upstream, idp]));
 
-  const call = (method, token) =>
-    request(envoy, '/orders/7', { method, headers: { authorization: `Bearer ${token}` } });
+  const url = (path) => `${envoy.url}${path}`;
 
   test('the IdP\'s discovery document and jwks_uri were fetched', () => {
     assert.ok(idp.state.configurationRequests >= 1);
     assert.ok(idp.state.jwksRequests >= 1);
   });
 
-  test('a client_credentials token with the scope reaches the upstream (200)', async () => {
-    const res = await call('GET', await idp.token('read:orders'));
+  test('a bot (openid-client, client_credentials) with the scope reaches the upstream bot (200)', async () => {
+    const reader = await createBot({ issuer: idp.issuer, scope: 'read:orders' });
+    const res = await reader.call(url('/orders/7'));
     assert.equal(res.status, 200);
     assert.equal(res.json.headers['x-bot-id'], CLIENT_ID);
+    assert.equal(res.json.headers.authorization, undefined, 'the token is not forwarded');
+    assert.equal(reader.current.exp - reader.current.iat, TOKEN_TTL_SECONDS);
+    const writer = await createBot({ issuer: idp.issuer, scope: 'read:orders write:orders' });
+    assert.equal((await writer.call(url('/orders'), { method: 'POST' })).status, 200);
   });
 
-  test('an under-scoped token is 403', async () => {
-    const res = await call('POST', await idp.token('read:orders'));
+  test('an under-scoped bot is 403', async () => {
+    const reader = await createBot({ issuer: idp.issuer, scope: 'read:orders' });
+    const res = await reader.call(url('/orders'), { method: 'POST' });
     assert.equal(res.status, 403);
+    assert.equal(res.code, 'ERR_SCOPE_INSUFFICIENT');
   });
 
-  test('a token for another audience is 401', async () => {
-    const res = await call('GET', await idp.token('read:orders', 'https://other-api.test'));
+  test('a bot with a token for another audience is 401', async () => {
+    const foreign = await createBot({ issuer: idp.issuer, scope: 'read:orders', resource: OTHER_RESOURCE });
+    const res = await foreign.call(url('/orders/7'));
     assert.equal(res.status, 401);
+    assert.equal(res.code, 'ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  test('a token kept past its exp (a 1 s TTL) is 401 ERR_JWT_EXPIRED; the bot refreshes instead of sending it', async () => {
+    const bot = await createBot({ issuer: idp.issuer, scope: 'read:orders' });
+    let first;
+    idp.ttlSeconds = 1;
+    try {
+      first = await bot.entry();
+    } finally {
+      idp.ttlSeconds = TOKEN_TTL_SECONDS;
+    }
+    assert.equal(first.exp - first.iat, 1);
+    assert.equal((await bot.call(url('/orders/7'), { token: first.token })).status, 200, 'valid while not expired');
+    // Past exp + clock skew (1 s), at most ~3 s from now.
+    await new Promise((ok) => setTimeout(ok, Math.max(0, (first.exp + SKEW_SECONDS + 1) * 1000 - Date.now())));
+    const expired = await bot.call(url('/orders/7'), { token: first.token });
+    assert.equal(expired.status, 401);
+    assert.equal(expired.code, 'ERR_JWT_EXPIRED');
+    const again = await bot.call(url('/orders/7'));
+    assert.equal(again.status, 200, 'the bot itself refreshed');
+    assert.notEqual(again.token, first.token);
+  });
+
+  test('a bot refreshes its 20 s token when less than 25 % is left, before exp: no call refused', async () => {
+    const bot = await createBot({ issuer: idp.issuer, scope: 'read:orders', refreshMargin: 0.25 });
+    const answers = await callUntilRefreshed(bot, url('/orders/7'), { intervalMs: 500, maxMs: 25000 });
+    assert.deepEqual(answers.filter((a) => a.status !== 200), [], 'every call 200');
+    assert.equal(bot.history.length, 2, 'one refresh');
+    const [first, second] = bot.history;
+    assert.equal(first.exp - first.iat, TOKEN_TTL_SECONDS);
+    const leftMs = first.exp * 1000 - first.replacedAt;
+    // Refreshed with less than 25 % of the lifetime left (the bot counts from the request, minus
+    // 1 s for exp's whole seconds, plus the grant's own time), and at least a second before exp.
+    assert.ok(leftMs <= 0.25 * TOKEN_TTL_SECONDS * 1000 + 1500, `refreshed ${leftMs} ms before exp: not too early`);
+    assert.ok(leftMs >= 1000, `refreshed ${leftMs} ms before exp`);
+    assert.ok(second.exp > first.exp && answers.at(-1).refreshed);
+  });
+
+  test('key rotation at the IdP under traffic: no wrong answer, no 5xx, refusals only in the unknown-kid window', async () => {
+    // The filter refuses (401 ERR_JWKS_NO_MATCHING_KEY) the request that meets an unknown kid and
+    // makes a fetch due; later requests see the new keys once it is done. The rotation switches to
+    // the new key 300 ms after a fetch (the worst case), so the early fetch waits for the cooldown
+    // (counted from the start of the last fetch), then for a tick of the worker, takes up to
+    // timeout_ms, and the other worker loads the stored keys at its next tick:
+    // window ≤ cooldown (1 s) + tick (500 ms) + fetch (timeout_ms, 1 s) + tick (500 ms) + 500 ms for a loaded machine.
+    const windowMs = COOLDOWN_SECONDS * 1000 + TICK_MS + TIMEOUT_MS + TICK_MS + 500;
+    const concurrency = 4;
+    const paceMs = 50;
+    const metricsBefore = await metrics(envoy);
+    const upstreamBefore = upstreamRequests;
+    let settled = false;
+    const run = await rotateKeysUnderTraffic({
+      idp,
+      baseUrl: envoy.url,
+      skewSeconds: SKEW_SECONDS,
+      // One key loaded (the gauge) after the retirement; the scenario then runs one more second,
+      // more than a tick, so every worker has loaded the stored keys.
+      keysSettled: async () => {
+        settled ||= idp.state.published.length === 1 && (await metrics(envoy)).edgeward_jwks_keys_loaded === 1;
+        return settled;
+      },
+      ttlSeconds: 5,
+      concurrency,
+      paceMs,
+      maxRequests: 2000,
+      maxMs: 20000,
+    });
+    const verdict = judgeRotation(run, { windowMs });
+    const after = await metrics(envoy);
+    const fetches = (after.edgeward_jwks_fetch_ok ?? 0) - (metricsBefore.edgeward_jwks_fetch_ok ?? 0);
+    console.log('# rotation (Envoy):', JSON.stringify({ ...verdict, wrong: verdict.wrong.slice(0, 5), fetches }));
+    assert.equal(run.bounded, false, 'the rotation completed within the request and time bounds');
+    assert.ok(run.timeline.settled, 'the filter dropped the retired key');
+    assert.deepEqual(verdict.wrong, [], 'every answer right');
+    assert.equal(run.records.filter((r) => r.status >= 500 || r.status === 0).length, 0, 'no 5xx, no failed request');
+    // At most every request sent in the window: `concurrency` workers, one request per paceMs each.
+    assert.ok(verdict.tolerated <= Math.ceil((concurrency * windowMs) / paceMs), `${verdict.tolerated} refusals in the window`);
+    // Exactly the accepted requests reached the upstream bot.
+    assert.equal(upstreamRequests - upstreamBefore, run.records.filter((r) => r.status === 200).length);
+    const accepted = run.records.filter((r) => r.status === 200);
+    assert.ok(accepted.some((r) => r.kid === run.oldKid) && accepted.some((r) => r.kid === run.newKid));
+    assert.ok(run.records.some((r) => r.kind === 'expired'), 'the expired token was sent');
+    for (const bot of run.bots) {
+      assert.ok(refreshedBeforeExpiry(bot), `${bot.name} refreshed before expiry`);
+    }
+    assert.ok(run.bots.find((b) => b.name === 'read').history.length >= 3, 'the read bot refreshed during the run');
+    assert.equal((after.edgeward_jwks_fetch_failed ?? 0) - (metricsBefore.edgeward_jwks_fetch_failed ?? 0), 0, 'no failed fetch');
+    assert.equal(after.edgeward_jwks_keys_loaded, 1);
   });
 });

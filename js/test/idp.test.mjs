@@ -1,12 +1,21 @@
 // A real identity provider (oidc-provider, js/test/lib/idp.mjs) behind createRemoteJwks with
 // `remote_jwks.discovery: true`: its own discovery document gives the jwks_uri, and the RS256
-// RFC 9068 access tokens it issues by client_credentials (obtained with openid-client) go through
-// the middleware: allowed with the scopes, 403 under-scoped, 401 for another audience.
+// RFC 9068 access tokens it issues by client_credentials go through the middleware of a Node
+// service. The callers are bots built on openid-client (js/test/lib/bot.mjs) that refresh their
+// token before it expires: allowed with the scopes, 403 under-scoped, 401 expired, 401 for another
+// audience — also while the IdP rotates its signing key under a bounded traffic loop.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Verifier, middleware, createRemoteJwks } from '../index.mjs';
-import { startIdp, CLIENT_ID, RESOURCE } from './lib/idp.mjs';
+import { startIdp, CLIENT_ID, RESOURCE, OTHER_RESOURCE, TOKEN_TTL_SECONDS } from './lib/idp.mjs';
+import { callUntilRefreshed, createBot, judgeRotation, peek, refreshedBeforeExpiry, rotateKeysUnderTraffic } from './lib/bot.mjs';
+
+// The test policy's remote_jwks schedule: short, so that a rotation is seen within seconds.
+const CACHE_SECONDS = 3;
+const COOLDOWN_SECONDS = 1;
+const TIMEOUT_MS = 1000;
+const SKEW_SECONDS = 1;
 
 describe('oidc-provider through discovery', () => {
   let idp;
@@ -25,7 +34,13 @@ describe('oidc-provider through discovery', () => {
           algorithms: ['RS256'],
           token_types: ['at+jwt'],
           required_claims: ['client_id'],
-          remote_jwks: { discovery: true },
+          clock_skew_seconds: SKEW_SECONDS,
+          remote_jwks: {
+            discovery: true,
+            cache_duration_seconds: CACHE_SECONDS,
+            refetch_cooldown_seconds: COOLDOWN_SECONDS,
+            timeout_ms: TIMEOUT_MS,
+          },
         },
       },
       rules: [
@@ -52,9 +67,6 @@ describe('oidc-provider through discovery', () => {
     await idp?.stop();
   });
 
-  const call = (method, path, token) =>
-    fetch(`${base}${path}`, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
-
   test('the keys come from the jwks_uri of its real discovery document', async () => {
     assert.equal(await remote.ready, 1);
     assert.equal(remote.discoveryUri, `${idp.issuer}/.well-known/openid-configuration`);
@@ -63,36 +75,133 @@ describe('oidc-provider through discovery', () => {
     assert.equal(verifier.keyCount('idp'), 1);
   });
 
-  test('it issues RFC 9068 JWT access tokens, RS256 with a 2048-bit key', async () => {
+  test('it issues RFC 9068 JWT access tokens, RS256 with a 2048-bit key; iat is now, exp = iat + ttl.ClientCredentials', async () => {
+    const before = Math.floor(Date.now() / 1000);
     const token = await idp.token();
-    const [header, claims] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url')));
+    const after = Math.ceil(Date.now() / 1000);
+    const { header, claims } = peek(token);
     assert.equal(header.alg, 'RS256');
     assert.equal(header.typ, 'at+jwt');
     assert.equal(claims.client_id, CLIENT_ID);
+    assert.equal(claims.sub, CLIENT_ID);
     assert.equal(claims.aud, RESOURCE);
-    assert.ok(Number.isInteger(claims.iat) && claims.exp - claims.iat <= 3600, 'iat present, within the default lifetime bound');
+    assert.equal(claims.iss, idp.issuer);
+    assert.ok(claims.iat >= before && claims.iat <= after, `iat ${claims.iat} is the issuing second`);
+    assert.equal(claims.exp - claims.iat, TOKEN_TTL_SECONDS, 'exp = iat + ttl.ClientCredentials');
+    assert.equal(claims.nbf, undefined, 'no nbf');
+    assert.equal(typeof claims.jti, 'string');
     const { keys } = await (await fetch(remote.uri)).json();
     assert.equal(Buffer.from(keys.find((k) => k.kid === header.kid).n, 'base64url').length * 8, 2048);
     const verified = await remote.verify(token, { scopes: ['read:orders'] });
     assert.deepEqual(verified.scopes, ['read:orders', 'write:orders']);
   });
 
-  test('a token with the scopes is allowed through the middleware', async () => {
-    const res = await call('GET', '/orders/7', await idp.token('read:orders'));
+  test('a bot (openid-client, client_credentials) with the scopes is allowed through the middleware', async () => {
+    const reader = await createBot({ issuer: idp.issuer, scope: 'read:orders' });
+    const res = await reader.call(`${base}/orders/7`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { client_id: CLIENT_ID, scopes: ['read:orders'] });
-    assert.equal((await call('POST', '/orders', await idp.token())).status, 200);
+    assert.deepEqual(res.json, { client_id: CLIENT_ID, scopes: ['read:orders'] });
+    assert.equal(reader.current.lifetimeMs, TOKEN_TTL_SECONDS * 1000, 'expires_in is the TTL');
+    const writer = await createBot({ issuer: idp.issuer, scope: 'read:orders write:orders' });
+    assert.equal((await writer.call(`${base}/orders`, { method: 'POST' })).status, 200);
+    assert.equal((await reader.call(`${base}/orders/8`)).token, res.token, 'a fresh token is reused, not refreshed');
+    assert.equal(reader.history.length, 1);
   });
 
-  test('an under-scoped token is 403', async () => {
-    const res = await call('POST', '/orders', await idp.token('read:orders'));
+  test('an under-scoped bot is 403', async () => {
+    const reader = await createBot({ issuer: idp.issuer, scope: 'read:orders' });
+    const res = await reader.call(`${base}/orders`, { method: 'POST' });
     assert.equal(res.status, 403);
+    assert.equal(res.code, 'ERR_SCOPE_INSUFFICIENT');
     assert.match(res.headers.get('www-authenticate') ?? '', /insufficient_scope/);
   });
 
-  test('a token for another resource (audience) is 401', async () => {
-    const res = await call('GET', '/orders/7', await idp.token('read:orders', 'https://other-api.test'));
+  test('a bot with a token for another resource (audience) is 401', async () => {
+    const foreign = await createBot({ issuer: idp.issuer, scope: 'read:orders', resource: OTHER_RESOURCE });
+    const res = await foreign.call(`${base}/orders/7`);
     assert.equal(res.status, 401);
-    assert.equal((await call('GET', '/orders/7')).status, 401, 'and no token is 401');
+    assert.equal(res.code, 'ERR_JWT_CLAIM_VALIDATION_FAILED');
+    const none = await fetch(`${base}/orders/7`);
+    assert.equal(none.status, 401, 'and no token is 401');
+  });
+
+  test('a token kept past its exp (a 1 s TTL) is 401 ERR_JWT_EXPIRED; the bot refreshes instead of sending it', async () => {
+    const bot = await createBot({ issuer: idp.issuer, scope: 'read:orders' });
+    let first;
+    idp.ttlSeconds = 1;
+    try {
+      first = await bot.entry();
+    } finally {
+      idp.ttlSeconds = TOKEN_TTL_SECONDS;
+    }
+    assert.equal(first.exp - first.iat, 1);
+    const fresh = await bot.call(`${base}/orders/7`, { token: first.token });
+    assert.equal(fresh.status, 200, 'valid while not expired');
+    // Past exp + clock skew (1 s), at most ~3 s from now.
+    const pastMs = (first.exp + SKEW_SECONDS + 1) * 1000 - Date.now();
+    await new Promise((ok) => setTimeout(ok, Math.max(0, pastMs)));
+    const expired = await bot.call(`${base}/orders/7`, { token: first.token });
+    assert.equal(expired.status, 401);
+    assert.equal(expired.code, 'ERR_JWT_EXPIRED');
+    const again = await bot.call(`${base}/orders/7`);
+    assert.equal(again.status, 200, 'the bot itself refreshed');
+    assert.notEqual(again.token, first.token);
+  });
+
+  test('a bot refreshes its 20 s token when less than 25 % is left, before exp: no call refused', async () => {
+    const bot = await createBot({ issuer: idp.issuer, scope: 'read:orders', refreshMargin: 0.25 });
+    const answers = await callUntilRefreshed(bot, `${base}/orders/7`, { intervalMs: 500, maxMs: 25000 });
+    assert.deepEqual(answers.filter((a) => a.status !== 200), [], 'every call 200');
+    assert.equal(bot.history.length, 2, 'one refresh');
+    const [first, second] = bot.history;
+    assert.equal(first.exp - first.iat, TOKEN_TTL_SECONDS);
+    const leftMs = first.exp * 1000 - first.replacedAt;
+    // Refreshed with less than 25 % of the lifetime left (the bot counts from the request, minus
+    // 1 s for exp's whole seconds, plus the grant's own time), and at least a second before exp.
+    assert.ok(leftMs <= 0.25 * TOKEN_TTL_SECONDS * 1000 + 1500, `refreshed ${leftMs} ms before exp: not too early`);
+    assert.ok(leftMs >= 1000, `refreshed ${leftMs} ms before exp`);
+    assert.ok(second.exp > first.exp && answers.at(-1).refreshed);
+  });
+
+  test('key rotation at the IdP under traffic: no wrong answer, no 5xx, refusals only in the unknown-kid window', async () => {
+    // npm: an unknown kid makes the middleware refetch and retry — unless the last fetch STARTED
+    // less than refetch_cooldown_seconds ago. The rotation switches to the new key 300 ms after a
+    // fetch (the worst case), so new-kid tokens may be refused (401 ERR_JWKS_NO_MATCHING_KEY)
+    // until the cooldown is over and a refetch has loaded the new key:
+    // window ≤ cooldown (1 s) + one fetch (timeout_ms, 1 s) + 500 ms for a loaded machine.
+    const windowMs = COOLDOWN_SECONDS * 1000 + TIMEOUT_MS + 500;
+    const concurrency = 4;
+    const paceMs = 50;
+    const fetchesBefore = remote.fetches;
+    const run = await rotateKeysUnderTraffic({
+      idp,
+      baseUrl: base,
+      skewSeconds: SKEW_SECONDS,
+      keysSettled: () => verifier.keyCount('idp') === 1 && remote.uri !== undefined && idp.state.published.length === 1,
+      ttlSeconds: 5,
+      concurrency,
+      paceMs,
+      maxRequests: 2000,
+      maxMs: 20000,
+    });
+    const verdict = judgeRotation(run, { windowMs });
+    console.log('# rotation (npm middleware):', JSON.stringify({ ...verdict, wrong: verdict.wrong.slice(0, 5), fetches: remote.fetches - fetchesBefore }));
+    assert.equal(run.bounded, false, 'the rotation completed within the request and time bounds');
+    assert.ok(run.timeline.settled, 'the verifier dropped the retired key');
+    assert.deepEqual(verdict.wrong, [], 'every answer right');
+    assert.equal(run.records.filter((r) => r.status >= 500 || r.status === 0).length, 0, 'no 5xx, no failed request');
+    // At most every request sent in the window: `concurrency` workers, one request per paceMs each.
+    assert.ok(verdict.tolerated <= Math.ceil((concurrency * windowMs) / paceMs), `${verdict.tolerated} refusals in the window`);
+    // Both keys signed accepted calls; every bot refreshed, each time before expiry.
+    const accepted = run.records.filter((r) => r.status === 200);
+    assert.ok(accepted.some((r) => r.kid === run.oldKid) && accepted.some((r) => r.kid === run.newKid));
+    assert.ok(run.records.some((r) => r.kind === 'expired'), 'the expired token was sent');
+    for (const bot of run.bots) {
+      assert.ok(refreshedBeforeExpiry(bot), `${bot.name} refreshed before expiry`);
+    }
+    assert.ok(run.bots.find((b) => b.name === 'read').history.length >= 3, 'the read bot refreshed during the run');
+    assert.equal(remote.failures, 0);
+    assert.equal(remote.lastError, undefined);
+    assert.equal(verifier.keyCount('idp'), 1);
   });
 });
