@@ -62,3 +62,22 @@ bench-envoy: build-envoy
 	@$(SETUP) envoy wrk
 	CARGO_TARGET_DIR=$(CRATE_VERIFY_TARGET_DIR) $(CARGO) build --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm --features crate-verify
 	EDGEWARD_CRATE_VERIFY_WASM=$(CRATE_VERIFY_WASM) node envoy/bench/bench.mjs --seconds $(BENCH_SECONDS)
+
+# What one request may cost (hardening, round two): bogus, oversized and replayed tokens, a
+# 64-key JWKS reload, each against the filter before 26a598b (built from a git worktree of
+# BEFORE_REV, sharing dependencies under target/before-cost) and the current one, in one run ->
+# envoy/BENCHMARKS-attack.md. About 8 minutes with the defaults.
+ATTACK_SECONDS ?= 3
+ATTACK_ROUNDS ?= 3
+BEFORE_REV ?= eef8892
+BEFORE_WORKTREE ?= /tmp/edgeward-before
+BEFORE_TARGET_DIR := $(CURDIR)/target/before-cost
+BEFORE_WASM := $(BEFORE_TARGET_DIR)/wasm32-wasip1/wasm/edgeward_envoy.wasm
+.PHONY: bench-attack
+bench-attack: build-envoy
+	@$(SETUP) envoy wrk
+	@[ -d $(BEFORE_WORKTREE) ] || git worktree add --detach $(BEFORE_WORKTREE) $(BEFORE_REV)
+	@[ "$$(git -C $(BEFORE_WORKTREE) rev-parse HEAD)" = "$$(git rev-parse $(BEFORE_REV)^{commit})" ] || \
+	  { echo "bench-attack: $(BEFORE_WORKTREE) is not at $(BEFORE_REV)" >&2; exit 1; }
+	cd $(BEFORE_WORKTREE) && CARGO_TARGET_DIR=$(BEFORE_TARGET_DIR) $(CARGO) build --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm
+	EDGEWARD_BEFORE_WASM=$(BEFORE_WASM) EDGEWARD_BEFORE_REV=$(BEFORE_REV) node envoy/bench/attack.mjs --seconds $(ATTACK_SECONDS) --rounds $(ATTACK_ROUNDS)

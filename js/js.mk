@@ -31,3 +31,18 @@ profile-node:
 HARNESS_PORT ?= 8080
 harness: build-js
 	node js/harness/serve.mjs --port $(HARNESS_PORT)
+
+# What one call may cost (hardening, round two): the loads of make bench-attack through
+# Verifier.authorize, the package before 26a598b (its Node glue and its own lib/api.js, built from
+# a git worktree of BEFORE_REV into target/js-attack/pkg-before; build.sh builds the workspace it is
+# run in, hence the cd) against js/pkg -> js/BENCHMARKS-attack.md.
+BEFORE_REV ?= eef8892
+BEFORE_WORKTREE ?= /tmp/edgeward-before
+.PHONY: bench-attack-node
+bench-attack-node: build-js
+	@[ -d $(BEFORE_WORKTREE) ] || git worktree add --detach $(BEFORE_WORKTREE) $(BEFORE_REV)
+	@[ "$$(git -C $(BEFORE_WORKTREE) rev-parse HEAD)" = "$$(git rev-parse $(BEFORE_REV)^{commit})" ] || \
+	  { echo "bench-attack-node: $(BEFORE_WORKTREE) is not at $(BEFORE_REV)" >&2; exit 1; }
+	ln -sfn $(CURDIR)/.tools $(BEFORE_WORKTREE)/.tools
+	cd $(BEFORE_WORKTREE)/js && EDGEWARD_JS_VARIANT=$(CURDIR)/target/js-attack/pkg-before CARGO=$(CARGO) bash build.sh
+	EDGEWARD_BEFORE_REV=$(BEFORE_REV) node js/bench/attack.mjs
