@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Verifier, middleware, createRemoteJwks } from '../index.mjs';
 import { startIdp, CLIENT_ID, RESOURCE, OTHER_RESOURCE, TOKEN_TTL_SECONDS } from './lib/idp.mjs';
-import { callUntilRefreshed, createBot, judgeRotation, peek, refreshedBeforeExpiry, rotateKeysUnderTraffic } from './lib/bot.mjs';
+import { createBot, expectExpiredThenRefreshed, expectRefreshBeforeExpiry, judgeRotation, peek, refreshedBeforeExpiry, rotateKeysUnderTraffic } from './lib/bot.mjs';
 
 // The test policy's remote_jwks schedule: short, so that a rotation is seen within seconds.
 const CACHE_SECONDS = 3;
@@ -127,40 +127,12 @@ describe('oidc-provider through discovery', () => {
 
   test('a token kept past its exp (a 1 s TTL) is 401 ERR_JWT_EXPIRED; the bot refreshes instead of sending it', async () => {
     const bot = await createBot({ issuer: idp.issuer, scope: 'read:orders' });
-    let first;
-    idp.ttlSeconds = 1;
-    try {
-      first = await bot.entry();
-    } finally {
-      idp.ttlSeconds = TOKEN_TTL_SECONDS;
-    }
-    assert.equal(first.exp - first.iat, 1);
-    const fresh = await bot.call(`${base}/orders/7`, { token: first.token });
-    assert.equal(fresh.status, 200, 'valid while not expired');
-    // Past exp + clock skew (1 s), at most ~3 s from now.
-    const pastMs = (first.exp + SKEW_SECONDS + 1) * 1000 - Date.now();
-    await new Promise((ok) => setTimeout(ok, Math.max(0, pastMs)));
-    const expired = await bot.call(`${base}/orders/7`, { token: first.token });
-    assert.equal(expired.status, 401);
-    assert.equal(expired.code, 'ERR_JWT_EXPIRED');
-    const again = await bot.call(`${base}/orders/7`);
-    assert.equal(again.status, 200, 'the bot itself refreshed');
-    assert.notEqual(again.token, first.token);
+    await expectExpiredThenRefreshed(assert, { idp, bot, call: (path, options) => bot.call(`${base}${path}`, options), path: '/orders/7', skewSeconds: SKEW_SECONDS, ttlSeconds: TOKEN_TTL_SECONDS });
   });
 
   test('a bot refreshes its 20 s token when less than 25 % is left, before exp: no call refused', async () => {
     const bot = await createBot({ issuer: idp.issuer, scope: 'read:orders', refreshMargin: 0.25 });
-    const answers = await callUntilRefreshed(bot, `${base}/orders/7`, { intervalMs: 500, maxMs: 25000 });
-    assert.deepEqual(answers.filter((a) => a.status !== 200), [], 'every call 200');
-    assert.equal(bot.history.length, 2, 'one refresh');
-    const [first, second] = bot.history;
-    assert.equal(first.exp - first.iat, TOKEN_TTL_SECONDS);
-    const leftMs = first.exp * 1000 - first.replacedAt;
-    // Refreshed with less than 25 % of the lifetime left (the bot counts from the request, minus
-    // 1 s for exp's whole seconds, plus the grant's own time), and at least a second before exp.
-    assert.ok(leftMs <= 0.25 * TOKEN_TTL_SECONDS * 1000 + 1500, `refreshed ${leftMs} ms before exp: not too early`);
-    assert.ok(leftMs >= 1000, `refreshed ${leftMs} ms before exp`);
-    assert.ok(second.exp > first.exp && answers.at(-1).refreshed);
+    await expectRefreshBeforeExpiry(assert, { bot, url: `${base}/orders/7`, ttlSeconds: TOKEN_TTL_SECONDS });
   });
 
   test('key rotation at the IdP under traffic: no wrong answer, no 5xx, refusals only in the unknown-kid window', async () => {

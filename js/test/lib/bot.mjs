@@ -302,3 +302,46 @@ export function judgeRotation(run, { windowMs }) {
 export function refreshedBeforeExpiry(bot) {
   return bot.history.filter((e) => e.replacedAt !== null).every((e) => e.replacedAt < e.exp * 1000);
 }
+
+/**
+ * The expiry scenario both surfaces run: a token issued with a 1 s TTL is accepted, then refused
+ * as ERR_JWT_EXPIRED once past exp + `skewSeconds`, while the bot itself refreshes instead of
+ * sending it. `call(path, options)` calls the surface; `idp` lends its mutable TTL.
+ */
+export async function expectExpiredThenRefreshed(assert, { idp, bot, call, path, skewSeconds, ttlSeconds }) {
+  let first;
+  idp.ttlSeconds = 1;
+  try {
+    first = await bot.entry();
+  } finally {
+    idp.ttlSeconds = ttlSeconds;
+  }
+  assert.equal(first.exp - first.iat, 1);
+  assert.equal((await call(path, { token: first.token })).status, 200, 'valid while not expired');
+  // Past exp + clock skew, at most ~3 s from now.
+  await new Promise((ok) => setTimeout(ok, Math.max(0, (first.exp + skewSeconds + 1) * 1000 - Date.now())));
+  const expired = await call(path, { token: first.token });
+  assert.equal(expired.status, 401);
+  assert.equal(expired.code, 'ERR_JWT_EXPIRED');
+  const again = await call(path);
+  assert.equal(again.status, 200, 'the bot itself refreshed');
+  assert.notEqual(again.token, first.token);
+}
+
+/**
+ * The refresh scenario both surfaces run: a bot calling every 500 ms refreshes its token once
+ * less than 25 % of `ttlSeconds` is left, at least a second before exp, and no call is refused.
+ */
+export async function expectRefreshBeforeExpiry(assert, { bot, url, ttlSeconds }) {
+  const answers = await callUntilRefreshed(bot, url, { intervalMs: 500, maxMs: 25000 });
+  assert.deepEqual(answers.filter((a) => a.status !== 200), [], 'every call 200');
+  assert.equal(bot.history.length, 2, 'one refresh');
+  const [first, second] = bot.history;
+  assert.equal(first.exp - first.iat, ttlSeconds);
+  const leftMs = first.exp * 1000 - first.replacedAt;
+  // Refreshed with less than 25 % of the lifetime left (the bot counts from the request, minus
+  // 1 s for exp's whole seconds, plus the grant's own time), and at least a second before exp.
+  assert.ok(leftMs <= 0.25 * ttlSeconds * 1000 + 1500, `refreshed ${leftMs} ms before exp: not too early`);
+  assert.ok(leftMs >= 1000, `refreshed ${leftMs} ms before exp`);
+  assert.ok(second.exp > first.exp && answers.at(-1).refreshed);
+}
