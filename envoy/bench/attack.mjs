@@ -23,15 +23,17 @@
 // build in both columns; for envoy/tests/attack.test.mjs, which checks the report's shape.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, generateKeyPair, generateKeyPairSync, randomBytes, randomInt, sign } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { promisify } from 'node:util';
+import { join, relative } from 'node:path';
 import {
-  ROOT, WASM, makeKey, mint, nowSeconds, request, startEnvoy, staticCluster, stopAll, until, wasmFilter,
+  ROOT, WASM, request, startEnvoy, staticCluster, stopAll, until, wasmFilter,
 } from '../tests/lib/harness.mjs';
+import {
+  bigValidToken, bogus, claimsFor, esKey, junkToken, mint, rs8192, rsKey,
+} from '../../perf/attack-tokens.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -54,7 +56,6 @@ const CLK_TCK = 100; // getconf CLK_TCK on Linux
 const ISSUER = 'https://idp.attack';
 const AUDIENCE = 'orders-api';
 const TOKEN_CACHE = 1024; // every distinct pool below is larger: each request of a cold load misses
-const MAX_TOKEN_BYTES = 16384; // the default max_token_bytes
 const BAD_SIGNATURE = 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
 const NO_KEY = 'ERR_JWKS_NO_MATCHING_KEY';
 const TARGET = { bogusRatio: 1.1, junkRatio: 1.0, replayUs: 5, stallMs: 5 };
@@ -78,95 +79,26 @@ if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is not installed
 spawnSync('taskset', ['-a', '-pc', '1', String(process.pid)]);
 
 const fileId = (path) => createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 12);
-const b64url = (data) => Buffer.from(data).toString('base64url');
-const b64json = (value) => b64url(JSON.stringify(value));
-const claims = (sub, extra = {}) => ({ iss: ISSUER, aud: AUDIENCE, sub, iat: nowSeconds(), exp: nowSeconds() + 3600, ...extra });
+const claims = claimsFor(ISSUER, AUDIENCE);
 
-// ---- keys ----
-
-function rsaKey(kid, bits) {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  return { kid, privateKey, jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
-}
-
-// An 8192-bit key takes Node 5–60 s to generate: its public half is kept in target/ (the bogus
-// tokens need no private key).
-async function rsa8192(kid) {
-  const cache = join(ROOT, 'target/bench-attack/rsa-8192.public.json');
-  try {
-    const jwk = JSON.parse(readFileSync(cache, 'utf8'));
-    if (Buffer.from(jwk.n, 'base64url').length === 1024) return { kid, jwk: { ...jwk, kid, alg: 'RS256', use: 'sig' } };
-  } catch { /* not there yet */ }
-  console.log('generating an 8192-bit RSA key (once; kept in target/bench-attack/)…');
-  const { publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 8192 });
-  const { kty, n, e } = publicKey.export({ format: 'jwk' });
-  mkdirSync(dirname(cache), { recursive: true });
-  writeFileSync(cache, JSON.stringify({ kty, n, e }));
-  return { kid, jwk: { kty, n, e, kid, alg: 'RS256', use: 'sig' } };
-}
-
-function mintRs(key, body) {
-  const input = `${b64json({ alg: 'RS256', typ: 'at+jwt', kid: key.kid })}.${b64json(body)}`;
-  return `${input}.${b64url(sign('sha256', Buffer.from(input), key.privateKey))}`;
-}
-
-// A bogus signature an attacker would send: random, but of the right length and below the RSA
-// modulus (one at or above it is refused before any arithmetic), or with 1 ≤ r, s < n for ES256
-// (random 32-byte values are below n but with probability 2^-32).
-function bogusSignature(alg, jwk) {
-  if (alg === 'ES256') return b64url(randomBytes(64));
-  const n = Buffer.from(jwk.n, 'base64url');
-  const s = randomBytes(n.length);
-  s[0] = randomInt(0, n[0]);
-  return b64url(s);
-}
-const bogus = (alg, key, body) => `${b64json({ alg, typ: 'at+jwt', kid: key.kid })}.${b64json(body)}.${bogusSignature(alg, key.jwk)}`;
-
-// ~1,100 small members ("m0001":12, …) filling a token to max_token_bytes, signed or not.
-function junkToken(kid, signWith) {
-  const header = b64json({ alg: 'ES256', typ: 'at+jwt', kid });
-  const sigLength = 86; // 64 bytes of base64url
-  const budget = Math.floor((MAX_TOKEN_BYTES - header.length - 2 - sigLength) * 3 / 4);
-  const members = [];
-  let bytes = 2;
-  for (let i = 0; ; i += 1) {
-    const member = `"m${String(i).padStart(4, '0')}":${10 + (i % 90)}`;
-    if (bytes + member.length + 1 > budget) break;
-    members.push(member);
-    bytes += member.length + 1;
-  }
-  const input = `${header}.${b64url(`{${members.join(',')}}`)}`;
-  const signature = signWith ? b64url(sign('sha256', Buffer.from(input), { key: signWith.privateKey, dsaEncoding: 'ieee-p1363' })) : b64url(randomBytes(64));
-  return { token: `${input}.${signature}`, members: members.length };
-}
-
-// A valid ES256 token of max_token_bytes: ordinary claims and one long padding claim.
-function bigValidToken(key, i) {
-  const at = (pad) => mint(key, claims(`big-${i}`, { pad: 'x'.repeat(pad) }));
-  let pad = 10000;
-  while (at(pad + 100).length <= MAX_TOKEN_BYTES) pad += 100;
-  while (at(pad + 1).length <= MAX_TOKEN_BYTES) pad += 1;
-  return at(pad);
-}
-
-const es = makeKey('es');
-const rs = rsaKey('rs', 2048);
-const rs8k = await rsa8192('rs8k');
+const es = esKey('es');
+const rs = rsKey('rs', 2048);
+const rs8k = await rs8192('rs8k', ROOT);
 const size = (full, smoke) => (SMOKE ? smoke : full);
 console.log('minting tokens…');
 const pools = {
   validEs: Array.from({ length: size(20000, 2000) }, (_, i) => mint(es, claims(`bot-${i}`))),
-  validRs: Array.from({ length: size(3000, 1200) }, (_, i) => mintRs(rs, claims(`bot-${i}`))),
-  bogusEs: Array.from({ length: size(20000, 2000) }, (_, i) => bogus('ES256', es, claims(`bot-${i}`))),
-  bogusRs: Array.from({ length: size(5000, 1200) }, (_, i) => bogus('RS256', rs, claims(`bot-${i}`))),
-  bogusRs8k: Array.from({ length: size(2000, 600) }, (_, i) => bogus('RS256', rs8k, claims(`bot-${i}`))),
+  validRs: Array.from({ length: size(3000, 1200) }, (_, i) => mint(rs, claims(`bot-${i}`))),
+  bogusEs: Array.from({ length: size(20000, 2000) }, (_, i) => bogus(es, claims(`bot-${i}`))),
+  bogusRs: Array.from({ length: size(5000, 1200) }, (_, i) => bogus(rs, claims(`bot-${i}`))),
+  bogusRs8k: Array.from({ length: size(2000, 600) }, (_, i) => bogus(rs8k, claims(`bot-${i}`))),
   junkUnknown: Array.from({ length: size(300, 50) }, () => junkToken('nope').token),
-  bigValid: Array.from({ length: size(300, 50) }, (_, i) => bigValidToken(es, i)),
+  bigValid: Array.from({ length: size(300, 50) }, (_, i) => bigValidToken(es, claims, i)),
   junkKnown: Array.from({ length: size(300, 50) }, () => junkToken('es').token),
   legit: Array.from({ length: 64 }, (_, i) => mint(es, claims(`legit-${i}`))),
 };
 const MEMBERS = junkToken('es').members;
-const replayed = bogus('ES256', es, claims('replayed'));
+const replayed = bogus(es, claims('replayed'));
 
 const ROWS = [
   { id: 'valid-es', label: 'valid ES256, cold (distinct tokens)', path: '/es', pool: 'validEs', status: 200 },
@@ -479,7 +411,7 @@ try {
 
   // 64-key documents: the signing key and 63 others, a different 63 in each document, so that every
   // fetch changes the key set (the before build builds tables for each key of each document read).
-  const others = (tag) => Array.from({ length: 63 }, (_, i) => makeKey(`${tag}${i}`).jwk);
+  const others = (tag) => Array.from({ length: 63 }, (_, i) => esKey(`${tag}${i}`).jwk);
   const jwksDocs = ['a', 'b'].map((tag) => JSON.stringify({ keys: [es.jwk, ...others(tag)] }));
 
   for (let round = 1; round <= ROUNDS; round += 1) {

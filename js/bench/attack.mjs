@@ -13,13 +13,13 @@
 // and by iterations.
 //
 //   node js/bench/attack.mjs [--ms 1000] [--rounds 3] [--out FILE] [--smoke]
-import { createHash, generateKeyPair, generateKeyPairSync, randomBytes, randomInt, sign } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { bigValidToken, bogus, claimsFor, esKey, junkToken, mint, rs8192, rsKey } from '../../perf/attack-tokens.mjs';
 
 const require = createRequire(import.meta.url);
 const JS = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,7 +41,6 @@ const BEFORE_REV = process.env.EDGEWARD_BEFORE_REV ?? 'eef8892';
 const ISSUER = 'https://idp.attack';
 const AUDIENCE = 'orders-api';
 const TOKEN_CACHE = 1024;
-const MAX_TOKEN_BYTES = 16384;
 const BAD_SIGNATURE = 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
 const NO_KEY = 'ERR_JWKS_NO_MATCHING_KEY';
 const TARGET = { bogusRatio: 1.1, junkRatio: 1.0, replayUs: 5, stallMs: 5 };
@@ -60,73 +59,11 @@ const builds = [
 
 // ---- keys and tokens (node:crypto) ----
 
-const b64url = (data) => Buffer.from(data).toString('base64url');
-const b64json = (value) => b64url(JSON.stringify(value));
-const now = () => Math.floor(Date.now() / 1000);
-const claims = (sub, extra = {}) => ({ iss: ISSUER, aud: AUDIENCE, sub, iat: now(), exp: now() + 3600, ...extra });
-
-function esKey(kid) {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { kid, privateKey, alg: 'ES256', jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' } };
-}
-function rsKey(kid, bits) {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  return { kid, privateKey, alg: 'RS256', jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
-}
-// The 8192-bit key of envoy/bench/attack.mjs (public half cached in target/; no private key needed).
-async function rs8192(kid) {
-  const cache = join(ROOT, 'target/bench-attack/rsa-8192.public.json');
-  let jwk;
-  try { jwk = JSON.parse(readFileSync(cache, 'utf8')); } catch { /* not there yet */ }
-  if (!jwk || Buffer.from(jwk.n, 'base64url').length !== 1024) {
-    console.log('generating an 8192-bit RSA key (once; kept in target/bench-attack/)…');
-    const { publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 8192 });
-    const { kty, n, e } = publicKey.export({ format: 'jwk' });
-    jwk = { kty, n, e };
-    mkdirSync(dirname(cache), { recursive: true });
-    writeFileSync(cache, JSON.stringify(jwk));
-  }
-  return { kid, alg: 'RS256', jwk: { ...jwk, kid, alg: 'RS256', use: 'sig' } };
-}
-
-function mint(key, body, header = {}) {
-  const input = `${b64json({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header })}.${b64json(body)}`;
-  const options = key.alg === 'ES256' ? { key: key.privateKey, dsaEncoding: 'ieee-p1363' } : key.privateKey;
-  return `${input}.${b64url(sign('sha256', Buffer.from(input), options))}`;
-}
-// A random signature of the right length (RSA: below the modulus, as an attacker would send it).
-function bogusSignature(key) {
-  if (key.alg === 'ES256') return b64url(randomBytes(64));
-  const n = Buffer.from(key.jwk.n, 'base64url');
-  const s = randomBytes(n.length);
-  s[0] = randomInt(0, n[0]);
-  return b64url(s);
-}
-const bogus = (key, body) => `${b64json({ alg: key.alg, typ: 'at+jwt', kid: key.kid })}.${b64json(body)}.${bogusSignature(key)}`;
-function junkToken(kid) {
-  const header = b64json({ alg: 'ES256', typ: 'at+jwt', kid });
-  const budget = Math.floor((MAX_TOKEN_BYTES - header.length - 2 - 86) * 3 / 4);
-  const members = [];
-  let bytes = 2;
-  for (let i = 0; ; i += 1) {
-    const member = `"m${String(i).padStart(4, '0')}":${10 + (i % 90)}`;
-    if (bytes + member.length + 1 > budget) break;
-    members.push(member);
-    bytes += member.length + 1;
-  }
-  return { token: `${header}.${b64url(`{${members.join(',')}}`)}.${b64url(randomBytes(64))}`, members: members.length };
-}
-function bigValidToken(key, i) {
-  const at = (pad) => mint(key, claims(`big-${i}`, { pad: 'x'.repeat(pad) }));
-  let pad = 10000;
-  while (at(pad + 100).length <= MAX_TOKEN_BYTES) pad += 100;
-  while (at(pad + 1).length <= MAX_TOKEN_BYTES) pad += 1;
-  return at(pad);
-}
+const claims = claimsFor(ISSUER, AUDIENCE);
 
 const es = esKey('es');
 const rs = rsKey('rs', 2048);
-const rs8k = await rs8192('rs8k');
+const rs8k = await rs8192('rs8k', ROOT);
 const size = (full, smoke) => (SMOKE ? smoke : full);
 console.log('minting tokens…');
 const pools = {
@@ -136,7 +73,7 @@ const pools = {
   bogusRs: Array.from({ length: size(2000, 600) }, (_, i) => bogus(rs, claims(`bot-${i}`))),
   bogusRs8k: Array.from({ length: size(600, 300) }, (_, i) => bogus(rs8k, claims(`bot-${i}`))),
   junkUnknown: Array.from({ length: size(100, 20) }, () => junkToken('nope').token),
-  bigValid: Array.from({ length: size(100, 20) }, (_, i) => bigValidToken(es, i)),
+  bigValid: Array.from({ length: size(100, 20) }, (_, i) => bigValidToken(es, claims, i)),
   junkKnown: Array.from({ length: size(100, 20) }, () => junkToken('es').token),
   replay: [bogus(es, claims('replayed'))],
 };
