@@ -73,18 +73,21 @@ impl Verifier {
     /// `method_override_headers` header must satisfy that method's rule as well.
     pub fn decide(&mut self, request: &Request<'_>, now: i64) -> Decision {
         let policy = Arc::clone(self.policy_arc());
-        // Under any spelling a server reads as the same header (`x_http_method_override` too).
+        // Every name as servers read it, once: override headers and header changes both compare so
+        // (`x_http_method_override` is `x-http-method-override`).
+        let normalized: Vec<String> = request.headers.iter().map(|(name, _)| normalized_header_name(name)).collect();
         let overrides: Vec<String> = request
             .headers
             .iter()
-            .filter(|(name, _)| policy.method_override_headers.contains(&normalized_header_name(name)))
-            .map(|(_, method)| method.to_ascii_uppercase())
+            .zip(&normalized)
+            .filter(|(_, name)| policy.method_override_headers.contains(name))
+            .map(|((_, method), _)| method.to_ascii_uppercase())
             .collect();
         let mut token_for = |provider: &Provider| provider.extract_token(|name| request.header(name));
         let (outcome, cache) =
             self.decide_with(request.method, request.path, request.case_insensitive, &overrides, &mut token_for, now);
         let outcome = outcome.map(|(rule, access)| {
-            let (remove, set) = header_changes(&policy, &access, request.headers);
+            let (remove, set) = header_changes(&policy, &access, request.headers, &normalized);
             Allowed { access, rule, remove, set }
         });
         Decision { outcome, cache }
@@ -98,7 +101,7 @@ impl Verifier {
         let mut token_for = |_: &Provider| token.map(str::to_owned);
         let (outcome, cache) = self.decide_with(method, path, false, &[], &mut token_for, now);
         let outcome = outcome.map(|(rule, access)| {
-            let (_, set) = header_changes(&policy, &access, &[]);
+            let (_, set) = header_changes(&policy, &access, &[], &[]);
             Allowed { access, rule, remove: Vec::new(), set }
         });
         Decision { outcome, cache }
@@ -155,15 +158,20 @@ fn override_method(value: &str) -> Result<&str, Error> {
 /// The header changes of an allowed request: remove every header whose normalized name is a claim
 /// header or a token header (a `forward: true` provider's own token header stays, under its exact
 /// name), then set the claim headers of the verified token.
-fn header_changes(policy: &Policy, access: &Access, headers: &[(&str, &str)]) -> (Vec<String>, Vec<(String, String)>) {
+/// `normalized` holds each header's name as servers read it, in `headers`' order.
+fn header_changes(
+    policy: &Policy,
+    access: &Access,
+    headers: &[(&str, &str)],
+    normalized: &[String],
+) -> (Vec<String>, Vec<(String, String)>) {
     let mut remove: Vec<String> = Vec::new();
-    for (name, _) in headers {
+    for ((name, _), normalized) in headers.iter().zip(normalized) {
         if remove.iter().any(|r| r == name) || policy.forwarded_headers.iter().any(|f| f == name) {
             continue;
         }
-        let normalized = normalized_header_name(name);
-        if policy.claim_headers.binary_search(&normalized).is_ok()
-            || policy.token_headers.binary_search(&normalized).is_ok()
+        if policy.claim_headers.binary_search(normalized).is_ok()
+            || policy.token_headers.binary_search(normalized).is_ok()
         {
             remove.push((*name).to_owned());
         }
