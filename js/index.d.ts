@@ -157,6 +157,7 @@ export type ErrorCode =
   | 'ERR_SCOPE_INSUFFICIENT'
   | 'ERR_ROUTE_DENIED'
   | 'ERR_JWKS_UNAVAILABLE'
+  | 'ERR_HOST_CRYPTO_FAILED'
   | 'ERR_POLICY_INVALID'
   | 'ERR_JWKS_INVALID';
 
@@ -243,6 +244,12 @@ export interface VerifierOptions {
    * (default true; off anyway when the policy's token_cache_size is 0).
    */
   memoize?: boolean;
+  /**
+   * On Node, RS256/384/512 and PS256/384/512 signatures are checked by `node:crypto` (OpenSSL),
+   * every other check by edgeward (docs/policy.md, "Host crypto"). `false` keeps them in
+   * edgeward's wasm, as in browsers. Default true.
+   */
+  hostCrypto?: boolean;
 }
 
 /**
@@ -277,6 +284,8 @@ export class Verifier {
   readonly providers: string[];
   /** How many verified tokens the cache holds. */
   readonly cachedTokens: number;
+  /** Whether RSA signatures go to `node:crypto` (Node, unless `{ hostCrypto: false }`; never in browsers). */
+  readonly hostCrypto: boolean;
   /** How many usable keys `provider` has (`undefined`: no key set yet). */
   keyCount(provider: string): number | undefined;
   /**

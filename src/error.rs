@@ -23,6 +23,7 @@ pub const ALL_CODES: &[&str] = &[
     "ERR_SCOPE_INSUFFICIENT",
     "ERR_ROUTE_DENIED",
     "ERR_JWKS_UNAVAILABLE",
+    "ERR_HOST_CRYPTO_FAILED",
     "ERR_POLICY_INVALID",
     "ERR_JWKS_INVALID",
 ];
@@ -86,6 +87,12 @@ pub enum Error {
     RouteDenied,
     /// The provider has no usable keys yet.
     JwksUnavailable,
+    /// The host's native signature verification (src/host_crypto.rs) could not answer; the
+    /// request is refused, never let through.
+    HostCrypto {
+        /// What the host said, for logs (never sent to the caller).
+        reason: String,
+    },
     /// A policy document was refused; `path` names the field.
     Policy(ConfigError),
     /// A JWKS document was refused; `path` names the member.
@@ -195,6 +202,7 @@ impl Error {
             Error::InsufficientScope { .. } => "ERR_SCOPE_INSUFFICIENT",
             Error::RouteDenied => "ERR_ROUTE_DENIED",
             Error::JwksUnavailable => "ERR_JWKS_UNAVAILABLE",
+            Error::HostCrypto { .. } => "ERR_HOST_CRYPTO_FAILED",
             Error::Policy(_) => "ERR_POLICY_INVALID",
             Error::Jwks(_) => "ERR_JWKS_INVALID",
         }
@@ -307,6 +315,9 @@ impl fmt::Display for Error {
             }
             Error::RouteDenied => f.write_str("no rule allows this request"),
             Error::JwksUnavailable => f.write_str("no keys are available for the provider yet"),
+            Error::HostCrypto { reason } => {
+                write!(f, "the host's signature verification failed: {}", printable(reason))
+            }
             Error::Policy(e) => write!(f, "invalid policy: {e}"),
             Error::Jwks(e) => write!(f, "invalid JWKS: {e}"),
         }
@@ -351,6 +362,7 @@ mod tests {
             Error::InsufficientScope { needed: vec!["read:orders".into()] },
             Error::RouteDenied,
             Error::JwksUnavailable,
+            Error::HostCrypto { reason: "call failed".into() },
             Error::policy("providers.a.issuer", "expected a string"),
             Error::jwks("keys[0].x", "expected 32 bytes"),
         ]

@@ -61,7 +61,7 @@ impl Error {
             ),
             Error::RouteDenied => (403, None, None, "forbidden"),
             Error::JwksUnavailable => (503, None, Some(RETRY_AFTER_SECONDS), "temporarily_unavailable"),
-            Error::Policy(_) | Error::Jwks(_) => (500, None, None, "server_error"),
+            Error::Policy(_) | Error::Jwks(_) | Error::HostCrypto { .. } => (500, None, None, "server_error"),
             _ => (401, challenge("invalid_token"), None, "invalid_token"),
         };
         Denial { status, www_authenticate, retry_after, error, code: self.code() }

@@ -7,6 +7,7 @@
 use crate::algorithm::Algorithm;
 use crate::base64url;
 use crate::error::{ConfigError, Error};
+use crate::host_crypto::HostKey;
 use crate::json;
 use crate::p256_fast::P256Key;
 use crate::rsa_fast::RsaKey;
@@ -93,6 +94,8 @@ pub struct Jwk {
     pub key: PublicKey,
     /// RFC 7638 SHA-256 thumbprint (base64url).
     pub thumbprint: String,
+    /// The key as a host verifies it natively (RSA keys), built once at load.
+    host_key: Option<HostKey>,
 }
 
 impl Jwk {
@@ -107,6 +110,11 @@ impl Jwk {
             && self.alg.as_deref().is_none_or(|a| a == alg.name())
             && self.usable_for_signatures()
             && kid.is_none_or(|kid| self.kid.as_deref() == Some(kid))
+    }
+
+    /// The key as a host verifies it natively (src/host_crypto.rs), for RSA keys.
+    pub fn host_key(&self) -> Option<&HostKey> {
+        self.host_key.as_ref()
     }
 
     /// `use` (if present) is `sig` and `key_ops` (if present) include `verify`.
@@ -476,5 +484,6 @@ fn parse_jwk(
         _ => return Ok(None),
     };
     let thumbprint = base64url::encode(&Sha256::digest(thumbprint_input.as_bytes()));
-    Ok(Some(Jwk { kid, alg, key_use, key_ops, key, thumbprint }))
+    let host_key = HostKey::of(&key);
+    Ok(Some(Jwk { kid, alg, key_use, key_ops, key, thumbprint, host_key }))
 }

@@ -20,6 +20,7 @@ mod cache;
 mod claims;
 mod discovery;
 mod error;
+mod host_crypto;
 mod http;
 #[cfg(feature = "issuer")]
 pub mod issuer;
@@ -37,6 +38,7 @@ pub use algorithm::Algorithm;
 pub use cache::{MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES};
 pub use discovery::{Discovery, MAX_DISCOVERY_BYTES, WELL_KNOWN_OPENID_CONFIGURATION, discovery_uri};
 pub use error::{ALL_CODES, ClaimFailure, ConfigError, Error, Limit, Malformed, Unsupported};
+pub use host_crypto::{HostCrypto, HostKey, HostVerdict, hash_name};
 pub use http::{Denial, REALM, RETRY_AFTER_SECONDS};
 pub use jwk::{
     DEFAULT_MAX_RSA_BITS, Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey,
@@ -54,6 +56,20 @@ pub use rsa_fast::RsaKey;
 pub use token::{DEFAULT_MAX_TOKEN_BYTES, MAX_JSON_DEPTH, MAX_JSON_VALUES, RegisteredClaims, UnverifiedToken};
 
 use cache::{Entry, FAILURE_CACHE_SIZE, Failure, TokenCache};
+
+/// Verifies `signature` over `signing_input` with `jwk` under `alg` exactly as [`Verifier`] does
+/// for a token: through `host` when it supports `alg` (after the core's own checks of the key and
+/// the signature's length and range), else in the core. For hosts' self-tests and differential
+/// tests; `BadSignature` when it does not verify, `HostCrypto` when the host could not answer.
+pub fn verify_signature(
+    host: Option<&dyn HostCrypto>,
+    alg: Algorithm,
+    jwk: &Jwk,
+    signing_input: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    host_crypto::verify(host, alg, jwk, signing_input, signature)
+}
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -136,6 +152,13 @@ pub struct Verifier {
     cache: TokenCache,
     failures: TokenCache<Failure>,
     stats: CacheStats,
+    host: Option<Arc<dyn HostCrypto>>,
+}
+
+impl std::fmt::Debug for dyn HostCrypto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostCrypto")
+    }
 }
 
 impl Verifier {
@@ -145,7 +168,24 @@ impl Verifier {
             policy.providers.iter().map(|p| ProviderKeys { keys: p.local_jwks.clone(), generation: 0 }).collect();
         let cache = TokenCache::new(policy.token_cache_size);
         let failures = TokenCache::new(if policy.token_cache_size == 0 { 0 } else { FAILURE_CACHE_SIZE });
-        Verifier { policy: Arc::new(policy), keys, cache, failures, stats: CacheStats::default() }
+        Verifier { policy: Arc::new(policy), keys, cache, failures, stats: CacheStats::default(), host: None }
+    }
+
+    /// Hands signature verification of the algorithms `host` supports to the host (Envoy's
+    /// BoringSSL, Node's OpenSSL; src/host_crypto.rs); every other check stays here. Keys already
+    /// loaded are prepared for it at once, later ones when they load.
+    pub fn set_host_crypto(&mut self, host: Arc<dyn HostCrypto>) {
+        for slot in &self.keys {
+            if let Some(set) = &slot.keys {
+                set.keys().iter().filter_map(|k| k.host_key()).for_each(|k| host.prepare(k));
+            }
+        }
+        self.host = Some(host);
+    }
+
+    /// Whether a host verifies some signatures ([`Verifier::set_host_crypto`]).
+    pub fn has_host_crypto(&self) -> bool {
+        self.host.is_some()
     }
 
     /// Reads a policy document and builds a verifier for it.
@@ -189,6 +229,14 @@ impl Verifier {
             set.keep_unchanged_from(old);
         }
         let changed = slot.keys.as_ref().is_none_or(|old| !old.same_keys(&set));
+        if let Some(host) = &self.host {
+            // Kept keys came back from the old set with their host form already prepared.
+            let old: Vec<u64> =
+                slot.keys.iter().flat_map(|old| old.keys()).filter_map(|k| k.host_key()).map(|k| k.id()).collect();
+            for key in set.keys().iter().filter_map(|k| k.host_key()).filter(|k| !old.contains(&k.id())) {
+                host.prepare(key);
+            }
+        }
         slot.keys = Some(set);
         if changed {
             slot.generation = slot.generation.wrapping_add(1);
@@ -278,9 +326,14 @@ impl Verifier {
             .ok_or(Error::AlgorithmNotAllowed)?;
         let keys = self.keys[index].keys.as_ref().filter(|k| !k.is_empty()).ok_or(Error::JwksUnavailable)?;
         let jwk = keys.select(alg, signed.kid.as_deref())?;
-        if let Err(error) = alg.verify(&jwk.key, signed.signing_input.as_bytes(), &signed.signature) {
-            let generation = self.keys[index].generation;
-            self.failures.insert(token, Failure { provider: index, generation });
+        let host = self.host.as_deref();
+        if let Err(error) = host_crypto::verify(host, alg, jwk, signed.signing_input.as_bytes(), &signed.signature) {
+            // A signature that failed is remembered; a host that could not answer is not (the
+            // next attempt asks again).
+            if error == Error::BadSignature {
+                let generation = self.keys[index].generation;
+                self.failures.insert(token, Failure { provider: index, generation });
+            }
             return Err(error);
         }
         let unverified = match claims_first {

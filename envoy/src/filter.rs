@@ -8,16 +8,18 @@
 
 use crate::config::{FilterConfig, JwksSource};
 use crate::decision;
+use crate::host_crypto::{self, EnvoyCrypto, VmConfig};
 use crate::jwks;
 use crate::metrics;
 use edgeward::refresh::FetchState;
-use edgeward::{Access, CacheUse, Error, Request, Route, Verifier};
+use edgeward::{Access, Algorithm, CacheUse, Error, HostCrypto, HostKey, HostVerdict, Request, Route, Verifier};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 proxy_wasm::main! {{
@@ -29,6 +31,58 @@ proxy_wasm::main! {{
 const TICK: Duration = Duration::from_millis(500);
 /// Attempts at a compare-and-set update of a fetch record before giving up.
 const CAS_ATTEMPTS: usize = 8;
+
+thread_local! {
+    /// This VM's configuration (`vm_config.configuration`), read at VM start.
+    static VM_CONFIG: Cell<VmConfig> = const { Cell::new(VmConfig { host_crypto: true }) };
+    /// Whether this VM verifies RS* through the host: decided once, by the first plugin configured.
+    static HOST_CRYPTO: RefCell<Option<bool>> = const { RefCell::new(None) };
+    /// Host verifications since the last tick (added to the metric then).
+    static HOST_VERIFICATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// [`EnvoyCrypto`], counting its calls for the `edgeward_host_crypto_verifications` metric.
+struct CountedCrypto;
+
+impl HostCrypto for CountedCrypto {
+    fn supports(&self, alg: Algorithm) -> bool {
+        EnvoyCrypto.supports(alg)
+    }
+
+    fn verify(&self, alg: Algorithm, key: &HostKey, signing_input: &[u8], signature: &[u8]) -> HostVerdict {
+        HOST_VERIFICATIONS.with(|n| n.set(n.get().saturating_add(1)));
+        EnvoyCrypto.verify(alg, key, signing_input, signature)
+    }
+}
+
+/// Whether this VM hands RS256/384/512 to the host: not when the VM configuration says
+/// `host_crypto: false`, else only once its self-test has passed (logged once per VM).
+fn use_host_crypto() -> bool {
+    HOST_CRYPTO.with(|choice| {
+        *choice.borrow_mut().get_or_insert_with(|| {
+            if !VM_CONFIG.with(Cell::get).host_crypto {
+                log(
+                    LogLevel::Info,
+                    "RSA signatures: verified in the filter (host_crypto: false in the VM configuration)",
+                );
+                return false;
+            }
+            match host_crypto::self_test(&EnvoyCrypto) {
+                Ok(()) => {
+                    log(LogLevel::Info, "RSA signatures: RS256/384/512 verified through the host's verify_signature");
+                    true
+                }
+                Err(reason) => {
+                    log(
+                        LogLevel::Warn,
+                        &format!("RSA signatures: verified in the filter (host self-test failed: {reason})"),
+                    );
+                    false
+                }
+            }
+        })
+    })
+}
 
 fn log(level: LogLevel, message: &str) {
     // Logging can only fail if the host is gone; nothing useful remains to do then.
@@ -59,6 +113,7 @@ struct Metrics {
     fetch_failed: u32,
     keys_refused: u32,
     keys_loaded: u32,
+    host_verifications: u32,
 }
 
 impl Metrics {
@@ -75,6 +130,7 @@ impl Metrics {
             fetch_failed: counter(metrics::JWKS_FETCH_FAILED)?,
             keys_refused: counter(metrics::JWKS_KEYS_REFUSED)?,
             keys_loaded: hostcalls::define_metric(MetricType::Gauge, metrics::KEYS_LOADED).ok()?,
+            host_verifications: counter(metrics::HOST_CRYPTO_VERIFICATIONS)?,
         })
     }
 
@@ -120,6 +176,7 @@ impl Counts {
         }
         Metrics::add(metrics.cache_hits, counts.cache_hits);
         Metrics::add(metrics.cache_misses, counts.cache_misses);
+        Metrics::add(metrics.host_verifications, HOST_VERIFICATIONS.with(|n| n.replace(0)));
     }
 }
 
@@ -331,6 +388,20 @@ impl Context for Root {
 }
 
 impl RootContext for Root {
+    fn on_vm_start(&mut self, _size: usize) -> bool {
+        let bytes = self.get_vm_configuration().unwrap_or_default();
+        match VmConfig::from_bytes(&bytes) {
+            Ok(config) => {
+                VM_CONFIG.with(|c| c.set(config));
+                true
+            }
+            Err(e) => {
+                log(LogLevel::Error, &format!("VM configuration refused: {e}"));
+                false
+            }
+        }
+    }
+
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         let config = match FilterConfig::from_bytes(&bytes) {
@@ -345,7 +416,11 @@ impl RootContext for Root {
             return false;
         };
         let loaded = RefCell::new(vec![0; config.sources.len()]);
-        let verifier = RefCell::new(Verifier::new(config.policy.clone()));
+        let mut verifier = Verifier::new(config.policy.clone());
+        if use_host_crypto() {
+            verifier.set_host_crypto(Arc::new(CountedCrypto));
+        }
+        let verifier = RefCell::new(verifier);
         let worker = Rc::new(Worker { config, metrics, verifier, counts: RefCell::default(), loaded });
         worker.record_keys_loaded();
         worker.sync_keys();

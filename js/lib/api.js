@@ -2,14 +2,22 @@
 //
 // Written once, without import/export: js/build.sh wraps it as CommonJS (pkg/api.cjs, for
 // require and import on Node) and as an ES module (pkg-web/api.mjs, for browsers).
-// `makeApi(bindings)` takes the generated module and returns the exports.
+// `makeApi(bindings, platform)` takes the generated module and returns the exports; on Node,
+// `platform.crypto` is `node:crypto`, which then verifies RSA signatures (below).
 //
 // Every decision (policy, keys, verification, routes, HTTP answers) is the core's. This file only
 // converts arguments, turns the core's errors into EdgewardError, fetches JWKS documents and
 // writes HTTP answers the core has decided.
 
-function makeApi(bindings) {
+function makeApi(bindings, platform = {}) {
   const { Core } = bindings;
+
+  // RS256/384/512 and PS256/384/512 signatures through node:crypto (OpenSSL), several times
+  // faster than RSA in wasm. The core checks everything else before it asks (the key, the hash
+  // the algorithm names, the signature's length and range; src/host_crypto.rs) and refuses the
+  // request (ERR_HOST_CRYPTO_FAILED) if this throws. Browsers keep the core's own RSA.
+  const hostCrypto = platform.crypto === undefined ? null : nodeHostCrypto(platform.crypto);
+  if (hostCrypto !== null) bindings.install_host_crypto(hostCrypto);
 
   // `verify`/`authorize` answers from the glue: 0 refused, 1 public route, 2 a verified token too
   // large to remember (over 8 KiB; neither the core's cache nor the memo keeps it), >= 3 a token number.
@@ -170,6 +178,7 @@ function makeApi(bindings) {
     #memo = null;
     #memoSize = 0;
     #refused = new Map(); // provider -> keys left out of its last JWKS
+    #hostCrypto = false;
 
     constructor(policy, options) {
       let text;
@@ -184,6 +193,10 @@ function makeApi(bindings) {
       this.#headerNames = JSON.parse(this.#core.header_names());
       const memoize = options === undefined || options.memoize === undefined ? true : options.memoize;
       if (typeof memoize !== 'boolean') throw new TypeError('memoize must be a boolean');
+      // { hostCrypto: false } keeps every signature in the core's wasm (as in browsers).
+      const host = options === undefined || options.hostCrypto === undefined ? true : options.hostCrypto;
+      if (typeof host !== 'boolean') throw new TypeError('hostCrypto must be a boolean');
+      this.#hostCrypto = host && hostCrypto !== null && this.#core.use_host_crypto();
       this.#memoSize = Math.min(REMEMBERED_RESULTS, this.#core.cache_capacity());
       if (memoize && this.#memoSize > 0) this.#memo = new Map();
     }
@@ -191,6 +204,11 @@ function makeApi(bindings) {
     /** The providers' names. */
     get providers() {
       return JSON.parse(this.#core.provider_names());
+    }
+
+    /** Whether RSA signatures go to `node:crypto` (Node, unless `{ hostCrypto: false }`). */
+    get hostCrypto() {
+      return this.#hostCrypto;
     }
 
     /** How many verified tokens the cache holds. */
@@ -783,5 +801,43 @@ function makeApi(bindings) {
     decodeUnverified,
     errorCodes,
     wasmMemoryBytes,
+  };
+}
+
+// The host crypto object the glue calls (js/src/lib.rs, JsHostCrypto). Keys come as SPKI DER with
+// a number naming the loaded key: a KeyObject is made once per number (at most KEPT_KEYS kept;
+// number 0 is never kept). `input`, `spki` and `signature` are views of wasm memory: used during
+// the call only.
+function nodeHostCrypto(crypto) {
+  const KEPT_KEYS = 256;
+  const HASH = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512', PS256: 'sha256', PS384: 'sha384', PS512: 'sha512' };
+  const PSS = { PS256: 32, PS384: 48, PS512: 64 }; // RFC 7518 §3.5: salt as long as the hash
+  const keys = new Map();
+  const keyObject = (number, spki) => {
+    let key = keys.get(number);
+    if (key === undefined) {
+      key = crypto.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      if (number !== 0) {
+        if (keys.size >= KEPT_KEYS) keys.delete(keys.keys().next().value);
+        keys.set(number, key);
+      }
+    }
+    return key;
+  };
+  return {
+    supports(alg) {
+      return Object.hasOwn(HASH, alg);
+    },
+    prepare(number, spki) {
+      keyObject(number, spki);
+    },
+    verify(alg, number, spki, input, signature) {
+      const key = keyObject(number, spki);
+      const salt = PSS[alg];
+      const ok = salt === undefined
+        ? crypto.verify(HASH[alg], input, key, signature)
+        : crypto.verify(HASH[alg], input, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: salt }, signature);
+      return ok ? 1 : 0;
+    },
   };
 }

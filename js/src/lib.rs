@@ -11,8 +11,12 @@
 //! same number, so the JS side decodes each verified token's JSON once and reuses it; numbers are
 //! never reused for another token.
 
-use edgeward::{Access, Allowed, Error, MAX_CACHED_TOKEN_BYTES, Request, VerifiedToken, Verifier};
+use edgeward::{
+    Access, Algorithm, Allowed, Error, HostCrypto, HostKey, HostVerdict, MAX_CACHED_TOKEN_BYTES, Request,
+    VerifiedToken, Verifier,
+};
 use serde_json::{Value, json};
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -107,6 +111,114 @@ fn seconds(now: f64) -> Result<i64, String> {
     Ok(now as i64)
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The JS side's native signature verification (`node:crypto` in Node; js/lib/api.js,
+    /// `nodeHostCrypto`). Keys arrive as SPKI DER with a number naming the loaded key, so the JS
+    /// side can keep a `KeyObject` per key; the other arguments are views of wasm memory, valid
+    /// for the call only.
+    pub type JsHostCrypto;
+
+    /// Whether the JS side verifies `alg` (a JWS `alg` name).
+    #[wasm_bindgen(method)]
+    fn supports(this: &JsHostCrypto, alg: &str) -> bool;
+
+    /// Prepares a newly loaded key (key number 0: do not keep it).
+    #[wasm_bindgen(method)]
+    fn prepare(this: &JsHostCrypto, key: u32, spki: &[u8]);
+
+    /// `1` valid, `0` invalid; anything else, or a throw, is a failed call.
+    #[wasm_bindgen(method, catch)]
+    fn verify(
+        this: &JsHostCrypto,
+        alg: &str,
+        key: u32,
+        spki: &[u8],
+        input: &[u8],
+        signature: &[u8],
+    ) -> Result<i32, wasm_bindgen::JsValue>;
+}
+
+thread_local! {
+    /// The JS host crypto of this module instance (wasm is single-threaded: one per instance).
+    static JS_HOST: RefCell<Option<JsHostCrypto>> = const { RefCell::new(None) };
+}
+
+/// [`HostCrypto`] through [`JS_HOST`], for the algorithms it said it supports.
+struct NodeHost {
+    algorithms: Vec<Algorithm>,
+}
+
+/// A key's number for the JS side: 0 (do not keep) past `u32::MAX` loaded keys.
+fn js_key_number(key: &HostKey) -> u32 {
+    u32::try_from(key.id()).unwrap_or(0)
+}
+
+impl HostCrypto for NodeHost {
+    fn supports(&self, alg: Algorithm) -> bool {
+        self.algorithms.contains(&alg)
+    }
+
+    fn prepare(&self, key: &HostKey) {
+        JS_HOST.with(|host| {
+            if let Some(host) = host.borrow().as_ref() {
+                host.prepare(js_key_number(key), key.spki_der());
+            }
+        });
+    }
+
+    fn verify(&self, alg: Algorithm, key: &HostKey, signing_input: &[u8], signature: &[u8]) -> HostVerdict {
+        JS_HOST.with(|host| match host.borrow().as_ref() {
+            None => HostVerdict::Failed("no host crypto installed".to_owned()),
+            Some(host) => match host.verify(alg.name(), js_key_number(key), key.spki_der(), signing_input, signature) {
+                Ok(1) => HostVerdict::Valid,
+                Ok(0) => HostVerdict::Invalid,
+                Ok(other) => HostVerdict::Failed(format!("node:crypto answered {other}")),
+                Err(_) => HostVerdict::Failed("node:crypto threw".to_owned()),
+            },
+        })
+    }
+}
+
+/// Installs the JS side's native signature verification for this module instance; every `Core`
+/// that calls [`Core::use_host_crypto`] then hands it the algorithms it supports.
+#[wasm_bindgen]
+pub fn install_host_crypto(host: JsHostCrypto) {
+    JS_HOST.with(|slot| *slot.borrow_mut() = Some(host));
+}
+
+/// Verifies one signature with a JWK, as a verifier does for a token (through the installed host
+/// crypto when `host` and the host supports `alg`): `""` when it verifies, else the error code.
+/// For differential tests of the two paths (Wycheproof vectors); nothing else needs it.
+#[wasm_bindgen]
+pub fn verify_signature_with_jwk(alg: &str, jwk: &str, input: &[u8], signature: &[u8], host: bool) -> String {
+    let Some(algorithm) = Algorithm::from_name(alg) else { return Error::AlgorithmNotAllowed.code().to_owned() };
+    let document = format!(r#"{{"keys":[{jwk}]}}"#);
+    let keys = match edgeward::KeySet::from_bytes_with(document.as_bytes(), &[algorithm], edgeward::MAX_RSA_BITS) {
+        Ok(keys) => keys,
+        Err(e) => return e.code().to_owned(),
+    };
+    let Some(key) = keys.keys().first() else { return Error::JwksUnavailable.code().to_owned() };
+    let node = host.then(node_host).flatten();
+    let host: Option<&dyn HostCrypto> = match &node {
+        Some(node) => Some(node),
+        None => None,
+    };
+    match edgeward::verify_signature(host, algorithm, key, input, signature) {
+        Ok(()) => String::new(),
+        Err(e) => e.code().to_owned(),
+    }
+}
+
+/// The installed JS host crypto as a [`NodeHost`] with the algorithms it supports.
+fn node_host() -> Option<NodeHost> {
+    JS_HOST.with(|host| {
+        let host = host.borrow();
+        let host = host.as_ref()?;
+        Some(NodeHost { algorithms: Algorithm::ALL.into_iter().filter(|a| host.supports(a.name())).collect() })
+    })
+}
+
 /// Required scopes arrive as one string, separated by single spaces (the wrapper refuses scopes
 /// that are empty or contain a space).
 fn scope_list(scopes: &str) -> Vec<&str> {
@@ -121,6 +233,18 @@ impl Core {
     pub fn new(policy: &str) -> Result<Core, String> {
         let verifier = Verifier::from_json(policy).map_err(|e| error_json(&e))?;
         Ok(Core { verifier, error: None, last: None, changes: String::new(), ids: TokenIds::default() })
+    }
+
+    /// Hands the signatures of the algorithms the installed JS host crypto supports
+    /// ([`install_host_crypto`]) to it; returns whether there was one to use.
+    pub fn use_host_crypto(&mut self) -> bool {
+        match node_host() {
+            Some(host) if !host.algorithms.is_empty() => {
+                self.verifier.set_host_crypto(std::sync::Arc::new(host));
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Replaces a provider's key set; returns `{"keys": n, "refused": ["keys[1].x: why", …]}` as
