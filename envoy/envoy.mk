@@ -3,7 +3,8 @@
 
 FILTER_WASM := dist/edgeward_filter.wasm
 ENVOY_NODE_TESTS := envoy/tests/filter.test.mjs envoy/tests/jwks.test.mjs envoy/tests/config.test.mjs envoy/tests/gateway.test.mjs envoy/tests/bench.test.mjs \
-  envoy/tests/failclosed.test.mjs envoy/tests/spoofing.test.mjs envoy/tests/refused-key.test.mjs envoy/tests/wsgi.test.mjs envoy/tests/attack.test.mjs envoy/tests/matrix.test.mjs envoy/tests/discovery.test.mjs envoy/tests/idp.test.mjs
+  envoy/tests/failclosed.test.mjs envoy/tests/spoofing.test.mjs envoy/tests/refused-key.test.mjs envoy/tests/wsgi.test.mjs envoy/tests/attack.test.mjs envoy/tests/matrix.test.mjs envoy/tests/discovery.test.mjs envoy/tests/idp.test.mjs \
+  envoy/tests/host-crypto.test.mjs
 
 RUN_TARGET := gateway
 
@@ -26,8 +27,8 @@ TRAP_TARGET_DIR := target/danger-test-trap
 TRAP_WASM := $(TRAP_TARGET_DIR)/wasm32-wasip1/wasm/edgeward_envoy.wasm
 build-envoy-trap:
 	@$(SETUP) rust
-	CARGO_TARGET_DIR=$(TRAP_TARGET_DIR) $(CARGO) clippy --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm --features danger-test-trap -- -D warnings
-	CARGO_TARGET_DIR=$(TRAP_TARGET_DIR) $(CARGO) build --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm --features danger-test-trap
+	CARGO_TARGET_DIR=$(TRAP_TARGET_DIR) $(CARGO) clippy --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm --features danger-test-trap,test-signature-hook -- -D warnings
+	CARGO_TARGET_DIR=$(TRAP_TARGET_DIR) $(CARGO) build --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm --features danger-test-trap,test-signature-hook
 
 # The host glue only compiles for wasm32: lint it there too (the workspace lint runs natively).
 lint-envoy:

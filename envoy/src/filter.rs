@@ -461,6 +461,36 @@ fn danger_test_trap(request: &Request<'_>) {
     }
 }
 
+/// Tests only (feature `test-signature-hook`, built into the danger-test-trap wasm, never into
+/// dist/): a request with this header, base64url of `{"alg","jwk","msg","sig"}` (msg and sig
+/// base64url), is answered with the core's verdict on that one signature, `OK` or the error code,
+/// through the path this VM uses (the host's crypto or the filter's own). It lets the Wycheproof
+/// RSA vectors, which are not tokens, run through a real Envoy (envoy/tests/host-crypto.test.mjs).
+#[cfg(feature = "test-signature-hook")]
+const TEST_SIGNATURE_HEADER: &str = "x-edgeward-test-signature";
+
+#[cfg(feature = "test-signature-hook")]
+fn test_signature_verdict(value: &str) -> String {
+    let verdict = || -> Result<(), String> {
+        let bytes = edgeward::base64url::decode(value).ok_or("not base64url")?;
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        let text = |name: &str| doc[name].as_str().map(str::to_owned).ok_or(format!("no {name}"));
+        let alg = Algorithm::from_name(&text("alg")?).ok_or("unknown alg")?;
+        let jwks = format!(r#"{{"keys":[{}]}}"#, doc["jwk"]);
+        let keys = edgeward::KeySet::from_bytes_with(jwks.as_bytes(), &[alg], edgeward::MAX_RSA_BITS)
+            .map_err(|e| e.code().to_owned())?;
+        let key = keys.keys().first().ok_or("no key")?;
+        let msg = edgeward::base64url::decode(&text("msg")?).ok_or("msg")?;
+        let sig = edgeward::base64url::decode(&text("sig")?).ok_or("sig")?;
+        let host: Option<&dyn HostCrypto> = if use_host_crypto() { Some(&CountedCrypto) } else { None };
+        edgeward::verify_signature(host, alg, key, &msg, &sig).map_err(|e| e.code().to_owned())
+    };
+    match verdict() {
+        Ok(()) => "OK".to_owned(),
+        Err(reason) => reason,
+    }
+}
+
 /// One request.
 struct Http {
     worker: Rc<Worker>,
@@ -489,6 +519,12 @@ impl HttpContext for Http {
         };
         #[cfg(feature = "danger-test-trap")]
         danger_test_trap(&request);
+        #[cfg(feature = "test-signature-hook")]
+        if let Some(value) = request.header(TEST_SIGNATURE_HEADER) {
+            let body = test_signature_verdict(&value);
+            self.send_http_response(200, vec![("content-type", "text/plain")], Some(body.as_bytes()));
+            return Action::Pause;
+        }
         let worker = Rc::clone(&self.worker);
         let run = || worker.verifier.borrow_mut().decide(&request, seconds(time));
         let mut decision = run();

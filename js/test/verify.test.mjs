@@ -163,9 +163,22 @@ describe('every error code is reachable from JS', () => {
     });
   });
 
+  test('host failures (a node:crypto call that throws)', (t) => {
+    const require = createRequire(import.meta.url);
+    const bindings = require('../pkg/edgeward_js.js');
+    bindings.install_host_crypto({ supports: () => true, prepare() {}, verify() { throw new Error('broken'); } });
+    t.after(() => require('../pkg/api.cjs')(bindings, { crypto: require('node:crypto') }));
+    const rs = keyPair('RS256', 'r1');
+    const v = new Verifier(policy([rs.jwk], { algorithms: ['RS256'] }));
+    expectCode('ERR_HOST_CRYPTO_FAILED', () => v.verify(mint(rs, claims()), { now: NOW }), (e) => {
+      assert.equal(e.denial.status, 500);
+      assert.equal(e.denial.error, 'server_error');
+    });
+  });
+
   test('the codes reached are exactly the core\'s list', () => {
     assert.deepEqual([...reached.keys()].sort(), [...errorCodes()].sort());
-    assert.equal(errorCodes().length, 16);
+    assert.equal(errorCodes().length, 17);
   });
 });
 

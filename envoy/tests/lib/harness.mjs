@@ -127,7 +127,7 @@ export async function startJwksServer(keys = []) {
 
 // ---- Envoy ----
 
-export function envoyConfig({ adminPort = 0, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward' }) {
+export function envoyConfig({ adminPort = 0, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward', vmConfiguration }) {
   const clusters = [staticCluster('upstream', upstreamPort)];
   if (jwksPort) clusters.push(staticCluster('idp', jwksPort));
   return {
@@ -149,7 +149,7 @@ export function envoyConfig({ adminPort = 0, listenerPort = 0, upstreamPort, jwk
                       virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'upstream' } }] }],
                     },
                     http_filters: [
-                      wasmFilter(policy, wasm, vmId),
+                      wasmFilter(policy, wasm, vmId, vmConfiguration),
                       { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
                     ],
                   },
@@ -164,7 +164,15 @@ export function envoyConfig({ adminPort = 0, listenerPort = 0, upstreamPort, jwk
   };
 }
 
-export function wasmFilter(policy, wasm = WASM, vmId = 'edgeward') {
+/** The filter; `vmConfiguration` (e.g. `{ host_crypto: false }`) is the VM's own configuration. */
+export function wasmFilter(policy, wasm = WASM, vmId = 'edgeward', vmConfiguration = undefined) {
+  const vmConfig = { vm_id: vmId, runtime: 'envoy.wasm.runtime.v8', code: { local: { filename: wasm } } };
+  if (vmConfiguration !== undefined) {
+    vmConfig.configuration = {
+      '@type': 'type.googleapis.com/google.protobuf.StringValue',
+      value: typeof vmConfiguration === 'string' ? vmConfiguration : JSON.stringify(vmConfiguration),
+    };
+  }
   return {
     name: 'envoy.filters.http.wasm',
     typed_config: {
@@ -172,7 +180,7 @@ export function wasmFilter(policy, wasm = WASM, vmId = 'edgeward') {
       config: {
         name: 'edgeward',
         root_id: 'edgeward',
-        vm_config: { vm_id: vmId, runtime: 'envoy.wasm.runtime.v8', code: { local: { filename: wasm } } },
+        vm_config: vmConfig,
         configuration: {
           '@type': 'type.googleapis.com/google.protobuf.StringValue',
           value: typeof policy === 'string' ? policy : JSON.stringify(policy),
