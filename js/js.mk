@@ -1,6 +1,7 @@
 # The npm package `edgeward` (js/): included by the root Makefile.
 #   make build-js    wasm glue -> js/pkg (Node) and js/pkg-web (browsers)
-#   make test-js     node --test against the built package, the packed tarball, and the harness in Chromium
+#   make test-js     node --test against the built package, the packed tarball, and the harness in Chromium;
+#                    also the CLI's --fetch-keys against a real IdP over TLS (target/release/edgeward)
 #   make bench-node  edgeward (and its pre-issue-5 crate-verify build) vs jose, fast-jwt, jsonwebtoken,
 #                    node:crypto -> js/BENCHMARKS-node.md
 #   make profile-node  where the cold path's time goes (V8 CPU profile, wasm names kept) -> perf/PROFILE-node.md
@@ -15,8 +16,8 @@ build-js:
 	@$(SETUP) rust wasm-bindgen node
 	CARGO=$(CARGO) js/build.sh
 
-test-js: build-js
-	@$(SETUP) chromium
+test-js: build-js build-core
+	@$(SETUP) chromium openssl
 	cd js && node --test --test-concurrency=1 test/
 
 bench-node: build-js

@@ -23,7 +23,8 @@ A first session, from nothing to a verified token:
   edgeward verify --policy policy.json --method GET --path /orders < token.txt
   edgeward check --policy policy.json
 
-Exit status: 0 success (token accepted), 1 token refused, 2 bad usage, file or policy.";
+Exit status: 0 success (token accepted), 1 token refused, 2 bad usage, file or policy,
+3 --fetch-keys could not get a provider's keys.";
 
 /// The `edgeward` command.
 #[derive(Debug, Parser)]
@@ -37,10 +38,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Verify a token against a policy (exit 0 accepted, 1 refused, 2 bad usage or policy).
+    /// Verify a token against a policy (exit 0 accepted, 1 refused, 2 bad usage or policy, 3 keys not fetched).
     #[command(args_override_self = true, long_about = VERIFY_LONG_ABOUT, after_long_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
-    /// Load a policy as the Envoy filter would and report weak spots (exit 0 clean, 1 findings, 2 unusable).
+    /// Load a policy as the Envoy filter would and report weak spots (exit 0 clean, 1 findings, 2 unusable, 3 keys not fetched).
     #[command(args_override_self = true, long_about = CHECK_LONG_ABOUT)]
     Check(CheckArgs),
     /// Generate a signing key: a private JWK, its public JWKS, or both as files.
@@ -60,6 +61,17 @@ Accepted: exit 0, and {\"provider\", \"header\", \"claims\", \"scopes\"} as JSON
 (with --path also \"rule\", \"access\" and the claim headers an upstream would get).
 Refused:  exit 1, {\"error\": {\"code\", \"message\", \"claim\"?, \"scopes_needed\"?}} on stdout, one line on stderr.
 Bad usage, an unreadable file or an invalid policy: exit 2 and one line on stderr.
+--fetch-keys could not get a provider's keys: exit 3 and one line on stderr.
+
+Keys of a remote_jwks provider: --jwks FILE, or --fetch-keys to fetch them from the IdP: with
+\"discovery\": true its OpenID configuration at remote_jwks.uri (default
+<issuer>/.well-known/openid-configuration), whose issuer must be the provider's exactly, then its
+jwks_uri; else remote_jwks.uri. Each request must finish within remote_jwks.timeout_ms, a document
+may be at most 262144 bytes, and redirects are not followed (a 3xx answer fails). https:// only
+(plain http:// with --allow-http); TLS trusts Mozilla's root certificates, built into edgeward
+(the system's store is not read), or with --ca-file exactly the CAs of that PEM file. Proxy
+variables (https_proxy...) are ignored. Keys the provider cannot use are left out with a warning.
+With --provider only that provider's keys are fetched.
 
 The token is read from the argument, or from stdin when the argument is '-' or absent
 (surrounding whitespace on stdin, such as a final newline, is ignored).
@@ -77,7 +89,12 @@ and an absolute http(s) URI) and report what weakens it, one line per finding:
   long-lived-tokens        max_lifetime_seconds over a day
   unused-provider          a provider no rule requires
 
-Exit status: 0 no findings, 1 findings, 2 the policy cannot be used (its error on stderr).";
+With --fetch-keys (and --allow-http, --ca-file, as for verify) it also fetches the keys of each
+remote_jwks provider and loads them under the provider's algorithms and limits, printing how many
+keys each gave.
+
+Exit status: 0 no findings, 1 findings, 2 the policy cannot be used (its error on stderr),
+3 --fetch-keys could not get a provider's keys.";
 
 const VERIFY_EXAMPLES: &str = "\
 Examples:
@@ -85,6 +102,8 @@ Examples:
   edgeward verify --policy policy.json --scope read:orders < token.txt
   edgeward verify --policy policy.json --provider corp-idp --now 1900000000 - < token.txt
   edgeward verify --policy policy.json --jwks jwks.json < token.txt   # keys of a remote_jwks provider
+  edgeward verify --policy policy.json --fetch-keys < token.txt       # fetched from the IdP
+  edgeward verify --policy policy.json --fetch-keys --ca-file corp-ca.pem < token.txt   # a private CA
   edgeward verify --policy policy.json --method POST --path /orders/7 < token.txt   # the policy's rules decide";
 
 const KEYGEN_LONG_ABOUT: &str = "\
@@ -130,9 +149,12 @@ pub struct VerifyArgs {
     /// The time to verify at, in Unix seconds (default: the system clock).
     #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
     pub now: Option<i64>,
-    /// A JWKS file to use as the provider's keys (for providers with remote_jwks, which the CLI does not fetch).
-    #[arg(long, value_name = "FILE")]
+    /// A JWKS file to use as the provider's keys (for a provider with remote_jwks, instead of --fetch-keys).
+    #[arg(long, value_name = "FILE", conflicts_with = "fetch_keys")]
     pub jwks: Option<PathBuf>,
+    /// Fetching the keys of remote_jwks providers.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
     /// Decide a request with this method by the policy's rules (needs --path).
     #[arg(long, value_name = "METHOD", requires = "path", conflicts_with_all = ["scopes", "provider"])]
     pub method: Option<String>,
@@ -150,6 +172,23 @@ pub struct CheckArgs {
     /// The policy JSON file.
     #[arg(long, value_name = "FILE")]
     pub policy: PathBuf,
+    /// Fetching the keys of remote_jwks providers.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// `--fetch-keys` and its options, shared by `verify` and `check`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Fetch the keys of each remote_jwks provider from its IdP (through its discovery document with "discovery": true).
+    #[arg(long)]
+    pub fetch_keys: bool,
+    /// With --fetch-keys: also fetch over plain http:// (no TLS: anyone on the path could swap the keys).
+    #[arg(long, requires = "fetch_keys")]
+    pub allow_http: bool,
+    /// With --fetch-keys: trust the CA certificates in this PEM file instead of the built-in Mozilla roots.
+    #[arg(long, value_name = "PEM", requires = "fetch_keys")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `edgeward keygen`.

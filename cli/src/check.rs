@@ -6,10 +6,18 @@ use crate::verify::load_policy;
 
 /// Runs `check`: `Ok` when the policy has no findings.
 pub fn run(args: &CheckArgs) -> Result<(), Failure> {
-    let verifier = load_policy(&args.policy)?;
-    let policy = verifier.policy();
+    let mut verifier = load_policy(&args.policy)?;
     let file = args.policy.display();
-    policy.check_fetchable().map_err(|e| crate::verify::config_failure(&file.to_string(), &e))?;
+    verifier.policy().check_fetchable().map_err(|e| crate::verify::config_failure(&file.to_string(), &e))?;
+    if args.fetch.fetch_keys {
+        // The live keys load under the provider's algorithms and limits, or the check fails (exit 3).
+        for fetched in crate::fetch::fetch_keys(&mut verifier, None, &args.fetch, &file.to_string())? {
+            let (keys, uri) = (fetched.keys, &fetched.jwks_uri);
+            let plural = if keys == 1 { "" } else { "s" };
+            io::print(&format!("{file}: providers.{}: {keys} key{plural} fetched from {uri}", fetched.provider))?;
+        }
+    }
+    let policy = verifier.policy();
     let findings = policy.lint();
     if findings.is_empty() {
         let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });

@@ -17,6 +17,9 @@ pub enum Failure {
     Usage(String),
     /// The operation ran and said no (a refused token), or could not be done: exit 1.
     Failed(String),
+    /// `--fetch-keys` could not get a provider's keys (unreachable, TLS, an HTTP status, too
+    /// large, or a document the core refuses): exit 3.
+    Fetch(String),
 }
 
 impl Failure {
@@ -25,6 +28,7 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Failed(_) => 1,
+            Failure::Fetch(_) => 3,
         }
     }
 }
@@ -32,7 +36,7 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(message) | Failure::Failed(message) => f.write_str(message),
+            Failure::Usage(message) | Failure::Failed(message) | Failure::Fetch(message) => f.write_str(message),
         }
     }
 }
@@ -126,7 +130,7 @@ pub fn now_or_clock(now: Option<i64>) -> Result<i64, Failure> {
 }
 
 /// An I/O error in words, without the "(os error N)" noise.
-fn describe(error: &io::Error) -> String {
+pub fn describe(error: &io::Error) -> String {
     match error.kind() {
         io::ErrorKind::NotFound => "no such file".to_owned(),
         io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
@@ -161,6 +165,7 @@ mod tests {
     fn failures_map_to_exit_codes() {
         assert_eq!(usage("x").exit_code(), 2);
         assert_eq!(Failure::Failed("x".into()).exit_code(), 1);
+        assert_eq!(Failure::Fetch("x".into()).exit_code(), 3);
         assert_eq!(now_or_clock(Some(-5)).unwrap(), -5);
         assert!(now_or_clock(None).unwrap() > 1_600_000_000);
     }

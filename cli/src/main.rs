@@ -2,11 +2,12 @@
 //! development tokens, from a shell or CI.
 //!
 //! Exit status: 0 success, 1 a refused token (or a failed operation), 2 bad usage, an
-//! unreadable file or an invalid policy. Every failure is one line on stderr; the token and key
+//! unreadable file or an invalid policy, 3 `--fetch-keys` could not get a provider's keys. Every failure is one line on stderr; the token and key
 //! material are never part of it.
 
 mod args;
 mod check;
+mod fetch;
 mod io;
 mod keygen;
 mod mint;

@@ -56,6 +56,9 @@ pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
             eprintln!("edgeward: warning: {}: key left out: {refused}", jwks_path.display());
         }
     }
+    if args.fetch.fetch_keys {
+        crate::fetch::fetch_keys(&mut verifier, args.provider.as_deref(), &args.fetch, &policy_path.to_string())?;
+    }
 
     let scopes: Vec<&str> = args.scopes.iter().flat_map(|s| s.split_whitespace()).collect();
     let now = io::now_or_clock(args.now)?;
@@ -117,7 +120,9 @@ pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
 fn hint(error: &Error, token: &str) -> &'static str {
     let scheme = token.get(..7).is_some_and(|head| head.eq_ignore_ascii_case("bearer "));
     match error {
-        Error::JwksUnavailable => " (the CLI does not fetch remote_jwks: pass the keys with --jwks FILE)",
+        Error::JwksUnavailable => {
+            " (the provider's keys are remote_jwks: fetch them with --fetch-keys, or pass them with --jwks FILE)"
+        }
         Error::Malformed(_) if scheme => " (remove the `Bearer ` prefix: give the token alone)",
         _ => "",
     }

@@ -503,3 +503,88 @@ fn check_says_when_the_allowlist_cannot_use_the_providers_keys() {
     let run = edgeward(dir.path(), &["check", "--policy", "policy.json"], None);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
+
+/// A provider whose keys are fetched (`remote_jwks` at `uri`), for the --fetch-keys tests that
+/// need no network (js/test/cli-fetch-keys.test.mjs runs them against a real IdP).
+fn remote_policy(dir: &Scratch, uri: &str) -> Run {
+    let remote = json!({
+        "providers": { "corp-idp": {
+            "issuer": ISSUER, "audiences": [AUDIENCE], "algorithms": ["ES256"],
+            "remote_jwks": { "cluster": "idp", "uri": uri, "timeout_ms": 500 }
+        }},
+        "rules": [{ "match": { "prefix": "/" }, "requires": { "provider_name": "corp-idp" } }]
+    });
+    dir.write("remote.json", &remote.to_string());
+    edgeward(dir.path(), &["check", "--policy", "remote.json"], None)
+}
+
+#[test]
+fn fetch_keys_refuses_plain_http_before_any_request_and_bad_usage() {
+    let dir = setup("ES256");
+    let token = mint(&dir, &[]);
+    // Nothing listens on port 9 of the loopback; the refusal comes before any connection anyway.
+    assert_eq!(remote_policy(&dir, "http://127.0.0.1:9/jwks").code, 0);
+    let fetch = ["verify", "--policy", "remote.json", "--now", "1900000100", "--fetch-keys"];
+    let run = edgeward(dir.path(), &fetch, Some(token.as_bytes()));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("remote.json: providers.corp-idp.remote_jwks.uri is plain http"), "{}", run.stderr);
+    assert!(run.stderr.contains("--allow-http"), "{}", run.stderr);
+    assert_no_token(&run, &token);
+    let run = edgeward(dir.path(), &["check", "--policy", "remote.json", "--fetch-keys"], None);
+    assert_eq!(run.code, 2, "check refuses the same: {}", run.stderr);
+    assert!(run.stderr.contains("--allow-http"), "{}", run.stderr);
+
+    // --allow-http and --ca-file belong to --fetch-keys; --jwks and --fetch-keys exclude each other.
+    for extra in [&["--allow-http"][..], &["--ca-file", "ca.pem"], &["--fetch-keys", "--jwks", "jwks.json"]] {
+        let args = [&["verify", "--policy", "remote.json"][..], extra].concat();
+        let run = edgeward(dir.path(), &args, Some(token.as_bytes()));
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{extra:?}: {}", run.stderr);
+    }
+    // A CA file without a certificate is bad usage (exit 2), named.
+    dir.write("ca.pem", "not a certificate\n");
+    let run = edgeward(dir.path(), &[&fetch[..], &["--allow-http", "--ca-file", "ca.pem"]].concat(), Some(b"x"));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("CA file ca.pem: no PEM certificate"), "{}", run.stderr);
+}
+
+#[test]
+fn fetch_keys_from_a_closed_port_is_exit_3_and_names_provider_and_uri() {
+    let dir = setup("ES256");
+    let token = mint(&dir, &[]);
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let uri = format!("https://127.0.0.1:{port}/jwks");
+    assert_eq!(remote_policy(&dir, &uri).code, 0);
+    let fetch = ["verify", "--policy", "remote.json", "--now", "1900000100", "--fetch-keys"];
+    let run = edgeward(dir.path(), &fetch, Some(token.as_bytes()));
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, "", "no verdict without keys");
+    assert_eq!(
+        run.stderr.trim(),
+        format!(
+            "edgeward: cannot fetch the keys of provider \"corp-idp\": {uri}: connection refused (nothing listens there)"
+        )
+    );
+    let run = edgeward(dir.path(), &["check", "--policy", "remote.json", "--fetch-keys"], None);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn fetch_keys_without_remote_providers_warns_and_verifies_with_the_inline_keys() {
+    let dir = setup("ES256");
+    let token = mint(&dir, &[]);
+    let run = verify(&dir, &token, &["--fetch-keys"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "edgeward: warning: --fetch-keys: no provider of policy.json has remote_jwks: nothing fetched"
+    );
+    let run = edgeward(dir.path(), &["verify", "--help"], None);
+    for needle in ["--fetch-keys", "--allow-http", "--ca-file", "exit 3", "redirects are not followed"] {
+        assert!(run.stdout.contains(needle), "verify --help mentions {needle}");
+    }
+}

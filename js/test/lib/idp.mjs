@@ -17,12 +17,17 @@
 // published key signs is the resource server's `jwt.sign.kid` (read for every token request), so
 // `signWith(kid)` switches signing without a new instance.
 //
-// Shared by js/test/idp.test.mjs and envoy/tests/idp.test.mjs.
+// With `tls` (`{ cert, key, ca }`, e.g. from js/test/lib/tls.mjs) it serves https and its issuer
+// is `https://127.0.0.1:PORT`; `token()` then trusts that CA only.
+//
+// Shared by js/test/idp.test.mjs, js/test/cli-fetch-keys.test.mjs and envoy/tests/idp.test.mjs.
 
 import http from 'node:http';
+import https from 'node:https';
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 import * as client from 'openid-client';
+import { fetchTrusting } from './tls.mjs';
 
 export const CLIENT_ID = 'orders-bot';
 export const CLIENT_SECRET = 'orders-bot-secret-for-tests-only';
@@ -50,14 +55,14 @@ function rsaSigningKey(kid) {
 }
 
 /**
- * Starts the IdP. Returns `{ issuer, port, state, token(scope?, resource?), publish(kids),
+ * Starts the IdP (over https with `tls`). Returns `{ issuer, port, state, token(scope?, resource?), publish(kids),
  * createKey(kid), signWith(kid), ttlSeconds, stop() }`. `token` obtains an access token with the
  * client_credentials grant through openid-client (default: every scope, for RESOURCE).
  * `state.configurationRequests` / `state.jwksRequests` count discovery and JWKS requests,
  * `state.published` the kids in the JWKS, `state.signingKid` the key that signs,
  * `state.instances` how many Provider instances were constructed.
  */
-export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS } = {}) {
+export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
   const state = {
     configurationRequests: 0,
     jwksRequests: 0,
@@ -71,13 +76,14 @@ export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS } = {}) {
     res.statusCode = 503;
     res.end();
   };
-  const server = http.createServer((req, res) => {
+  const handle = (req, res) => {
     if (req.url === '/.well-known/openid-configuration') state.configurationRequests += 1;
     if (req.url.startsWith('/jwks')) state.jwksRequests += 1;
     callback(req, res);
-  });
+  };
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handle) : http.createServer(handle);
   const port = await listen(server);
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   function build(kids) {
     const provider = new Provider(issuer, {
@@ -154,9 +160,13 @@ export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS } = {}) {
 
   let configuration;
   async function token(scope = SCOPES.join(' '), resource = RESOURCE) {
-    configuration ??= await client.discovery(new URL(issuer), CLIENT_ID, CLIENT_SECRET, undefined, {
-      execute: [client.allowInsecureRequests],
-    });
+    configuration ??= await client.discovery(
+      new URL(issuer),
+      CLIENT_ID,
+      CLIENT_SECRET,
+      undefined,
+      tls ? { [client.customFetch]: fetchTrusting(tls) } : { execute: [client.allowInsecureRequests] },
+    );
     const grant = await client.clientCredentialsGrant(configuration, { scope, resource });
     return grant.access_token;
   }
