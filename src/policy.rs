@@ -385,9 +385,15 @@ pub(crate) fn decode_unreserved(path: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A header name as servers that map headers to variables read it: lowercase, `_` as `-`
-/// (WSGI's `HTTP_X_BOT_ID` is both `x-bot-id` and `x_bot_id`).
-pub fn normalized_header_name(name: &str) -> String {
-    name.bytes().map(|b| if b == b'_' { '-' } else { char::from(b.to_ascii_lowercase()) }).collect()
+/// (WSGI's `HTTP_X_BOT_ID` is both `x-bot-id` and `x_bot_id`). Borrowed when the name already is
+/// (hosts hand over lowercase names, so almost always: no allocation per header).
+pub fn normalized_header_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().all(|b| b != b'_' && !b.is_ascii_uppercase()) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    std::borrow::Cow::Owned(
+        name.bytes().map(|b| if b == b'_' { '-' } else { char::from(b.to_ascii_lowercase()) }).collect(),
+    )
 }
 
 /// A path edgeward will decide on: starts with `/`, no `.`/`..` segments (also not as `..;x`,
@@ -617,7 +623,7 @@ impl PolicyDoc {
                         return refuse(format!("method_override_headers[{i}]"), "not a valid header name");
                     }
                 }
-                names.iter().map(|n| normalized_header_name(n)).collect()
+                names.iter().map(|n| normalized_header_name(n).into_owned()).collect()
             }
         };
         let (claim_headers, token_headers, forwarded_headers) = header_sets(&providers);
@@ -638,17 +644,20 @@ impl PolicyDoc {
 /// The claim headers and token headers (normalized), and the token headers kept as sent
 /// (`forward: true`, read by no provider without it); each sorted, without repeats.
 fn header_sets(providers: &[Provider]) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let claim: Vec<String> =
-        providers.iter().flat_map(|p| &p.claim_to_headers).map(|c| normalized_header_name(&c.header_name)).collect();
+    let claim: Vec<String> = providers
+        .iter()
+        .flat_map(|p| &p.claim_to_headers)
+        .map(|c| normalized_header_name(&c.header_name).into_owned())
+        .collect();
     let token: Vec<String> =
-        providers.iter().flat_map(|p| &p.from_headers).map(|s| normalized_header_name(&s.name)).collect();
+        providers.iter().flat_map(|p| &p.from_headers).map(|s| normalized_header_name(&s.name).into_owned()).collect();
     // Compared as servers read them (`x_token` is `x-token`): a header some provider without
     // `forward` reads is never kept, under any spelling.
     let unforwarded: Vec<String> = providers
         .iter()
         .filter(|p| !p.forward)
         .flat_map(|p| &p.from_headers)
-        .map(|s| normalized_header_name(&s.name))
+        .map(|s| normalized_header_name(&s.name).into_owned())
         .collect();
     let forwarded: Vec<String> = providers
         .iter()
@@ -657,7 +666,7 @@ fn header_sets(providers: &[Provider]) -> (Vec<String>, Vec<String>, Vec<String>
         .map(|s| s.name.clone())
         .filter(|name| {
             let normalized = normalized_header_name(name);
-            !unforwarded.contains(&normalized) && !claim.contains(&normalized)
+            !unforwarded.iter().any(|u| *u == normalized) && !claim.iter().any(|c| *c == normalized)
         })
         .collect();
     let sorted = |mut set: Vec<String>| {

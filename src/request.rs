@@ -5,6 +5,7 @@
 use crate::error::Error;
 use crate::policy::{Policy, Provider, normalized_header_name};
 use crate::{Access, Verifier};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// One HTTP request as a host sees it. Header names are lowercase (HTTP/2, Envoy and Node all
@@ -75,12 +76,13 @@ impl Verifier {
         let policy = Arc::clone(self.policy_arc());
         // Every name as servers read it, once: override headers and header changes both compare so
         // (`x_http_method_override` is `x-http-method-override`).
-        let normalized: Vec<String> = request.headers.iter().map(|(name, _)| normalized_header_name(name)).collect();
+        let normalized: Vec<Cow<'_, str>> =
+            request.headers.iter().map(|(name, _)| normalized_header_name(name)).collect();
         let overrides: Vec<String> = request
             .headers
             .iter()
             .zip(&normalized)
-            .filter(|(_, name)| policy.method_override_headers.contains(name))
+            .filter(|(_, name)| policy.method_override_headers.iter().any(|o| o == name.as_ref()))
             .map(|((_, method), _)| method.to_ascii_uppercase())
             .collect();
         let mut token_for = |provider: &Provider| provider.extract_token(|name| request.header(name));
@@ -163,15 +165,16 @@ fn header_changes(
     policy: &Policy,
     access: &Access,
     headers: &[(&str, &str)],
-    normalized: &[String],
+    normalized: &[Cow<'_, str>],
 ) -> (Vec<String>, Vec<(String, String)>) {
     let mut remove: Vec<String> = Vec::new();
     for ((name, _), normalized) in headers.iter().zip(normalized) {
         if remove.iter().any(|r| r == name) || policy.forwarded_headers.iter().any(|f| f == name) {
             continue;
         }
-        if policy.claim_headers.binary_search(normalized).is_ok()
-            || policy.token_headers.binary_search(normalized).is_ok()
+        let normalized = normalized.as_ref();
+        if policy.claim_headers.binary_search_by(|h| h.as_str().cmp(normalized)).is_ok()
+            || policy.token_headers.binary_search_by(|h| h.as_str().cmp(normalized)).is_ok()
         {
             remove.push((*name).to_owned());
         }

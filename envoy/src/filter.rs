@@ -508,7 +508,12 @@ impl HttpContext for Http {
         let owned: Vec<(String, String)> = self
             .get_http_request_headers_bytes()
             .into_iter()
-            .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
+            .map(|(name, value)| {
+                // The value's own buffer when it is UTF-8 (no copy); a lossy copy otherwise.
+                let value =
+                    String::from_utf8(value).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                (name, value)
+            })
             .collect();
         let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let request = Request {
