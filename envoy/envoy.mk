@@ -54,15 +54,23 @@ demo: build-envoy
 	@$(SETUP) envoy
 	node envoy/demo/gateway.mjs --demo
 
-# wrk against Envoy --concurrency 1: no filter, native jwt_authn + RBAC, edgeward, and edgeward built
-# with the core's `crate-verify` (the crates' own verify, as before issue 5) -> envoy/BENCHMARKS-envoy.md
-BENCH_SECONDS ?= 10
-CRATE_VERIFY_TARGET_DIR := target/crate-verify
-CRATE_VERIFY_WASM := $(CRATE_VERIFY_TARGET_DIR)/wasm32-wasip1/wasm/edgeward_envoy.wasm
+# wrk against Envoy --concurrency 1 for ES256, RS256 and PS256, each with a reused token and 20k
+# distinct tokens: no filter, native jwt_authn + RBAC (same key and algorithm), edgeward old (the
+# filter built from a git worktree of BASELINE_REV, perf/rev-worktree.sh, under target/baseline),
+# edgeward now, and edgeward pure wasm (VM configuration {"host_crypto": false}); the issue 11
+# targets judged from the run -> envoy/BENCHMARKS-envoy.md (BENCH_OUT=file for elsewhere).
+# About 18 minutes with the defaults (BENCH_SECONDS=10, BENCH_ROUNDS=3); BENCH_QUICK=1: 2 s runs,
+# one round, 5k distinct tokens, about 3 minutes (a shape check).
+BASELINE_REV ?= 6293655
+BASELINE_WORKTREE ?= /tmp/edgeward-baseline-$(BASELINE_REV)
+BASELINE_TARGET_DIR := $(CURDIR)/target/baseline
+BASELINE_WASM := $(BASELINE_TARGET_DIR)/wasm32-wasip1/wasm/edgeward_envoy.wasm
 bench-envoy: build-envoy
 	@$(SETUP) envoy wrk
-	CARGO_TARGET_DIR=$(CRATE_VERIFY_TARGET_DIR) $(CARGO) build --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm --features crate-verify
-	EDGEWARD_CRATE_VERIFY_WASM=$(CRATE_VERIFY_WASM) node envoy/bench/bench.mjs --seconds $(BENCH_SECONDS)
+	@perf/rev-worktree.sh $(BASELINE_REV) $(BASELINE_WORKTREE)
+	cd $(BASELINE_WORKTREE) && CARGO_TARGET_DIR=$(BASELINE_TARGET_DIR) $(CARGO) build --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm
+	EDGEWARD_OLD_WASM=$(BASELINE_WASM) EDGEWARD_OLD_REV=$(BASELINE_REV) node envoy/bench/bench.mjs $(if $(BENCH_QUICK),--quick) \
+	  $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS)) $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) $(if $(BENCH_OUT),--out $(abspath $(BENCH_OUT)))
 
 # What one request may cost (hardening, round two): bogus, oversized and replayed tokens, a
 # 64-key JWKS reload, each against the filter before 26a598b (built from a git worktree of
@@ -77,8 +85,6 @@ BEFORE_WASM := $(BEFORE_TARGET_DIR)/wasm32-wasip1/wasm/edgeward_envoy.wasm
 .PHONY: bench-attack
 bench-attack: build-envoy
 	@$(SETUP) envoy wrk
-	@[ -d $(BEFORE_WORKTREE) ] || git worktree add --detach $(BEFORE_WORKTREE) $(BEFORE_REV)
-	@[ "$$(git -C $(BEFORE_WORKTREE) rev-parse HEAD)" = "$$(git rev-parse $(BEFORE_REV)^{commit})" ] || \
-	  { echo "bench-attack: $(BEFORE_WORKTREE) is not at $(BEFORE_REV)" >&2; exit 1; }
+	@perf/rev-worktree.sh $(BEFORE_REV) $(BEFORE_WORKTREE)
 	cd $(BEFORE_WORKTREE) && CARGO_TARGET_DIR=$(BEFORE_TARGET_DIR) $(CARGO) build --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm
 	EDGEWARD_BEFORE_WASM=$(BEFORE_WASM) EDGEWARD_BEFORE_REV=$(BEFORE_REV) node envoy/bench/attack.mjs --seconds $(ATTACK_SECONDS) --rounds $(ATTACK_ROUNDS)

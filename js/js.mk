@@ -1,9 +1,10 @@
 # The npm package `edgeward` (js/): included by the root Makefile.
 #   make build-js    wasm glue -> js/pkg (Node) and js/pkg-web (browsers)
-#   make test-js     node --test against the built package, the packed tarball, and the harness in Chromium;
-#                    also the CLI's --fetch-keys against a real IdP over TLS (target/release/edgeward)
-#   make bench-node  edgeward (and its pre-issue-5 crate-verify build) vs jose, fast-jwt, jsonwebtoken,
-#                    node:crypto -> js/BENCHMARKS-node.md
+#   make test-js     node --test against the built package, the packed tarball, the harness in Chromium,
+#                    bench-node in miniature (bench/bench.test.mjs), and the CLI's --fetch-keys against
+#                    a real IdP over TLS (target/release/edgeward)
+#   make bench-node  edgeward (now, pure wasm, and built from BASELINE_REV) vs jose, fast-jwt,
+#                    node:crypto, every algorithm -> js/BENCHMARKS-node.md
 #   make profile-node  where the cold path's time goes (V8 CPU profile, wasm names kept) -> perf/PROFILE-node.md
 #   make harness     the browser harness on http://127.0.0.1:8080/harness/ (/ redirects there; HARNESS_PORT)
 
@@ -18,10 +19,22 @@ build-js:
 
 test-js: build-js build-core
 	@$(SETUP) chromium openssl
-	cd js && node --test --test-concurrency=1 test/
+	cd js && node --test --test-concurrency=1 test/ bench/bench.test.mjs
 
+# Cold (every algorithm, CPU per verification) and warm (ES256, RS256): edgeward now, pure wasm
+# ({ hostCrypto: false }) and old (the package built from a git worktree of BASELINE_REV,
+# perf/rev-worktree.sh, into target/bench-node/pkg-old; build.sh builds the workspace it is run in,
+# hence the cd) against jose, fast-jwt and node:crypto; the issue 11 targets judged from the run.
+# About 7 minutes with the defaults (BENCH_ROUNDS=3); BENCH_QUICK=1: one short round (a shape
+# check); BENCH_OUT=file writes elsewhere than js/BENCHMARKS-node.md.
+BASELINE_REV ?= 6293655
+BASELINE_WORKTREE ?= /tmp/edgeward-baseline-$(BASELINE_REV)
+BASELINE_PKG := $(CURDIR)/target/bench-node/pkg-old
 bench-node: build-js
-	cd js && CARGO=$(CARGO) bash bench/build-crate-verify.sh && node bench/bench.mjs
+	@perf/rev-worktree.sh $(BASELINE_REV) $(BASELINE_WORKTREE)
+	cd $(BASELINE_WORKTREE)/js && EDGEWARD_JS_VARIANT=$(BASELINE_PKG) CARGO=$(CARGO) bash build.sh
+	cd js && EDGEWARD_OLD_PKG=$(BASELINE_PKG) EDGEWARD_OLD_REV=$(BASELINE_REV) node bench/bench.mjs $(if $(BENCH_QUICK),--quick) \
+	  $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) $(if $(BENCH_OUT),--out $(abspath $(BENCH_OUT)))
 
 profile-node:
 	@$(SETUP) rust wasm-bindgen node
@@ -41,9 +54,6 @@ BEFORE_REV ?= eef8892
 BEFORE_WORKTREE ?= /tmp/edgeward-before
 .PHONY: bench-attack-node
 bench-attack-node: build-js
-	@[ -d $(BEFORE_WORKTREE) ] || git worktree add --detach $(BEFORE_WORKTREE) $(BEFORE_REV)
-	@[ "$$(git -C $(BEFORE_WORKTREE) rev-parse HEAD)" = "$$(git rev-parse $(BEFORE_REV)^{commit})" ] || \
-	  { echo "bench-attack-node: $(BEFORE_WORKTREE) is not at $(BEFORE_REV)" >&2; exit 1; }
-	ln -sfn $(CURDIR)/.tools $(BEFORE_WORKTREE)/.tools
+	@perf/rev-worktree.sh $(BEFORE_REV) $(BEFORE_WORKTREE)
 	cd $(BEFORE_WORKTREE)/js && EDGEWARD_JS_VARIANT=$(CURDIR)/target/js-attack/pkg-before CARGO=$(CARGO) bash build.sh
 	EDGEWARD_BEFORE_REV=$(BEFORE_REV) node js/bench/attack.mjs

@@ -5,21 +5,34 @@ import crypto from 'node:crypto';
 export const ISSUER = 'https://idp.example.com';
 export const AUDIENCE = 'orders-api';
 export const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** PS256's PSS options (salt length = hash length, RFC 7518 §3.5); `pss(alg)` for the others. */
 export const PSS = { padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
 
+/** Every algorithm the core verifies, in the order the benchmark tables list them. */
+export const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
+
+const CURVES = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
+const bits = (alg) => Number(alg.slice(2)); // 256, 384, 512
+const pss = (alg) => ({ padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: bits(alg) / 8 });
+
+/** A short description of the key behind `alg`, for the reports. */
+export const keyDescription = (alg) =>
+  alg === 'EdDSA' ? 'Ed25519' : alg.startsWith('ES') ? CURVES[alg] : `RSA 2048${alg.startsWith('PS') ? `, salt ${bits(alg) / 8}` : ''}`;
+
 export function keys(alg) {
+  if (!ALGORITHMS.includes(alg)) throw new Error(`no benchmark key for ${alg}`);
   const pair =
-    alg === 'ES256'
-      ? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : alg === 'EdDSA'
-        ? crypto.generateKeyPairSync('ed25519')
+    alg === 'EdDSA'
+      ? crypto.generateKeyPairSync('ed25519')
+      : alg.startsWith('ES')
+        ? crypto.generateKeyPairSync('ec', { namedCurve: CURVES[alg] })
         : crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   // node:crypto's hash and key options for this alg, for signing and (the floor) verifying.
-  const hash = alg === 'EdDSA' ? null : 'sha256';
+  const hash = alg === 'EdDSA' ? null : `sha${bits(alg)}`;
   const options = (key) =>
-    alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : alg === 'PS256' ? { key, ...PSS } : key;
+    alg.startsWith('ES') ? { key, dsaEncoding: 'ieee-p1363' } : alg.startsWith('PS') ? { key, ...pss(alg) } : key;
   const sign = (input) => crypto.sign(hash, Buffer.from(input), options(pair.privateKey));
-  // RSA exports as kty RSA (alg says RS256 or PS256), Ed25519 as kty OKP crv Ed25519.
+  // RSA exports as kty RSA (alg says RS*/PS*), EC as kty EC with its crv, Ed25519 as kty OKP crv Ed25519.
   const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid: 'k1', alg };
   const pem = pair.publicKey.export({ type: 'spki', format: 'pem' });
   const now = Math.floor(Date.now() / 1000);

@@ -1,0 +1,40 @@
+// make bench-node in miniature (--quick, 50 ms cells, 100 tokens, about ten seconds): every
+// contender refuses the bad tokens and accepts the good ones for every algorithm (the bench refuses
+// to measure otherwise), and the report holds every cell, the ratios and the targets' verdicts.
+// Run by make test-js beside test/.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ALGORITHMS } from './keys.mjs';
+
+const js = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+test('bench-node runs and reports every algorithm and contender', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeward-bench-node-test-'));
+  try {
+    const out = path.join(dir, 'BENCH.md');
+    const result = spawnSync(process.execPath,
+      ['bench/bench.mjs', '--quick', '--pool', '100', '--cold-ms', '50', '--warm-ms', '50', '--warmup-ms', '10', '--out', out],
+      { cwd: js, encoding: 'utf8', timeout: 180000 });
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    const report = fs.readFileSync(out, 'utf8');
+    // The cold CPU table: old, now, pure wasm, jose, fast-jwt, node:crypto, then five ratios.
+    assert.match(report, /^\| alg \| key \| edgeward old \([^)]*\) \| edgeward now \| edgeward, pure wasm \| jose \(async\) \| fast-jwt, no cache \| node:crypto \|/m);
+    for (const alg of ALGORITHMS) {
+      assert.match(report, new RegExp(`^\\| ${alg} \\| [^|]+ \\|( [\\d.]+ \\|){6}( [\\d.]+× \\|){5}$`, 'm'), `${alg} cold CPU row`);
+      assert.match(report, new RegExp(`^\\| ${alg} \\|( [\\d,]+ \\|){6}( [\\d.]+× \\|){2}$`, 'm'), `${alg} cold ops/s row`);
+    }
+    for (const alg of ['RS256', 'PS256']) {
+      assert.match(report, new RegExp(`^- ${alg} cold ≥ 2\\.0× cheaper than jose: .*\\*\\*[\\d.]+×\\*\\* — (reached|\\*\\*not reached\\*\\*)\\.$`, 'm'));
+    }
+    assert.match(report, /^- RS256 pure-wasm path ≥ 1\.5× faster than old .*\*\*[\d.]+×\*\* — (reached|\*\*not reached\*\*)/m);
+    assert.match(report, /^\| edgeward now \| [\d,]+ \| 1\.0 \| [\d,]+ \| 1\.0 \|$/m, 'the warm table');
+    assert.match(report, /Quick run/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
