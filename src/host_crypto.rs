@@ -105,9 +105,12 @@ pub fn hash_name(alg: Algorithm) -> &'static str {
     }
 }
 
-/// Verifies `signature` over `signing_input` with `jwk` under `alg`: through `host` when it
-/// supports `alg` and the key has a host form, else in the core.
-pub(crate) fn verify(
+/// Verifies `signature` over `signing_input` with `jwk` under `alg` exactly as [`crate::Verifier`]
+/// does for a token (exported as `edgeward::verify_signature`): through `host` when it supports
+/// `alg` and the key has a host form (after the core's own checks of the signature's length and
+/// range), else in the core. `BadSignature` when it does not verify, `HostCrypto` when the host
+/// could not answer. For hosts' self-tests and differential tests.
+pub fn verify(
     host: Option<&dyn HostCrypto>,
     alg: Algorithm,
     jwk: &Jwk,

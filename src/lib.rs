@@ -38,7 +38,7 @@ pub use algorithm::Algorithm;
 pub use cache::{MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES};
 pub use discovery::{Discovery, MAX_DISCOVERY_BYTES, WELL_KNOWN_OPENID_CONFIGURATION, discovery_uri};
 pub use error::{ALL_CODES, ClaimFailure, ConfigError, Error, Limit, Malformed, Unsupported};
-pub use host_crypto::{HostCrypto, HostKey, HostVerdict, hash_name};
+pub use host_crypto::{HostCrypto, HostKey, HostVerdict, hash_name, verify as verify_signature};
 pub use http::{Denial, REALM, RETRY_AFTER_SECONDS};
 pub use jwk::{
     DEFAULT_MAX_RSA_BITS, Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey,
@@ -56,20 +56,6 @@ pub use rsa_fast::RsaKey;
 pub use token::{DEFAULT_MAX_TOKEN_BYTES, MAX_JSON_DEPTH, MAX_JSON_VALUES, RegisteredClaims, UnverifiedToken};
 
 use cache::{Entry, FAILURE_CACHE_SIZE, Failure, TokenCache};
-
-/// Verifies `signature` over `signing_input` with `jwk` under `alg` exactly as [`Verifier`] does
-/// for a token: through `host` when it supports `alg` (after the core's own checks of the key and
-/// the signature's length and range), else in the core. For hosts' self-tests and differential
-/// tests; `BadSignature` when it does not verify, `HostCrypto` when the host could not answer.
-pub fn verify_signature(
-    host: Option<&dyn HostCrypto>,
-    alg: Algorithm,
-    jwk: &Jwk,
-    signing_input: &[u8],
-    signature: &[u8],
-) -> Result<(), Error> {
-    host_crypto::verify(host, alg, jwk, signing_input, signature)
-}
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -327,7 +313,7 @@ impl Verifier {
         let keys = self.keys[index].keys.as_ref().filter(|k| !k.is_empty()).ok_or(Error::JwksUnavailable)?;
         let jwk = keys.select(alg, signed.kid.as_deref())?;
         let host = self.host.as_deref();
-        if let Err(error) = host_crypto::verify(host, alg, jwk, signed.signing_input.as_bytes(), &signed.signature) {
+        if let Err(error) = verify_signature(host, alg, jwk, signed.signing_input.as_bytes(), &signed.signature) {
             // A signature that failed is remembered; a host that could not answer is not (the
             // next attempt asks again).
             if error == Error::BadSignature {
