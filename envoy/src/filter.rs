@@ -29,6 +29,11 @@ proxy_wasm::main! {{
 
 /// How often root contexts look at the fetch schedule and reload keys.
 const TICK: Duration = Duration::from_millis(500);
+/// Requests that may reuse the clock's last reading (each tick reads it anew as well): reading
+/// it is a host call, a measurable part of a cached request's cost. `now` thus lags the real time
+/// by at most one tick (500 ms) when traffic is light, and by the time of this many requests when
+/// it is heavy (when a busy worker's timers could run late); well inside any clock skew.
+const CLOCK_REUSE: u32 = 32;
 /// Attempts at a compare-and-set update of a fetch record before giving up.
 const CAS_ATTEMPTS: usize = 8;
 
@@ -188,9 +193,28 @@ struct Worker {
     counts: RefCell<Counts>,
     /// Per source, the version of the shared document this verifier holds (0: none).
     loaded: RefCell<Vec<u64>>,
+    /// The clock's last reading, and how many requests may still use it ([`CLOCK_REUSE`]).
+    clock: Cell<(SystemTime, u32)>,
 }
 
 impl Worker {
+    /// The current time for a request: the last reading while it may be reused, else a new one.
+    fn request_time(&self) -> SystemTime {
+        let (time, left) = self.clock.get();
+        if left > 0 {
+            self.clock.set((time, left - 1));
+            return time;
+        }
+        self.read_clock()
+    }
+
+    /// Reads the clock (at every tick, and every [`CLOCK_REUSE`] requests).
+    fn read_clock(&self) -> SystemTime {
+        let time = now();
+        self.clock.set((time, CLOCK_REUSE));
+        time
+    }
+
     /// Loads every shared document whose version moved; returns whether any keys changed.
     fn sync_keys(&self) -> bool {
         let mut changed = false;
@@ -421,7 +445,8 @@ impl RootContext for Root {
             verifier.set_host_crypto(Arc::new(CountedCrypto));
         }
         let verifier = RefCell::new(verifier);
-        let worker = Rc::new(Worker { config, metrics, verifier, counts: RefCell::default(), loaded });
+        let clock = Cell::new((now(), CLOCK_REUSE));
+        let worker = Rc::new(Worker { config, metrics, verifier, counts: RefCell::default(), loaded, clock });
         worker.record_keys_loaded();
         worker.sync_keys();
         // Ticks add request counts to the metrics and, with remote keys, drive the fetches.
@@ -432,6 +457,7 @@ impl RootContext for Root {
 
     fn on_tick(&mut self) {
         let Some(worker) = self.worker.clone() else { return };
+        worker.read_clock();
         worker.counts.borrow_mut().flush(&worker.metrics);
         if !worker.config.sources.is_empty() {
             worker.sync_keys();
@@ -500,7 +526,7 @@ impl Context for Http {}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let time = now();
+        let time = self.worker.request_time();
         // One host call for all headers; lookups below are local. Values are read as bytes: a
         // client may send any obs-text byte, and the SDK's String accessor panics (a trap, which
         // kills the VM) on a value that is not UTF-8. Such a value cannot be a valid token, route
