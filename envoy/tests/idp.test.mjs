@@ -6,7 +6,7 @@
 // scopes, 403 under-scoped, 401 expired, 401 for another audience — also while the IdP rotates
 // its signing key under a bounded traffic loop. One run (one IdP, one Envoy) per algorithm the
 // IdP signs with (RS256, ES256, PS256, EdDSA) and an RS256 → ES256 migration: the scenarios are
-// shared with the npm surface (js/test/lib/idp-runs.mjs, which says which runs rotate).
+// shared with the npm surface (js/test/lib/idp-runs.mjs).
 
 import { envoyConfig, metrics, startEchoUpstream, startEnvoy, stopAll, until } from './lib/harness.mjs';
 // oidc-provider and openid-client are devDependencies of the npm package (js/node_modules).

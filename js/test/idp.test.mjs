@@ -5,7 +5,7 @@
 // it expires: allowed with the scopes, 403 under-scoped, 401 expired, 401 for another audience —
 // also while the IdP rotates its signing key under a bounded traffic loop. One run per algorithm
 // the IdP signs with (RS256, ES256, PS256, EdDSA) and an RS256 → ES256 migration: the scenarios
-// are shared with the Envoy surface (js/test/lib/idp-runs.mjs, which says which runs rotate).
+// are shared with the Envoy surface (js/test/lib/idp-runs.mjs).
 import http from 'node:http';
 import { Verifier, middleware, createRemoteJwks } from '../index.mjs';
 import { CLIENT_ID } from './lib/idp.mjs';
