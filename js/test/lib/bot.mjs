@@ -23,8 +23,9 @@ export function peek(token) {
 /**
  * A bot of `issuer`. `token()` gives a current access token (the first grant, or the next one when
  * less than `refreshMargin` × lifetime is left); `call(url, {method})` sends one request with it
- * and resolves `{ status, code, json, headers, token, kid }` (`code`: the refusal's `code` member).
- * `history` lists every token obtained: `{ token, kid, exp, obtainedAt, expiresAt, replacedAt }`
+ * and resolves `{ status, code, json, headers, token, kid, alg }` (`code`: the refusal's `code`
+ * member; `kid` and `alg`: the token's header).
+ * `history` lists every token obtained: `{ token, kid, alg, exp, obtainedAt, expiresAt, replacedAt }`
  * (`expiresAt`: when the bot believes it expires, from `expires_in`; `exp`: the claim, seconds).
  */
 export async function createBot({
@@ -56,7 +57,7 @@ export async function createBot({
       expiresAt: sentAt + lifetimeMs - 1000,
       lifetimeMs,
       replacedAt: null,
-      ...(({ header, claims }) => ({ kid: header.kid, exp: claims.exp, iat: claims.iat }))(peek(response.access_token)),
+      ...(({ header, claims }) => ({ kid: header.kid, alg: header.alg, exp: claims.exp, iat: claims.iat }))(peek(response.access_token)),
     };
     if (current !== null) current.replacedAt = Date.now();
     history.push(entry);
@@ -85,7 +86,8 @@ export async function createBot({
     } catch {
       /* not JSON */
     }
-    return { status: res.status, code: res.status === 200 ? undefined : json?.code, json, headers: res.headers, token: used, kid: peek(used).header.kid };
+    const { header } = peek(used);
+    return { status: res.status, code: res.status === 200 ? undefined : json?.code, json, headers: res.headers, token: used, kid: header.kid, alg: header.alg };
   }
 
   return {
@@ -148,7 +150,9 @@ export async function callUntilRefreshed(bot, url, { intervalMs = 500, maxMs = 3
  *
  * 1. `old`: the IdP publishes and signs with its current key. Waits until the verifier's next
  *    fetch of the JWKS arrives (it then holds only the old key, for a whole cache duration).
- * 2. `publish`: the new key is published beside the old one; tokens are still signed by the old.
+ * 2. `publish`: the new key (of `newAlg`, default the IdP's: `newAlg` ≠ the old key's algorithm is
+ *    a migration, e.g. RS256 → ES256) is published beside the old one; tokens are still signed by
+ *    the old.
  * 3. `switch` (300 ms later, well within the verifier's cache duration: the worst case, where the
  *    verifier can only learn the new key by the unknown-kid refetch): tokens are signed with the
  *    new key; a bot that starts now gets one at once, the running bots at their next refresh.
@@ -168,6 +172,7 @@ export async function rotateKeysUnderTraffic({
   keysSettled,
   ttlSeconds = 5,
   newKid = undefined,
+  newAlg = undefined,
   concurrency = 4,
   maxRequests = 2000,
   maxMs = 20000,
@@ -213,12 +218,12 @@ export async function rotateKeysUnderTraffic({
       } catch (error) {
         answer = { status: 0, code: `request failed: ${error.message}` };
       }
-      return { kind, kid: answer.kid, status: answer.status, code: answer.code, sentAt, doneAt: Date.now() };
+      return { kind, kid: answer.kid, alg: answer.alg, status: answer.status, code: answer.code, sentAt, doneAt: Date.now() };
     }
 
     async function controller() {
       try {
-        idp.createKey(newKid);
+        await idp.createKey(newKid, newAlg ?? idp.state.signingAlg);
         await sleep(1000);
         const before = idp.state.jwksRequests;
         const deadline = Date.now() + fetchWaitMs;
@@ -325,7 +330,8 @@ export async function expectExpiredThenRefreshed(assert, { idp, bot, call, path,
   assert.equal(expired.code, 'ERR_JWT_EXPIRED');
   const again = await call(path);
   assert.equal(again.status, 200, 'the bot itself refreshed');
-  assert.notEqual(again.token, first.token);
+  // Compared, never printed: a failing assert.notEqual would show the token.
+  assert.ok(again.token !== first.token, 'a new token');
 }
 
 /**

@@ -1,8 +1,20 @@
 // A real identity provider for tests: `oidc-provider` (the certified OpenID Provider for Node) on
 // 127.0.0.1, with one `client_credentials` client and a resource server, so that it issues RFC 9068
-// JWT access tokens (`typ: at+jwt`, `client_id`, `scope`, `aud`, `iat`, `exp`) signed RS256 with a
-// 2048-bit key it publishes at the `jwks_uri` of its discovery document. Tokens are obtained with
-// `openid-client` (discovery, then the client_credentials grant), as a bot would (js/test/lib/bot.mjs).
+// JWT access tokens (`typ: at+jwt`, `client_id`, `scope`, `aud`, `iat`, `exp`) signed with a key it
+// publishes at the `jwks_uri` of its discovery document: RS256 (oidc-provider's default) with a
+// 2048-bit RSA key, or — `startIdp({ alg })` — ES256 (P-256), PS256 (2048-bit RSA) or EdDSA
+// (Ed25519). Tokens are obtained with `openid-client` (discovery, then the client_credentials
+// grant), as a bot would (js/test/lib/bot.mjs).
+//
+// How oidc-provider 9.13.3 picks the algorithm (lib/models/formats/jwt.js): a resource server
+// whose `accessTokenFormat` is 'jwt' signs with `jwt.sign.alg` (else the client default
+// id_token_signed_response_alg, RS256) and the keystore key that `selectForSign({ alg, kid })`
+// finds; every key here has its `alg` (and `use: 'sig'`) set, so the published JWK names the
+// algorithm too. The Provider offers the ID-token algorithms that are both in
+// `enabledJWA.idTokenSigningAlgValues` and made by a published key (lib/helpers/initialize_keystore.js),
+// and refuses a client whose `id_token_signed_response_alg` (default RS256) is not one of them —
+// which fails every token request of an IdP without an RS256 key. So enabledJWA lists ALGORITHMS
+// (its default has these four too; explicit here) and the client asks for the signing key's.
 //
 // What oidc-provider 9.13.3 puts in these tokens (checked by the tests): `iat` is its clock in whole
 // seconds (floor), `exp` is `iat` + `ttl.ClientCredentials` (and `expires_in` of the token response
@@ -14,8 +26,9 @@
 // clients, same configuration, the new `jwks`) and swaps it in behind the SAME listening socket —
 // as a load balancer in front of an IdP's rolling deploy would: the URL and issuer never change,
 // no request is refused, requests already under way finish on the instance that took them. Which
-// published key signs is the resource server's `jwt.sign.kid` (read for every token request), so
-// `signWith(kid)` switches signing without a new instance.
+// published key signs is the resource server's `jwt.sign` (`kid`, and the `alg` of that key; read
+// for every token request), so `signWith(kid)` switches signing — also to a key of another
+// algorithm (`createKey(kid, alg)`) — without a new instance.
 //
 // With `tls` (`{ cert, key, ca }`, e.g. from js/test/lib/tls.mjs) it serves https and its issuer
 // is `https://127.0.0.1:PORT`; `token()` then trusts that CA only.
@@ -24,7 +37,8 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
 import Provider from 'oidc-provider';
 import * as client from 'openid-client';
 import { fetchTrusting } from './tls.mjs';
@@ -39,8 +53,12 @@ export const OTHER_RESOURCE = 'https://other-api.test';
 export const SCOPES = ['read:orders', 'write:orders'];
 /** Default lifetime of the access tokens (`ttl.ClientCredentials`; `idp.ttlSeconds` changes it). */
 export const TOKEN_TTL_SECONDS = 20;
-/** The kid of the key the IdP starts with. */
-export const FIRST_KID = 'idp-rs256';
+/** The JWS algorithms an IdP here signs with (the first is oidc-provider's default). */
+export const ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
+/** The kid of the key an IdP signing `alg` starts with. */
+export const firstKid = (alg) => `idp-${alg.toLowerCase()}`;
+/** The kid of the key the default (RS256) IdP starts with. */
+export const FIRST_KID = firstKid('RS256');
 
 function listen(server) {
   return new Promise((ok, fail) => {
@@ -49,29 +67,44 @@ function listen(server) {
   });
 }
 
-function rsaSigningKey(kid) {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+const KEY_TYPES = {
+  RS256: ['rsa', { modulusLength: 2048 }],
+  PS256: ['rsa', { modulusLength: 2048 }],
+  ES256: ['ec', { namedCurve: 'P-256' }],
+  EdDSA: ['ed25519', {}],
+};
+
+/**
+ * A new private signing JWK for `alg`: 2048-bit RSA for RS256 and PS256, P-256, Ed25519. Made off
+ * the event loop (an RSA key takes 50–500 ms, which would stall the traffic and the other runs).
+ */
+async function signingKey(kid, alg) {
+  if (!KEY_TYPES[alg]) throw new RangeError(`no signing key for ${alg}: one of ${ALGORITHMS.join(', ')}`);
+  const { privateKey } = await promisify(generateKeyPair)(...KEY_TYPES[alg]);
+  return { ...privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
 }
 
 /**
- * Starts the IdP (over https with `tls`). Returns `{ issuer, port, state, token(scope?, resource?), publish(kids),
- * createKey(kid), signWith(kid), ttlSeconds, stop() }`. `token` obtains an access token with the
+ * Starts the IdP (over https with `tls`), signing with a new `alg` key (kid `firstKid(alg)`).
+ * Returns `{ issuer, port, alg, firstKid, state, token(scope?, resource?), publish(kids),
+ * createKey(kid, alg?), signWith(kid), ttlSeconds, stop() }`. `token` obtains an access token with the
  * client_credentials grant through openid-client (default: every scope, for RESOURCE).
  * `state.configurationRequests` / `state.jwksRequests` count discovery and JWKS requests,
- * `state.published` the kids in the JWKS, `state.signingKid` the key that signs,
- * `state.instances` how many Provider instances were constructed.
+ * `state.published` the kids in the JWKS, `state.signingKid` the key that signs (`state.signingAlg`
+ * its algorithm), `state.instances` how many Provider instances were constructed.
  */
-export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
+export async function startIdp({ alg = 'RS256', ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
+  if (!ALGORITHMS.includes(alg)) throw new RangeError(`alg: one of ${ALGORITHMS.join(', ')}`);
+  const keys = new Map();
   const state = {
     configurationRequests: 0,
     jwksRequests: 0,
     ttlSeconds,
     published: [],
-    signingKid: FIRST_KID,
+    signingKid: firstKid(alg),
+    get signingAlg() { return keys.get(this.signingKid)?.alg; },
     instances: 0,
   };
-  const keys = new Map();
   let callback = (_req, res) => {
     res.statusCode = 503;
     res.end();
@@ -88,6 +121,8 @@ export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
   function build(kids) {
     const provider = new Provider(issuer, {
       jwks: { keys: kids.map((kid) => keys.get(kid)) },
+      // The algorithms the Provider may sign with (see the top of this file).
+      enabledJWA: { idTokenSigningAlgValues: [...ALGORITHMS] },
       scopes: ['openid', ...SCOPES],
       // Read for every token: `exp` = `iat` + this.
       ttl: { ClientCredentials: () => state.ttlSeconds },
@@ -99,6 +134,9 @@ export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
           redirect_uris: [],
           response_types: [],
           token_endpoint_auth_method: 'client_secret_basic',
+          // Must be an algorithm of a published key (the default, RS256, is not with an EC key):
+          // else "id_token_signed_response_alg must not be provided" refuses every grant.
+          id_token_signed_response_alg: state.signingAlg,
           scope: SCOPES.join(' '),
         },
       ],
@@ -117,8 +155,8 @@ export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
               scope: SCOPES.join(' '),
               audience: resourceIndicator,
               accessTokenFormat: 'jwt',
-              // The published key that signs (oidc-provider selects it by kid from its keystore).
-              jwt: { sign: { alg: 'RS256', kid: state.signingKid } },
+              // The published key that signs (oidc-provider selects it by alg and kid from its keystore).
+              jwt: { sign: { alg: state.signingAlg, kid: state.signingKid } },
             };
           },
         },
@@ -134,20 +172,24 @@ export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
   }
 
   /**
-   * Publishes exactly `kids` in the JWKS (creating a 2048-bit RSA key for a kid not seen before):
-   * a new Provider instance with that `jwks`, swapped in behind the same socket.
+   * Publishes exactly `kids` (each made by `createKey` first) in the JWKS: a new Provider instance
+   * with that `jwks`, swapped in behind the same socket.
    */
   function publish(kids) {
     if (kids.length === 0) throw new Error('an IdP publishes at least one key');
     if (!kids.includes(state.signingKid)) throw new Error(`the signing key ${state.signingKid} must stay published`);
-    for (const kid of kids) if (!keys.has(kid)) keys.set(kid, rsaSigningKey(kid));
+    for (const kid of kids) if (!keys.has(kid)) throw new Error(`no key ${kid}: createKey first`);
     callback = build(kids);
     state.published = [...kids];
   }
 
-  /** Creates the key `kid` without publishing it (RSA key generation takes a while). */
-  function createKey(kid) {
-    if (!keys.has(kid)) keys.set(kid, rsaSigningKey(kid));
+  /**
+   * Creates the key `kid` for `keyAlg` (default: the IdP's `alg`) without publishing it; resolves
+   * once it exists. A kid names one key: asking again for another alg is an error.
+   */
+  async function createKey(kid, keyAlg = alg) {
+    if (!keys.has(kid)) keys.set(kid, await signingKey(kid, keyAlg));
+    if (keys.get(kid).alg !== keyAlg) throw new Error(`${kid} is a ${keys.get(kid).alg} key`);
   }
 
   /** Signs the next tokens with the published key `kid`. */
@@ -156,7 +198,13 @@ export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
     state.signingKid = kid;
   }
 
-  publish([FIRST_KID]);
+  try {
+    await createKey(state.signingKid);
+    publish([state.signingKid]);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
 
   let configuration;
   async function token(scope = SCOPES.join(' '), resource = RESOURCE) {
@@ -178,6 +226,8 @@ export async function startIdp({ ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
   return {
     issuer,
     port,
+    alg,
+    firstKid: firstKid(alg),
     state,
     token,
     publish,
