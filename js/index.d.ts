@@ -245,7 +245,7 @@ export interface VerifierOptions {
    */
   memoize?: boolean;
   /**
-   * On Node, RS256/384/512 and PS256/384/512 signatures are checked by `node:crypto` (OpenSSL),
+   * On Node, RS256/384/512, PS256/384/512, ES384 and ES512 signatures are checked by `node:crypto` (OpenSSL),
    * every other check by edgeward (docs/policy.md, "Host crypto"). `false` keeps them in
    * edgeward's wasm, as in browsers. Default true.
    */
@@ -284,7 +284,7 @@ export class Verifier {
   readonly providers: string[];
   /** How many verified tokens the cache holds. */
   readonly cachedTokens: number;
-  /** Whether RSA signatures go to `node:crypto` (Node, unless `{ hostCrypto: false }`; never in browsers). */
+  /** Whether RSA, P-384 and P-521 signatures go to `node:crypto` (Node, unless `{ hostCrypto: false }`; never in browsers). */
   readonly hostCrypto: boolean;
   /** How many usable keys `provider` has (`undefined`: no key set yet). */
   keyCount(provider: string): number | undefined;

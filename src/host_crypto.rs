@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct HostKey {
     id: u64,
     spki_der: Vec<u8>,
-    /// The RSA modulus, big-endian without leading zeros (k octets).
+    /// An RSA key's modulus, big-endian without leading zeros (k octets); empty for EC keys.
     modulus: Vec<u8>,
 }
 
@@ -35,14 +35,23 @@ pub struct HostKey {
 static NEXT_HOST_KEY_ID: AtomicU64 = AtomicU64::new(1);
 
 impl HostKey {
-    /// The host form of `key`, for the key types a host may verify (RSA); `None` for the others.
+    /// The host form of `key`, for the key types a host may verify faster than the core (RSA,
+    /// P-384, P-521); `None` for the others (P-256 and Ed25519 are as fast here).
     pub(crate) fn of(key: &PublicKey) -> Option<HostKey> {
-        let PublicKey::Rsa(rsa) = key else { return None };
-        use rsa::pkcs8::EncodePublicKey as _;
-        use rsa::traits::PublicKeyParts as _;
-        let public = rsa.public_key();
-        let spki_der = public.to_public_key_der().ok()?.into_vec();
-        let modulus = public.n().as_ref().to_be_bytes_trimmed_vartime().into_vec();
+        use p384::pkcs8::EncodePublicKey as _;
+        let (spki_der, modulus) = match key {
+            PublicKey::Rsa(rsa) => {
+                use rsa::traits::PublicKeyParts as _;
+                let public = rsa.public_key();
+                (
+                    public.to_public_key_der().ok()?.into_vec(),
+                    public.n().as_ref().to_be_bytes_trimmed_vartime().into_vec(),
+                )
+            }
+            PublicKey::P384(key) => (key.to_public_key_der().ok()?.into_vec(), Vec::new()),
+            PublicKey::P521(key) => (key.to_public_key_der().ok()?.into_vec(), Vec::new()),
+            _ => return None,
+        };
         Some(HostKey { id: NEXT_HOST_KEY_ID.fetch_add(1, Ordering::Relaxed), spki_der, modulus })
     }
 
@@ -92,7 +101,8 @@ pub trait HostCrypto: Send + Sync {
 
     /// Verifies `signature` over `signing_input` with `key` under `alg`'s scheme and hash
     /// (RS256: RSASSA-PKCS1-v1_5 with SHA-256; PS256: RSASSA-PSS with SHA-256, MGF1-SHA-256 and
-    /// a 32-byte salt; likewise for 384 and 512). The core has checked everything else.
+    /// a 32-byte salt; likewise for 384 and 512; ES384 and ES512: ECDSA with SHA-384 and SHA-512
+    /// over raw `r‖s`). The core has checked everything else.
     fn verify(&self, alg: Algorithm, key: &HostKey, signing_input: &[u8], signature: &[u8]) -> HostVerdict;
 }
 
@@ -123,12 +133,16 @@ pub fn verify(
     if !host.supports(alg) {
         return alg.verify(&jwk.key, signing_input, signature);
     }
-    // The checks the host may skip, made here (RFC 8017 §8.1.2 / §8.2.2 step 1, and RSAVP1's
-    // range): key selection already matched the key's type to `alg`.
-    if !matches!(jwk.key, PublicKey::Rsa(_)) {
-        return Err(Error::AlgorithmNotAllowed);
-    }
-    if !host_key.signature_in_range(signature) {
+    // The checks the host may skip, made here: RFC 8017 §8.1.2 / §8.2.2 step 1 and RSAVP1's range
+    // for RSA; for ECDSA raw `r‖s` of exactly twice the field size with 1 ≤ r, s < n (what the
+    // core's own verify requires). Key selection already matched the key's type to `alg`.
+    let shaped = match &jwk.key {
+        PublicKey::Rsa(_) => host_key.signature_in_range(signature),
+        PublicKey::P384(_) => p384::ecdsa::Signature::from_slice(signature).is_ok(),
+        PublicKey::P521(_) => p521::ecdsa::Signature::from_slice(signature).is_ok(),
+        _ => return Err(Error::AlgorithmNotAllowed),
+    };
+    if !shaped {
         return Err(Error::BadSignature);
     }
     match host.verify(alg, host_key, signing_input, signature) {

@@ -154,6 +154,21 @@ fn a_host_that_says_yes_to_everything_still_cannot_pass_what_the_core_checks() {
             None,
         );
     }
+    // ECDSA: r‖s of exactly twice the field size, 1 ≤ r, s < n, checked here too.
+    for alg in [Algorithm::ES384, Algorithm::ES512] {
+        let good = token(key(alg), &claims());
+        let sig = edgeward::base64url::decode(&segments(&good).2).unwrap();
+        let half = sig.len() / 2;
+        let zero_r = [vec![0; half], sig[half..].to_vec()].concat();
+        let zero_s = [sig[..half].to_vec(), vec![0; half]].concat();
+        for bad in [zero_r, zero_s, vec![0xff; sig.len()], sig[1..].to_vec(), [&sig[..], &[0u8][..]].concat()] {
+            assert_refused(
+                check(&mut verifier, &with_signature(&good, &bad)),
+                "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+                None,
+            );
+        }
+    }
     assert_eq!(host.calls(), 0, "the host never saw a signature of the wrong length or out of range");
 
     // Claims, audience, lifetime: still the core's, whatever the host says.
@@ -194,9 +209,10 @@ fn a_host_that_cannot_answer_refuses_and_is_asked_again_next_time() {
 fn keys_are_prepared_once_when_they_load_and_not_again_when_a_reload_keeps_them() {
     let host = TestHost::new(Mode::Honest, &RSA);
     let mut verifier = with_host(&host);
-    // The default policy's six RSA keys (local_jwks), prepared when the host was set.
+    // The default policy's six RSA keys, its P-384 and its P-521 key (local_jwks; P-256 and
+    // Ed25519 keys have no host form), prepared when the host was set.
     let first = host.prepared.lock().unwrap().clone();
-    assert_eq!(first.len(), 6);
+    assert_eq!(first.len(), 8);
     let rs256 = key(Algorithm::RS256);
     let fresh = edgeward::issuer::PrivateJwk::generate(Algorithm::RS256, Some("rs256-2")).unwrap();
     let doc = edgeward::issuer::jwks(&[rs256, &fresh]).to_string();
@@ -204,8 +220,8 @@ fn keys_are_prepared_once_when_they_load_and_not_again_when_a_reload_keeps_them(
     let after = host.prepared.lock().unwrap().clone();
     // The RS256 key is the same key with the same parameters: kept from the old set, with its
     // host form; only the new key is prepared.
-    assert_eq!(after.len(), 7, "{after:?}");
+    assert_eq!(after.len(), 9, "{after:?}");
     verifier.set_jwks(PROVIDER, doc.as_bytes()).unwrap();
-    assert_eq!(host.prepared.lock().unwrap().len(), 7, "an unchanged reload prepares nothing");
+    assert_eq!(host.prepared.lock().unwrap().len(), 9, "an unchanged reload prepares nothing");
     assert_accepted(check(&mut verifier, &token(&fresh, &claims())));
 }

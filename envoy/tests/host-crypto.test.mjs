@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { envoyConfig, metrics, request, ROOT, runEnvoyUntilExit, startEchoUpstream, startEnvoy, stopAll, until } from './lib/harness.mjs';
 import { rsaCases } from '../../tests/fixtures/rsa-cases.mjs';
-import { wycheproofRsaVectors } from '../../tests/fixtures/wycheproof-rsa.mjs';
+import { wycheproofRsaVectors } from '../../tests/fixtures/wycheproof-host.mjs';
 
 const HOOK_WASM = process.env.EDGEWARD_TRAP_WASM;
 const { policy, cases } = rsaCases();

@@ -12,10 +12,10 @@
 function makeApi(bindings, platform = {}) {
   const { Core } = bindings;
 
-  // RS256/384/512 and PS256/384/512 signatures through node:crypto (OpenSSL), several times
-  // faster than RSA in wasm. The core checks everything else before it asks (the key, the hash
-  // the algorithm names, the signature's length and range; src/host_crypto.rs) and refuses the
-  // request (ERR_HOST_CRYPTO_FAILED) if this throws. Browsers keep the core's own RSA.
+  // RS256/384/512, PS256/384/512, ES384 and ES512 signatures through node:crypto (OpenSSL),
+  // several times faster than the same in wasm. The core checks everything else before it asks
+  // (the key, the hash the algorithm names, the signature's length and range; src/host_crypto.rs)
+  // and refuses the request (ERR_HOST_CRYPTO_FAILED) if this throws. Browsers keep the core's own.
   const hostCrypto = platform.crypto === undefined ? null : nodeHostCrypto(platform.crypto);
   if (hostCrypto !== null) bindings.install_host_crypto(hostCrypto);
 
@@ -206,7 +206,7 @@ function makeApi(bindings, platform = {}) {
       return JSON.parse(this.#core.provider_names());
     }
 
-    /** Whether RSA signatures go to `node:crypto` (Node, unless `{ hostCrypto: false }`). */
+    /** Whether RSA, P-384 and P-521 signatures go to `node:crypto` (Node, unless `{ hostCrypto: false }`). */
     get hostCrypto() {
       return this.#hostCrypto;
     }
@@ -810,8 +810,12 @@ function makeApi(bindings, platform = {}) {
 // the call only.
 function nodeHostCrypto(crypto) {
   const KEPT_KEYS = 256;
-  const HASH = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512', PS256: 'sha256', PS384: 'sha384', PS512: 'sha512' };
+  const HASH = {
+    RS256: 'sha256', RS384: 'sha384', RS512: 'sha512', PS256: 'sha256', PS384: 'sha384', PS512: 'sha512',
+    ES384: 'sha384', ES512: 'sha512',
+  };
   const PSS = { PS256: 32, PS384: 48, PS512: 64 }; // RFC 7518 §3.5: salt as long as the hash
+  const ECDSA = new Set(['ES384', 'ES512']); // JWS signatures are raw r‖s (IEEE P1363), not DER
   const keys = new Map();
   const keyObject = (number, spki) => {
     let key = keys.get(number);
@@ -834,9 +838,10 @@ function nodeHostCrypto(crypto) {
     verify(alg, number, spki, input, signature) {
       const key = keyObject(number, spki);
       const salt = PSS[alg];
-      const ok = salt === undefined
-        ? crypto.verify(HASH[alg], input, key, signature)
-        : crypto.verify(HASH[alg], input, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: salt }, signature);
+      let options = key;
+      if (salt !== undefined) options = { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: salt };
+      else if (ECDSA.has(alg)) options = { key, dsaEncoding: 'ieee-p1363' };
+      const ok = crypto.verify(HASH[alg], input, options, signature);
       return ok ? 1 : 0;
     },
   };
