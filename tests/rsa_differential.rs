@@ -1,6 +1,6 @@
 //! Differential test of edgeward's RS256/384/512 and PS256/384/512 verification
-//! (`src/rsa_fast.rs`: square-and-multiply on the `rsa` crate's Montgomery parameters, encoding
-//! checks of its own) against the `rsa` crate's `pkcs1v15::VerifyingKey<D>` and
+//! (`src/rsa_fast/`: square-and-multiply on a Montgomery kernel of its own, encoding checks of its
+//! own) against the `rsa` crate's `pkcs1v15::VerifyingKey<D>` and
 //! `pss::VerifyingKey<D>` (salt = hash length: 32, 48, 64) for D = SHA-256, SHA-384, SHA-512: on
 //! every case, valid or not, both must give the same answer.
 //!

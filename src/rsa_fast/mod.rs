@@ -1,20 +1,22 @@
 //! RS256/384/512 and PS256/384/512 verification (RFC 8017 §8.1.2 and §8.2.2 with SHA-256,
-//! SHA-384 and SHA-512) over a public key the `rsa` crate has validated, using its cached
-//! Montgomery parameters.
+//! SHA-384 and SHA-512) over a public key the `rsa` crate has validated.
 //!
 //! Why not `rsa`'s own `verify`: its public-key operation is a constant-time exponentiation with
 //! 4-bit windows — for e = 65537, 14 multiplications to build the window table, then 16 squarings
-//! and 5 multiplications. Verification handles only public data (signature, key, message), so
-//! plain left-to-right square-and-multiply is safe: 16 squarings and 1 multiplication, about half
-//! the work. The arithmetic is still `crypto-bigint`'s (`BoxedMontyForm`, the `rsa` crate's own
-//! backend); only the exponent loop and the encoding checks (EMSA-PKCS1-v1_5, EMSA-PSS) live here.
-//! `tests/rsa_differential.rs` runs both schemes with every hash against `rsa`'s verify on valid,
-//! tweaked and random signatures; the Wycheproof RSA and PSS vectors run through this code.
+//! and 5 multiplications — on `crypto-bigint`'s general Montgomery arithmetic, which on wasm32
+//! works in 32-bit limbs with full-width products and allocates per operation. Verification
+//! handles only public data (signature, key, message), so plain left-to-right square-and-multiply
+//! is safe: 16 squarings and 1 multiplication, on a kernel of our own ([`monty`]: 28-bit limbs in
+//! `u64`s, carry-free column sums, a dedicated squaring, constants built once per key). The
+//! encoding checks (EMSA-PKCS1-v1_5, EMSA-PSS) live here too. `tests/rsa_differential.rs` runs
+//! both schemes with every hash against `rsa`'s verify on valid, tweaked and random signatures and
+//! the kernel against `crypto-bigint`'s exponentiation; the Wycheproof RSA and PSS vectors run
+//! through this code.
 //!
 //! Everything here is variable time, which is fine for public inputs only: never sign with it.
 
-use crypto_bigint::BoxedUint;
-use crypto_bigint::modular::BoxedMontyForm;
+mod monty;
+
 use rsa::traits::PublicKeyParts as _;
 use sha2::Digest;
 use sha2::{Sha256, Sha384, Sha512};
@@ -35,6 +37,10 @@ const MIN_PKCS1_PADDING: usize = 8;
 #[derive(Clone)]
 pub struct RsaKey {
     key: rsa::PublicKey,
+    /// n prepared for the kernel (`None` only for a modulus `rsa` refuses: every signature fails).
+    modulus: Option<monty::Modulus>,
+    /// e in big-endian octets.
+    exponent: Box<[u8]>,
     /// k: the modulus length in octets.
     size: usize,
     /// emBits for EMSA-PSS: the modulus length in bits minus one.
@@ -61,6 +67,8 @@ impl RsaKey {
     pub(crate) fn new(key: rsa::PublicKey) -> RsaKey {
         let bits = usize::try_from(key.n().as_ref().bit_width_vartime()).unwrap_or(usize::MAX);
         RsaKey {
+            modulus: monty::Modulus::new(&key.n_bytes()),
+            exponent: key.e_bytes(),
             size: key.size(),
             em_bits: bits.saturating_sub(1),
             #[cfg(feature = "crate-verify")]
@@ -187,35 +195,15 @@ impl RsaKey {
         if signature.len() != self.size {
             return None;
         }
-        let n = self.key.n().as_ref();
-        let s = BoxedUint::from_be_slice(signature, n.bits_precision()).ok()?;
-        if s >= *n {
+        // k octets, or `None` if s ≥ n.
+        let mut m = self.modulus.as_ref()?.pow_vartime(signature, &self.exponent)?;
+        let excess = m.len().checked_sub(em_len)?;
+        if m[..excess].iter().any(|&b| b != 0) {
             return None;
         }
-        let m = pow_vartime(BoxedMontyForm::new(s, self.key.n_params()), self.key.e());
-        if usize::try_from(m.bit_width_vartime()).map_or(true, |bits| bits > 8 * em_len) {
-            return None;
-        }
-        let bytes = m.to_be_bytes();
-        bytes.get(bytes.len().checked_sub(em_len)?..).map(<[u8]>::to_vec)
+        m.drain(..excess);
+        Some(m)
     }
-}
-
-/// `base^exponent` by left-to-right square-and-multiply, returned out of Montgomery form.
-/// Variable time in the exponent: public exponents only.
-fn pow_vartime(base: BoxedMontyForm, exponent: &BoxedUint) -> BoxedUint {
-    let bits = exponent.bit_width_vartime();
-    if bits == 0 {
-        return BoxedMontyForm::one(base.params()).retrieve();
-    }
-    let mut acc = base.clone();
-    for bit in (0..bits - 1).rev() {
-        acc = acc.square();
-        if exponent.bit_vartime(bit) {
-            acc = acc.mul(&base);
-        }
-    }
-    acc.retrieve()
 }
 
 /// `out ^= MGF1-D(seed, out.len())` (RFC 8017 B.2.1).
@@ -230,6 +218,8 @@ fn mgf1_xor<D: Digest>(seed: &[u8], out: &mut [u8]) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crypto_bigint::BoxedUint;
+    use crypto_bigint::modular::BoxedMontyForm;
 
     fn key(n_hex: &str, e: u64) -> RsaKey {
         let n = BoxedUint::from_be_slice_vartime(&hex(n_hex));
@@ -248,20 +238,19 @@ mod tests {
     }
 
     #[test]
-    fn square_and_multiply_matches_the_crates_exponentiation() {
+    fn the_public_operation_matches_the_crates_exponentiation() {
         // A 2048-bit odd modulus (not a real key: the exponentiation does not care).
         let n_hex = format!("c{}5", "3a7f19e2".repeat(63) + "0d1b4e");
-        let rsa_key = key(&n_hex, 65537);
-        let n = rsa_key.key.n().as_ref();
         for (i, e) in [3u64, 17, 65537, 0x1_0000_0001, (1 << 33) - 1].into_iter().enumerate() {
-            let e = BoxedUint::from(e);
-            let base = BoxedUint::from_be_slice(&[0x5a; 200], n.bits_precision()).unwrap();
-            let base = base.wrapping_add(BoxedUint::from(u64::try_from(i).unwrap()));
-            let monty = BoxedMontyForm::new(base, rsa_key.key.n_params());
-            assert_eq!(pow_vartime(monty.clone(), &e), monty.pow(&e).retrieve(), "e = {e}");
+            let rsa_key = key(&n_hex, e);
+            let n = rsa_key.key.n().as_ref();
+            let mut signature = vec![0x5a; 256];
+            signature[0] = 0;
+            signature[255] = u8::try_from(i).unwrap();
+            let base = BoxedUint::from_be_slice(&signature, n.bits_precision()).unwrap();
+            let expected = BoxedMontyForm::new(base, rsa_key.key.n_params()).pow(&BoxedUint::from(e)).retrieve();
+            assert_eq!(rsa_key.public_operation(&signature, 256).unwrap(), &*expected.to_be_bytes(), "e = {e}");
         }
-        let one = BoxedMontyForm::one(rsa_key.key.n_params());
-        assert_eq!(pow_vartime(one.clone(), &BoxedUint::zero()), one.retrieve());
     }
 
     fn mgf1_matches_its_definition<D: Digest>() {
