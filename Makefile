@@ -65,11 +65,13 @@ fuzz: fuzz-differential
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The fast paths against the maintained crates' own verify on DIFF_CASES random cases each (make test runs
-# a few thousand): ES256 against p256, RS*/PS* against rsa.
+# a few thousand): ES256 against p256, RS*/PS* against rsa; and the RSA kernel's s^e mod n against
+# crypto-bigint's on DIFF_CASES / 10 random moduli.
 fuzz-differential:
 	@$(SETUP) rust
 	EDGEWARD_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release --locked -p edgeward --test p256_differential -- --nocapture
 	EDGEWARD_RSA_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release --locked -p edgeward --test rsa_differential -- --nocapture
+	EDGEWARD_RSA_KERNEL_CASES=$$(( $(DIFF_CASES) / 10 )) $(CARGO) test --release --locked -p edgeward --lib rsa_fast::monty -- --nocapture
 
 bench:
 	@$(SETUP) rust

@@ -6,7 +6,7 @@
 //! — adds up in one `u64` with no carry handling in the inner loop: one multiplication and one
 //! addition per limb product. That suits wasm32, which has a native 64-bit multiply but no
 //! 64 × 64 → 128 one; `crypto-bigint`'s kernel on wasm32 (32-bit limbs, full-width products) needs
-//! about five more operations per product to split and carry them, and allocates per operation.
+//! several more operations per product to split and carry them, and allocates per operation.
 //! A 2048-bit modulus takes 74 limbs of 28 bits instead of 64 of 32.
 //!
 //! Montgomery multiplication is product scanning with the reduction folded in (FIPS: column by
@@ -21,7 +21,7 @@
 
 /// Largest radix tried: limb products below 2^56 leave 8 bits of headroom per column.
 const MAX_RADIX_BITS: u32 = 28;
-/// Smallest radix tried (a modulus of millions of bits would need less; none reaches here).
+/// Smallest radix tried: enough for any modulus below 2^35 bits.
 const MIN_RADIX_BITS: u32 = 16;
 
 /// An odd modulus n ≥ 3 prepared for Montgomery arithmetic in radix 2^w: built once per key.
