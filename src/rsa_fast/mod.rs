@@ -3,20 +3,30 @@
 //!
 //! Why not `rsa`'s own `verify`: its public-key operation is a constant-time exponentiation with
 //! 4-bit windows — for e = 65537, 14 multiplications to build the window table, then 16 squarings
-//! and 5 multiplications — on `crypto-bigint`'s general Montgomery arithmetic, which on wasm32
-//! works in 32-bit limbs with full-width products and allocates per operation. Verification
-//! handles only public data (signature, key, message), so plain left-to-right square-and-multiply
-//! is safe: 16 squarings and 1 multiplication, on a kernel of our own ([`monty`]: 28-bit limbs in
-//! `u64`s, carry-free column sums, a dedicated squaring, constants built once per key). The
-//! encoding checks (EMSA-PKCS1-v1_5, EMSA-PSS) live here too. `tests/rsa_differential.rs` runs
-//! both schemes with every hash against `rsa`'s verify on valid, tweaked and random signatures and
-//! the kernel against `crypto-bigint`'s exponentiation; the Wycheproof RSA and PSS vectors run
-//! through this code.
+//! and 5 multiplications. Verification handles only public data (signature, key, message), so
+//! plain left-to-right square-and-multiply is safe: 16 squarings and 1 multiplication, about half
+//! the work. The encoding checks (EMSA-PKCS1-v1_5, EMSA-PSS) live here too.
+//!
+//! The arithmetic depends on the target. Natively it is `crypto-bigint`'s (`BoxedMontyForm`, the
+//! `rsa` crate's own backend, with the key's cached Montgomery parameters): 64-bit limbs whose
+//! 128-bit products are one instruction on x86-64 and AArch64. On wasm `crypto-bigint` still uses
+//! 64-bit limbs (its `cpubits` promotes wasm32), but wasm has no 64 × 64 → 128 multiply, so each
+//! limb product is emulated; there the exponentiation runs on [`monty`], a kernel of our own with
+//! 28-bit limbs whose products fit a native 64-bit multiply (about twice as fast under Node). The
+//! feature `rsa-kernel` selects the kernel on every target, so native tests and benchmarks can run it.
+//!
+//! `tests/rsa_differential.rs` runs both schemes with every hash against `rsa`'s verify on valid,
+//! tweaked and random signatures (`make test` and `make fuzz-differential` run it with and without
+//! `rsa-kernel`), and the kernel's unit tests compare it with `crypto-bigint`'s exponentiation; the
+//! Wycheproof RSA and PSS vectors run through this code.
 //!
 //! Everything here is variable time, which is fine for public inputs only: never sign with it.
 
+#[cfg(any(target_family = "wasm", feature = "rsa-kernel", test))]
 mod monty;
 
+#[cfg(not(any(target_family = "wasm", feature = "rsa-kernel")))]
+use crypto_bigint::{BoxedUint, modular::BoxedMontyForm};
 use rsa::traits::PublicKeyParts as _;
 use sha2::Digest;
 use sha2::{Sha256, Sha384, Sha512};
@@ -38,8 +48,10 @@ const MIN_PKCS1_PADDING: usize = 8;
 pub struct RsaKey {
     key: rsa::PublicKey,
     /// n prepared for the kernel (`None` only for a modulus `rsa` refuses: every signature fails).
+    #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
     modulus: Option<monty::Modulus>,
     /// e in big-endian octets.
+    #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
     exponent: Box<[u8]>,
     /// k: the modulus length in octets.
     size: usize,
@@ -67,7 +79,9 @@ impl RsaKey {
     pub(crate) fn new(key: rsa::PublicKey) -> RsaKey {
         let bits = usize::try_from(key.n().as_ref().bit_width_vartime()).unwrap_or(usize::MAX);
         RsaKey {
+            #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
             modulus: monty::Modulus::new(&key.n_bytes()),
+            #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
             exponent: key.e_bytes(),
             size: key.size(),
             em_bits: bits.saturating_sub(1),
@@ -191,6 +205,7 @@ impl RsaKey {
 
     /// RFC 8017 §8.x.2 steps 1–2: `S` of exactly k octets, `s < n`, `m = s^e mod n` (RSAVP1),
     /// `EM = I2OSP(m, em_len)` — `None` where the standard says "invalid signature".
+    #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
     fn public_operation(&self, signature: &[u8], em_len: usize) -> Option<Vec<u8>> {
         if signature.len() != self.size {
             return None;
@@ -204,6 +219,43 @@ impl RsaKey {
         m.drain(..excess);
         Some(m)
     }
+
+    /// RFC 8017 §8.x.2 steps 1–2 as above, on `crypto-bigint`'s Montgomery arithmetic.
+    #[cfg(not(any(target_family = "wasm", feature = "rsa-kernel")))]
+    fn public_operation(&self, signature: &[u8], em_len: usize) -> Option<Vec<u8>> {
+        if signature.len() != self.size {
+            return None;
+        }
+        let n = self.key.n().as_ref();
+        let s = BoxedUint::from_be_slice(signature, n.bits_precision()).ok()?;
+        if s >= *n {
+            return None;
+        }
+        let m = pow_vartime(BoxedMontyForm::new(s, self.key.n_params()), self.key.e());
+        if usize::try_from(m.bit_width_vartime()).map_or(true, |bits| bits > 8 * em_len) {
+            return None;
+        }
+        let bytes = m.to_be_bytes();
+        bytes.get(bytes.len().checked_sub(em_len)?..).map(<[u8]>::to_vec)
+    }
+}
+
+/// `base^exponent` by left-to-right square-and-multiply, returned out of Montgomery form.
+/// Variable time in the exponent: public exponents only.
+#[cfg(not(any(target_family = "wasm", feature = "rsa-kernel")))]
+fn pow_vartime(base: BoxedMontyForm, exponent: &BoxedUint) -> BoxedUint {
+    let bits = exponent.bit_width_vartime();
+    if bits == 0 {
+        return BoxedMontyForm::one(base.params()).retrieve();
+    }
+    let mut acc = base.clone();
+    for bit in (0..bits - 1).rev() {
+        acc = acc.square();
+        if exponent.bit_vartime(bit) {
+            acc = acc.mul(&base);
+        }
+    }
+    acc.retrieve()
 }
 
 /// `out ^= MGF1-D(seed, out.len())` (RFC 8017 B.2.1).

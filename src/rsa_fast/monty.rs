@@ -1,13 +1,17 @@
-//! The RSA public operation `s^e mod n` on a Montgomery kernel of its own, for RS*/PS* verification.
+//! The RSA public operation `s^e mod n` on a Montgomery kernel of its own, for RS*/PS* verification
+//! on wasm (and on every target with the feature `rsa-kernel`, for tests and benchmarks).
 //!
 //! Numbers are little-endian vectors of `w`-bit limbs held in `u64`s, with `w` = 28 for moduli up
 //! to 3,584 bits and 27 above (up to 13,824 bits; smaller radices beyond). The products of two
 //! limbs are below 2^56, so a column of the schoolbook product — at most 2·L of them, L = ⌈bits / w⌉
 //! — adds up in one `u64` with no carry handling in the inner loop: one multiplication and one
-//! addition per limb product. That suits wasm32, which has a native 64-bit multiply but no
-//! 64 × 64 → 128 one; `crypto-bigint`'s kernel on wasm32 (32-bit limbs, full-width products) needs
-//! several more operations per product to split and carry them, and allocates per operation.
-//! A 2048-bit modulus takes 74 limbs of 28 bits instead of 64 of 32.
+//! addition per limb product. That suits wasm, which has a native 64-bit multiply but no
+//! 64 × 64 → 128 one: `crypto-bigint` on wasm32 works in 64-bit limbs (its `cpubits` promotes
+//! wasm32), each 128-bit limb product emulated with several 64-bit multiplies and carries, and
+//! allocates per operation. A 2048-bit modulus takes 74 limbs of 28 bits (instead of 32 of 64):
+//! 2·74² = 10,952 native limb products per Montgomery multiplication instead of 2·32² = 2,048
+//! emulated ones. Natively, with a 128-bit multiply in hardware, `crypto-bigint` is faster (see
+//! `super`).
 //!
 //! Montgomery multiplication is product scanning with the reduction folded in (FIPS: column by
 //! column, the quotient digit of each low column chosen as the column completes), R = 2^(w·L).
