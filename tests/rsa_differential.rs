@@ -1,5 +1,6 @@
 //! Differential test of edgeward's RS256/384/512 and PS256/384/512 verification
-//! (`src/rsa_fast/`: square-and-multiply on a Montgomery kernel of its own, encoding checks of its
+//! (`src/rsa_fast/`: square-and-multiply on crypto-bigint's Montgomery arithmetic natively, on the
+//! wasm builds' kernel `src/rsa_fast/monty.rs` with the feature `rsa-kernel`; encoding checks of its
 //! own) against the `rsa` crate's `pkcs1v15::VerifyingKey<D>` and
 //! `pss::VerifyingKey<D>` (salt = hash length: 32, 48, 64) for D = SHA-256, SHA-384, SHA-512: on
 //! every case, valid or not, both must give the same answer.
