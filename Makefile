@@ -47,10 +47,13 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) clippy -p edgeward --lib --features crate-verify --locked -- -D warnings
+	$(CARGO) clippy -p edgeward --all-targets --features rsa-kernel --locked -- -D warnings
 	node scripts/check-links.mjs
 
 test-core:
 	$(CARGO) test --workspace --locked
+	# The RSA differential and Wycheproof again on the wasm builds' RSA kernel (natively: feature rsa-kernel).
+	$(CARGO) test --locked -p edgeward --features rsa-kernel --test rsa_differential --test wycheproof
 
 run: $(RUN_TARGET)
 
@@ -65,11 +68,14 @@ fuzz: fuzz-differential
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The fast paths against the maintained crates' own verify on DIFF_CASES random cases each (make test runs
-# a few thousand): ES256 against p256, RS*/PS* against rsa.
+# a few thousand): ES256 against p256, RS*/PS* against rsa (natively, and on the wasm builds' RSA kernel:
+# feature rsa-kernel); and the kernel's s^e mod n against crypto-bigint's on DIFF_CASES / 10 random moduli.
 fuzz-differential:
 	@$(SETUP) rust
 	EDGEWARD_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release --locked -p edgeward --test p256_differential -- --nocapture
 	EDGEWARD_RSA_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release --locked -p edgeward --test rsa_differential -- --nocapture
+	EDGEWARD_RSA_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release --locked -p edgeward --features rsa-kernel --test rsa_differential -- --nocapture
+	EDGEWARD_RSA_KERNEL_CASES=$$(( $(DIFF_CASES) / 10 )) $(CARGO) test --release --locked -p edgeward --lib rsa_fast::monty -- --nocapture
 
 bench:
 	@$(SETUP) rust

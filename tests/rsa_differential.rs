@@ -1,6 +1,7 @@
 //! Differential test of edgeward's RS256/384/512 and PS256/384/512 verification
-//! (`src/rsa_fast.rs`: square-and-multiply on the `rsa` crate's Montgomery parameters, encoding
-//! checks of its own) against the `rsa` crate's `pkcs1v15::VerifyingKey<D>` and
+//! (`src/rsa_fast/`: square-and-multiply on crypto-bigint's Montgomery arithmetic natively, on the
+//! wasm builds' kernel `src/rsa_fast/monty.rs` with the feature `rsa-kernel`; encoding checks of its
+//! own) against the `rsa` crate's `pkcs1v15::VerifyingKey<D>` and
 //! `pss::VerifyingKey<D>` (salt = hash length: 32, 48, 64) for D = SHA-256, SHA-384, SHA-512: on
 //! every case, valid or not, both must give the same answer.
 //!
@@ -8,7 +9,10 @@
 //! 500 per algorithm, each case's algorithm drawn at random);
 //! `EDGEWARD_DIFF_SEED` the seed (default fixed, so a failure repeats); `make fuzz-differential`
 //! runs 1,000,000. Keys (seeded, generated at start): 2048 bits (emBits = 2047, one unused bit in
-//! EM), 2049 bits (emLen = k − 1: PSS drops a zero octet), 2056 and 3072 bits; 4096 in long runs.
+//! EM), 2049 bits (emLen = k − 1: PSS drops a zero octet), 2056 and 3072 bits, with e = 65537; 2048
+//! bits with e = 3, 2063 with e = 17, 3072 with e = 2^33 − 1; 4096 (e = 65537 and 3) and 4095
+//! (e = 2^32 + 1) in long runs. Every valid signature checks the whole public operation: the
+//! kernel's `s^e mod n` must be the exact encoding.
 //!
 //! Case kinds: valid PKCS#1 v1.5 and PSS signatures, each checked under its own algorithm or
 //! another (other scheme, other hash: RS256 against RS384 against PS384 …); tweaked
@@ -79,7 +83,11 @@ fn is_pss(alg: Algorithm) -> bool {
 
 impl Key {
     fn generate(rng: &mut Rng, bits: usize) -> Key {
-        let private = rsa::PrivateKey::new(rng, bits).expect("key generation");
+        Key::generate_with_exponent(rng, bits, 65537)
+    }
+
+    fn generate_with_exponent(rng: &mut Rng, bits: usize, e: u64) -> Key {
+        let private = rsa::PrivateKey::new_with_exp(rng, bits, BoxedUint::from(e)).expect("key generation");
         let public = private.to_public_key();
         let b64 = |bytes: &[u8]| edgeward::base64url::encode(bytes);
         let jwks = format!(
@@ -200,16 +208,25 @@ fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.trim_start_matches("0x").parse().ok()).unwrap_or(default)
 }
 
+/// The differential's keys (modulus bits, e): e = 65537 at the sizes where the encodings change
+/// shape, and the other exponents a JWKS may carry — 3, 17 and the largest `rsa` accepts, 2^33 − 1
+/// (33 squarings and 32 multiplications) — so the exponentiation's other branches run too.
+const KEYS: [(usize, u64); 7] =
+    [(2048, 65537), (2049, 65537), (2056, 65537), (3072, 65537), (2048, 3), (2063, 17), (3072, (1 << 33) - 1)];
+/// More for long runs (`make fuzz-differential`): 4096 bits (27-bit limbs in the kernel) and an
+/// odd size just below (the JWKS parser refuses more than 4096 bits by default).
+const LONG_RUN_KEYS: [(usize, u64); 3] = [(4096, 65537), (4096, 3), (4095, 0x1_0000_0001)];
+
 #[test]
 fn every_rsa_algorithm_agrees_with_the_rsa_crate() {
     let cases = env_number("EDGEWARD_RSA_DIFF_CASES", 3_000);
     let seed = env_number("EDGEWARD_DIFF_SEED", 0x5eed_0525);
     let mut rng = Rng(seed);
-    let mut sizes = vec![2048, 2049, 2056, 3072];
+    let mut specs = KEYS.to_vec();
     if cases >= 100_000 {
-        sizes.push(4096);
+        specs.extend(LONG_RUN_KEYS);
     }
-    let keys: Vec<Key> = sizes.iter().map(|&bits| Key::generate(&mut rng, bits)).collect();
+    let keys: Vec<Key> = specs.iter().map(|&(bits, e)| Key::generate_with_exponent(&mut rng, bits, e)).collect();
     let algs = Algorithm::RSA;
 
     // Valid signatures are the expensive part (a private-key operation); keep a few per key and
@@ -412,6 +429,26 @@ fn a_signature_verifies_under_its_own_algorithm_only() {
         for under in Algorithm::RSA {
             assert_eq!(under.verify(&key.ours, &message, &signature).is_ok(), under == alg, "{alg:?} under {under:?}");
             assert_eq!(key.reference(under, &message, &signature), under == alg, "rsa: {alg:?} under {under:?}");
+        }
+    }
+}
+
+/// Every exponent and size of the differential, 4096 bits included, with a few valid signatures
+/// per algorithm: accepted by both, and refused by both once a bit of s flips.
+#[test]
+fn every_exponent_and_size_verifies_like_the_rsa_crate() {
+    let mut rng = Rng(0xe5);
+    for &(bits, e) in KEYS.iter().chain(&LONG_RUN_KEYS[..2]) {
+        let key = Key::generate_with_exponent(&mut rng, bits, e);
+        for alg in Algorithm::RSA {
+            let message = format!("{bits} bits, e = {e}, {alg:?}").into_bytes();
+            let mut signature = key.sign(&mut rng, alg, hash_len(alg), &message);
+            assert!(key.reference(alg, &message, &signature), "rsa: {bits} bits, e = {e}, {alg:?}");
+            assert!(alg.verify(&key.ours, &message, &signature).is_ok(), "{bits} bits, e = {e}, {alg:?}");
+            let at = rng.index(signature.len());
+            signature[at] ^= 1 << rng.index(8);
+            assert!(!key.reference(alg, &message, &signature));
+            assert!(alg.verify(&key.ours, &message, &signature).is_err(), "{bits} bits, e = {e}, {alg:?}, flipped");
         }
     }
 }

@@ -1,5 +1,7 @@
 //! RS256 and PS256 signature verification alone (no token parsing): edgeward's path
-//! (square-and-multiply on the `rsa` crate's cached Montgomery parameters, its own EMSA checks)
+//! (square-and-multiply — natively on crypto-bigint's Montgomery arithmetic, with
+//! `--features edgeward/rsa-kernel` on the wasm builds' kernel, src/rsa_fast/monty.rs — and its own
+//! EMSA checks)
 //! against the `rsa` crate's own verify (its constant-time exponentiation), on the same 64
 //! signatures of a 2048-bit key. Run with `cargo bench --bench rsa_fast` in `benches/`.
 use criterion::{Criterion, criterion_group, criterion_main};

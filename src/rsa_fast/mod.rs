@@ -1,20 +1,32 @@
 //! RS256/384/512 and PS256/384/512 verification (RFC 8017 §8.1.2 and §8.2.2 with SHA-256,
-//! SHA-384 and SHA-512) over a public key the `rsa` crate has validated, using its cached
-//! Montgomery parameters.
+//! SHA-384 and SHA-512) over a public key the `rsa` crate has validated.
 //!
 //! Why not `rsa`'s own `verify`: its public-key operation is a constant-time exponentiation with
 //! 4-bit windows — for e = 65537, 14 multiplications to build the window table, then 16 squarings
 //! and 5 multiplications. Verification handles only public data (signature, key, message), so
 //! plain left-to-right square-and-multiply is safe: 16 squarings and 1 multiplication, about half
-//! the work. The arithmetic is still `crypto-bigint`'s (`BoxedMontyForm`, the `rsa` crate's own
-//! backend); only the exponent loop and the encoding checks (EMSA-PKCS1-v1_5, EMSA-PSS) live here.
+//! the work. The encoding checks (EMSA-PKCS1-v1_5, EMSA-PSS) live here too.
+//!
+//! The arithmetic depends on the target. Natively it is `crypto-bigint`'s (`BoxedMontyForm`, the
+//! `rsa` crate's own backend, with the key's cached Montgomery parameters): 64-bit limbs whose
+//! 128-bit products are one instruction on x86-64 and AArch64. On wasm `crypto-bigint` still uses
+//! 64-bit limbs (its `cpubits` promotes wasm32), but wasm has no 64 × 64 → 128 multiply, so each
+//! limb product is emulated; there the exponentiation runs on [`monty`], a kernel of our own with
+//! 28-bit limbs whose products fit a native 64-bit multiply (about twice as fast under Node). The
+//! feature `rsa-kernel` selects the kernel on every target, so native tests and benchmarks can run it.
+//!
 //! `tests/rsa_differential.rs` runs both schemes with every hash against `rsa`'s verify on valid,
-//! tweaked and random signatures; the Wycheproof RSA and PSS vectors run through this code.
+//! tweaked and random signatures (`make test` and `make fuzz-differential` run it with and without
+//! `rsa-kernel`), and the kernel's unit tests compare it with `crypto-bigint`'s exponentiation; the
+//! Wycheproof RSA and PSS vectors run through this code.
 //!
 //! Everything here is variable time, which is fine for public inputs only: never sign with it.
 
-use crypto_bigint::BoxedUint;
-use crypto_bigint::modular::BoxedMontyForm;
+#[cfg(any(target_family = "wasm", feature = "rsa-kernel", test))]
+mod monty;
+
+#[cfg(not(any(target_family = "wasm", feature = "rsa-kernel")))]
+use crypto_bigint::{BoxedUint, modular::BoxedMontyForm};
 use rsa::traits::PublicKeyParts as _;
 use sha2::Digest;
 use sha2::{Sha256, Sha384, Sha512};
@@ -35,6 +47,12 @@ const MIN_PKCS1_PADDING: usize = 8;
 #[derive(Clone)]
 pub struct RsaKey {
     key: rsa::PublicKey,
+    /// n prepared for the kernel (`None` only for a modulus `rsa` refuses: every signature fails).
+    #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
+    modulus: Option<monty::Modulus>,
+    /// e in big-endian octets.
+    #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
+    exponent: Box<[u8]>,
     /// k: the modulus length in octets.
     size: usize,
     /// emBits for EMSA-PSS: the modulus length in bits minus one.
@@ -61,6 +79,10 @@ impl RsaKey {
     pub(crate) fn new(key: rsa::PublicKey) -> RsaKey {
         let bits = usize::try_from(key.n().as_ref().bit_width_vartime()).unwrap_or(usize::MAX);
         RsaKey {
+            #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
+            modulus: monty::Modulus::new(&key.n_bytes()),
+            #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
+            exponent: key.e_bytes(),
             size: key.size(),
             em_bits: bits.saturating_sub(1),
             #[cfg(feature = "crate-verify")]
@@ -183,6 +205,23 @@ impl RsaKey {
 
     /// RFC 8017 §8.x.2 steps 1–2: `S` of exactly k octets, `s < n`, `m = s^e mod n` (RSAVP1),
     /// `EM = I2OSP(m, em_len)` — `None` where the standard says "invalid signature".
+    #[cfg(any(target_family = "wasm", feature = "rsa-kernel"))]
+    fn public_operation(&self, signature: &[u8], em_len: usize) -> Option<Vec<u8>> {
+        if signature.len() != self.size {
+            return None;
+        }
+        // k octets, or `None` if s ≥ n.
+        let mut m = self.modulus.as_ref()?.pow_vartime(signature, &self.exponent)?;
+        let excess = m.len().checked_sub(em_len)?;
+        if m[..excess].iter().any(|&b| b != 0) {
+            return None;
+        }
+        m.drain(..excess);
+        Some(m)
+    }
+
+    /// RFC 8017 §8.x.2 steps 1–2 as above, on `crypto-bigint`'s Montgomery arithmetic.
+    #[cfg(not(any(target_family = "wasm", feature = "rsa-kernel")))]
     fn public_operation(&self, signature: &[u8], em_len: usize) -> Option<Vec<u8>> {
         if signature.len() != self.size {
             return None;
@@ -203,6 +242,7 @@ impl RsaKey {
 
 /// `base^exponent` by left-to-right square-and-multiply, returned out of Montgomery form.
 /// Variable time in the exponent: public exponents only.
+#[cfg(not(any(target_family = "wasm", feature = "rsa-kernel")))]
 fn pow_vartime(base: BoxedMontyForm, exponent: &BoxedUint) -> BoxedUint {
     let bits = exponent.bit_width_vartime();
     if bits == 0 {
@@ -230,6 +270,8 @@ fn mgf1_xor<D: Digest>(seed: &[u8], out: &mut [u8]) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crypto_bigint::BoxedUint;
+    use crypto_bigint::modular::BoxedMontyForm;
 
     fn key(n_hex: &str, e: u64) -> RsaKey {
         let n = BoxedUint::from_be_slice_vartime(&hex(n_hex));
@@ -248,20 +290,19 @@ mod tests {
     }
 
     #[test]
-    fn square_and_multiply_matches_the_crates_exponentiation() {
+    fn the_public_operation_matches_the_crates_exponentiation() {
         // A 2048-bit odd modulus (not a real key: the exponentiation does not care).
         let n_hex = format!("c{}5", "3a7f19e2".repeat(63) + "0d1b4e");
-        let rsa_key = key(&n_hex, 65537);
-        let n = rsa_key.key.n().as_ref();
         for (i, e) in [3u64, 17, 65537, 0x1_0000_0001, (1 << 33) - 1].into_iter().enumerate() {
-            let e = BoxedUint::from(e);
-            let base = BoxedUint::from_be_slice(&[0x5a; 200], n.bits_precision()).unwrap();
-            let base = base.wrapping_add(BoxedUint::from(u64::try_from(i).unwrap()));
-            let monty = BoxedMontyForm::new(base, rsa_key.key.n_params());
-            assert_eq!(pow_vartime(monty.clone(), &e), monty.pow(&e).retrieve(), "e = {e}");
+            let rsa_key = key(&n_hex, e);
+            let n = rsa_key.key.n().as_ref();
+            let mut signature = vec![0x5a; 256];
+            signature[0] = 0;
+            signature[255] = u8::try_from(i).unwrap();
+            let base = BoxedUint::from_be_slice(&signature, n.bits_precision()).unwrap();
+            let expected = BoxedMontyForm::new(base, rsa_key.key.n_params()).pow(&BoxedUint::from(e)).retrieve();
+            assert_eq!(rsa_key.public_operation(&signature, 256).unwrap(), &*expected.to_be_bytes(), "e = {e}");
         }
-        let one = BoxedMontyForm::one(rsa_key.key.n_params());
-        assert_eq!(pow_vartime(one.clone(), &BoxedUint::zero()), one.retrieve());
     }
 
     fn mgf1_matches_its_definition<D: Digest>() {
