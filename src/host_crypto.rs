@@ -115,6 +115,16 @@ pub fn hash_name(alg: Algorithm) -> &'static str {
     }
 }
 
+/// An ECDSA JWS signature (raw `r‖s`, ES384 or ES512) as DER, for hosts that take only DER
+/// (Envoy's `verify_signature`); `None` for other algorithms or a signature that is not one.
+pub fn der_signature(alg: Algorithm, raw: &[u8]) -> Option<Vec<u8>> {
+    match alg {
+        Algorithm::ES384 => Some(p384::ecdsa::Signature::from_slice(raw).ok()?.to_der().as_bytes().to_vec()),
+        Algorithm::ES512 => Some(p521::ecdsa::Signature::from_slice(raw).ok()?.to_der().as_bytes().to_vec()),
+        _ => None,
+    }
+}
+
 /// Verifies `signature` over `signing_input` with `jwk` under `alg` exactly as [`crate::Verifier`]
 /// does for a token (exported as `edgeward::verify_signature`): through `host` when it supports
 /// `alg` and the key has a host form (after the core's own checks of the signature's length and

@@ -40,7 +40,7 @@ const CAS_ATTEMPTS: usize = 8;
 thread_local! {
     /// This VM's configuration (`vm_config.configuration`), read at VM start.
     static VM_CONFIG: Cell<VmConfig> = const { Cell::new(VmConfig { host_crypto: true }) };
-    /// Whether this VM verifies RS* through the host: decided once, by the first plugin configured.
+    /// Whether this VM verifies signatures through the host: decided once, by the first plugin configured.
     static HOST_CRYPTO: RefCell<Option<bool>> = const { RefCell::new(None) };
     /// Host verifications since the last tick (added to the metric then).
     static HOST_VERIFICATIONS: Cell<u64> = const { Cell::new(0) };
@@ -60,7 +60,7 @@ impl HostCrypto for CountedCrypto {
     }
 }
 
-/// Whether this VM hands RS256/384/512 to the host: not when the VM configuration says
+/// Whether this VM hands RS256/384/512, ES384 and ES512 to the host: not when the VM configuration says
 /// `host_crypto: false`, else only once its self-test has passed (logged once per VM).
 fn use_host_crypto() -> bool {
     HOST_CRYPTO.with(|choice| {
@@ -68,19 +68,19 @@ fn use_host_crypto() -> bool {
             if !VM_CONFIG.with(Cell::get).host_crypto {
                 log(
                     LogLevel::Info,
-                    "RSA signatures: verified in the filter (host_crypto: false in the VM configuration)",
+                    "host crypto: off, every signature verified in the filter (host_crypto: false in the VM configuration)",
                 );
                 return false;
             }
             match host_crypto::self_test(&EnvoyCrypto) {
                 Ok(()) => {
-                    log(LogLevel::Info, "RSA signatures: RS256/384/512 verified through the host's verify_signature");
+                    log(LogLevel::Info, "host crypto: RS256/384/512, ES384 and ES512 verified through the host's verify_signature");
                     true
                 }
                 Err(reason) => {
                     log(
                         LogLevel::Warn,
-                        &format!("RSA signatures: verified in the filter (host self-test failed: {reason})"),
+                        &format!("host crypto: off, every signature verified in the filter (host self-test failed: {reason})"),
                     );
                     false
                 }

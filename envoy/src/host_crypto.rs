@@ -1,10 +1,11 @@
-//! RSA signatures through Envoy's `verify_signature` foreign function (BoringSSL's
-//! `EVP_DigestVerify`), which runs several times faster than RSA compiled to wasm.
+//! RSA and P-384/P-521 signatures through Envoy's `verify_signature` foreign function (BoringSSL's
+//! `EVP_DigestVerify`), which runs several times faster than the same compiled to wasm.
 //!
 //! The core decides everything else (src/host_crypto.rs in the core): key validation, the hash
 //! an algorithm names, the signature's length and range, every claim. The host only answers
-//! "does this PKCS#1 v1.5 signature verify?"; it does not do PSS (no padding choice) or Ed25519,
-//! and is no faster than the core for ECDSA, so only RS256, RS384 and RS512 go to it.
+//! "does this PKCS#1 v1.5 or ECDSA signature verify?"; it does not do PSS (no padding choice) or
+//! Ed25519, and is no faster than the core's tables for P-256, so RS256, RS384, RS512, ES384 and
+//! ES512 go to it (ECDSA as DER, which is all it takes).
 //!
 //! Whether the filter uses it is decided once per VM: the VM configuration may turn it off
 //! (`{"host_crypto": false}`, [`VmConfig`]), and otherwise a self-test must pass first — a known
@@ -53,18 +54,23 @@ pub const FUNCTION: &str = "verify_signature";
 
 /// The algorithms the filter hands to the host.
 pub fn host_verifies(alg: Algorithm) -> bool {
-    matches!(alg, Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512)
+    matches!(alg, Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::ES384 | Algorithm::ES512)
 }
 
-/// The arguments of one call.
-pub fn arguments(alg: Algorithm, key: &HostKey, signing_input: &[u8], signature: &[u8]) -> Vec<u8> {
-    VerifySignatureArguments {
+/// The arguments of one call (an ECDSA signature converted to DER); `None` for an ECDSA
+/// signature that is not one (the core has refused those before).
+pub fn arguments(alg: Algorithm, key: &HostKey, signing_input: &[u8], signature: &[u8]) -> Option<Vec<u8>> {
+    let signature = match alg {
+        Algorithm::ES384 | Algorithm::ES512 => edgeward::der_signature(alg, signature)?,
+        _ => signature.to_vec(),
+    };
+    let arguments = VerifySignatureArguments {
         hash_function: edgeward::hash_name(alg).to_owned(),
         public_key: key.spki_der().to_vec(),
-        signature: signature.to_vec(),
+        signature,
         text: signing_input.to_vec(),
-    }
-    .encode_to_vec()
+    };
+    Some(arguments.encode_to_vec())
 }
 
 /// What the host's answer means; anything but a well-formed result is a failure.
@@ -119,20 +125,28 @@ const SELF_TEST_MESSAGE: &[u8] = b"edgeward: host signature verification self-te
 /// RS256 over [`SELF_TEST_MESSAGE`] with the self-test key, base64url.
 const SELF_TEST_SIGNATURE: &str = "ElXdaRD3Ueo3MHNORBxxcgJT3SIxGL2AlI0zlIfMOnqfonFgUednigEPlCuXNTDu6g1l7938zrQRQfgAKDSuwM6UNP4ds1L9fYPMI6j374NvI8fN0c4F94n0pT-UQftqIIjWdRL7d4IcN2fcwqk-uYVE_4mjN38bYYCM-_8uhCW473SSZKHO6PCOrEG_VAaPxzydYq5_UUHWve_0jr8zO9blNZK-5vv3JbWE12WrdkWGNi8HD1on30BujXs3Hn5k3qIU_HFOBkUWHddP6Y1PDfk-63zgvhC-ye9WKR7UJX9RDPeR6cy9ayVZGggmUG-MiDW6vRMUcRO6VXamnYYVQA";
 
-/// Whether `host` verifies RS256 correctly, through the core's own path: the known signature
-/// must verify, and must not over other bytes or once one of its bits flips. `Err` says why not.
+/// The ES384 self-test key (P-384, made for this test only).
+const SELF_TEST_EC_JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-384","x":"6KsMLD4UNRhFpSuVi0jmYbTRIhzMbuO8e4ut0DowBDdxyx3JfvDhEnqJctzozIYp","y":"v-qBQvSvzf6Svahsx7LoTfFMzADizpG-4u0hob-FIvtBGU_8uE8kqj1Beoruz7Ca"}]}"#;
+/// ES384 (raw r‖s) over [`SELF_TEST_MESSAGE`] with the ES384 self-test key, base64url.
+const SELF_TEST_EC_SIGNATURE: &str = "7GIik_hasFv1HtrLPon3rh9Tk7fokvjpAzqE6jNXYtOF0Bdecb0BQTaX_5MgA0XVbpm_PRniYU4Ng8mUWgr01sPugYcJnFPnfNKdlUzQ9A8lLrwDqL1YPC_2cfjO-9sl";
+
+/// Whether `host` verifies RS256 and ES384 correctly, through the core's own path: each known
+/// signature must verify, and must not over other bytes or once one of its bits flips. `Err`
+/// says why not.
 pub fn self_test(host: &dyn HostCrypto) -> Result<(), String> {
-    let keys = KeySet::from_bytes(SELF_TEST_JWKS.as_bytes(), &[Algorithm::RS256]).map_err(|e| e.to_string())?;
+    self_test_one(host, Algorithm::RS256, SELF_TEST_JWKS, SELF_TEST_SIGNATURE)?;
+    self_test_one(host, Algorithm::ES384, SELF_TEST_EC_JWKS, SELF_TEST_EC_SIGNATURE)
+}
+
+fn self_test_one(host: &dyn HostCrypto, alg: Algorithm, jwks: &str, signature: &str) -> Result<(), String> {
+    let keys = KeySet::from_bytes(jwks.as_bytes(), &[alg]).map_err(|e| e.to_string())?;
     let jwk = keys.keys().first().ok_or("the self-test key did not load")?;
-    let signature =
-        edgeward::base64url::decode(SELF_TEST_SIGNATURE).ok_or("the self-test signature is not base64url")?;
-    let check = |message: &[u8], signature: &[u8]| {
-        edgeward::verify_signature(Some(host), Algorithm::RS256, jwk, message, signature)
-    };
+    let signature = edgeward::base64url::decode(signature).ok_or("the self-test signature is not base64url")?;
+    let check = |message: &[u8], signature: &[u8]| edgeward::verify_signature(Some(host), alg, jwk, message, signature);
     match check(SELF_TEST_MESSAGE, &signature) {
         Ok(()) => {}
         Err(Error::HostCrypto { reason }) => return Err(reason),
-        Err(e) => return Err(format!("a valid signature was refused ({})", e.code())),
+        Err(e) => return Err(format!("a valid {} signature was refused ({})", alg.name(), e.code())),
     }
     let mut flipped = signature.clone();
     if let Some(last) = flipped.last_mut() {
@@ -141,14 +155,14 @@ pub fn self_test(host: &dyn HostCrypto) -> Result<(), String> {
     for (message, signature) in [(&b"edgeward: another message"[..], &signature), (SELF_TEST_MESSAGE, &flipped)] {
         match check(message, signature) {
             Err(Error::BadSignature) => {}
-            Ok(()) => return Err("an invalid signature was accepted".to_owned()),
-            Err(e) => return Err(format!("an invalid signature gave {}", e.code())),
+            Ok(()) => return Err(format!("an invalid {} signature was accepted", alg.name())),
+            Err(e) => return Err(format!("an invalid {} signature gave {}", alg.name(), e.code())),
         }
     }
     Ok(())
 }
 
-/// The host's `verify_signature`, for RS256/384/512.
+/// The host's `verify_signature`, for RS256/384/512, ES384 and ES512.
 #[cfg(target_arch = "wasm32")]
 pub struct EnvoyCrypto;
 
@@ -159,7 +173,9 @@ impl HostCrypto for EnvoyCrypto {
     }
 
     fn verify(&self, alg: Algorithm, key: &HostKey, signing_input: &[u8], signature: &[u8]) -> HostVerdict {
-        let arguments = arguments(alg, key, signing_input, signature);
+        let Some(arguments) = arguments(alg, key, signing_input, signature) else {
+            return HostVerdict::Invalid;
+        };
         let answer = proxy_wasm::hostcalls::call_foreign_function(FUNCTION, Some(&arguments))
             .map_err(|status| format!("{status:?}"));
         verdict(answer)
@@ -180,11 +196,21 @@ mod tests {
             host_verifies(alg)
         }
         fn verify(&self, alg: Algorithm, key: &HostKey, input: &[u8], signature: &[u8]) -> HostVerdict {
-            let args = VerifySignatureArguments::decode(arguments(alg, key, input, signature).as_slice()).unwrap();
-            assert_eq!(args.hash_function, "sha256");
+            let args =
+                VerifySignatureArguments::decode(arguments(alg, key, input, signature).unwrap().as_slice()).unwrap();
             assert_eq!(args.public_key, key.spki_der());
-            let keys = KeySet::from_bytes(SELF_TEST_JWKS.as_bytes(), &[Algorithm::RS256]).unwrap();
-            let ok = edgeward::verify_signature(None, alg, &keys.keys()[0], &args.text, &args.signature).is_ok();
+            let (jwks, raw) = match alg {
+                Algorithm::RS256 => (SELF_TEST_JWKS, args.signature.clone()),
+                Algorithm::ES384 => {
+                    assert_eq!(args.hash_function, "sha384");
+                    // The host got DER; back to r‖s for the core.
+                    let der = p384::ecdsa::Signature::from_der(&args.signature).unwrap();
+                    (SELF_TEST_EC_JWKS, der.to_bytes().to_vec())
+                }
+                other => panic!("unexpected {other:?}"),
+            };
+            let keys = KeySet::from_bytes(jwks.as_bytes(), &[alg]).unwrap();
+            let ok = edgeward::verify_signature(None, alg, &keys.keys()[0], &args.text, &raw).is_ok();
             let answer = VerifySignatureResult { result: ok, error: String::new() }.encode_to_vec();
             verdict(Ok(Some(answer)))
         }
@@ -205,7 +231,7 @@ mod tests {
     #[test]
     fn the_self_test_passes_a_correct_host_and_fails_a_lax_one() {
         assert_eq!(self_test(&Loopback), Ok(()));
-        assert_eq!(self_test(&Yes), Err("an invalid signature was accepted".to_owned()));
+        assert_eq!(self_test(&Yes), Err("an invalid RS256 signature was accepted".to_owned()));
     }
 
     #[test]
@@ -231,9 +257,9 @@ mod tests {
     }
 
     #[test]
-    fn only_pkcs1_rsa_goes_to_the_host() {
+    fn pkcs1_rsa_and_p384_p521_go_to_the_host() {
         let host: Vec<Algorithm> = Algorithm::ALL.into_iter().filter(|a| host_verifies(*a)).collect();
-        assert_eq!(host, [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512]);
+        assert_eq!(host, [Algorithm::ES384, Algorithm::ES512, Algorithm::RS256, Algorithm::RS384, Algorithm::RS512]);
     }
 
     #[test]

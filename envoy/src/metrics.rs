@@ -19,7 +19,7 @@ pub const JWKS_FETCH_OK: &str = "edgeward_jwks_fetch_ok";
 pub const JWKS_FETCH_FAILED: &str = "edgeward_jwks_fetch_failed";
 /// Keys left out of fetched JWKS documents as unusable (the rest of the document loads).
 pub const JWKS_KEYS_REFUSED: &str = "edgeward_jwks_keys_refused";
-/// Signatures verified through the host's `verify_signature` (RS256/384/512; see host_crypto).
+/// Signatures verified through the host's `verify_signature` (RS256/384/512, ES384, ES512; see host_crypto).
 pub const HOST_CRYPTO_VERIFICATIONS: &str = "edgeward_host_crypto_verifications";
 /// Gauge: usable keys currently loaded, over all providers.
 pub const KEYS_LOADED: &str = "edgeward_jwks_keys_loaded";

@@ -1,17 +1,32 @@
-// Host crypto in a real Envoy (docs/policy.md, "Host crypto"): RS256/384/512 go to Envoy's
-// verify_signature foreign function (BoringSSL) once the per-VM self-test passes, and stay in the
-// filter with the VM configuration {"host_crypto": false}. Both must give the same answer on the
-// crafted RSA tokens of tests/fixtures/rsa-cases.mjs and on every Wycheproof RSA vector (through
-// the test-only signature hook of the danger-test-trap build, EDGEWARD_TRAP_WASM).
+// Host crypto in a real Envoy (docs/policy.md, "Host crypto"): RS256/384/512, ES384 and ES512 go
+// to Envoy's verify_signature foreign function (BoringSSL) once the per-VM self-test passes, and
+// stay in the filter with the VM configuration {"host_crypto": false}. Both must give the same
+// answer on the crafted tokens of tests/fixtures/rsa-cases.mjs and ec-cases.mjs and on every
+// Wycheproof RSA, P-384 and P-521 vector (through the test-only signature hook of the
+// danger-test-trap build, EDGEWARD_TRAP_WASM).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { envoyConfig, metrics, request, ROOT, runEnvoyUntilExit, startEchoUpstream, startEnvoy, stopAll, until } from './lib/harness.mjs';
+import { ecCases } from '../../tests/fixtures/ec-cases.mjs';
 import { rsaCases } from '../../tests/fixtures/rsa-cases.mjs';
-import { wycheproofRsaVectors } from '../../tests/fixtures/wycheproof-host.mjs';
+import { wycheproofEcVectors, wycheproofRsaVectors } from '../../tests/fixtures/wycheproof-host.mjs';
 
 const HOOK_WASM = process.env.EDGEWARD_TRAP_WASM;
-const { policy, cases } = rsaCases();
+// One policy, two providers: /rsa takes the RSA cases' tokens, /ec the ECDSA ones.
+const rsa = rsaCases({ provider: 'rsa' });
+const ec = ecCases({ provider: 'ec' });
+const policy = {
+  providers: { ...rsa.policy.providers, ...ec.policy.providers },
+  rules: [
+    { match: { prefix: '/rsa' }, requires: { provider_name: 'rsa', scopes: ['read:orders'] } },
+    { match: { prefix: '/ec' }, requires: { provider_name: 'ec', scopes: ['read:orders'] } },
+  ],
+};
+const cases = [
+  ...rsa.cases.map((c) => ({ ...c, path: '/rsa' })),
+  ...ec.cases.map((c) => ({ ...c, path: '/ec' })),
+];
 const OFF = { host_crypto: false };
 let upstream;
 const envoys = {};
@@ -36,24 +51,25 @@ after(() => stopAll([upstream, ...Object.values(envoys)]));
 
 describe('host crypto in Envoy', () => {
   test('each VM says which path it took', () => {
-    assert.match(envoys.host.log, /RSA signatures: RS256\/384\/512 verified through the host's verify_signature/);
+    assert.match(envoys.host.log, /host crypto: RS256\/384\/512, ES384 and ES512 verified through the host's verify_signature/);
     assert.doesNotMatch(envoys.host.log, /host self-test failed/);
-    assert.match(envoys.pure.log, /RSA signatures: verified in the filter \(host_crypto: false in the VM configuration\)/);
+    assert.match(envoys.pure.log, /host crypto: off, every signature verified in the filter \(host_crypto: false in the VM configuration\)/);
   });
 
-  test('both paths answer every crafted RSA token the same, and as the case says', async () => {
-    assert.ok(cases.length > 150);
-    const answer = async (envoy, token) => {
-      const r = await request(envoy, '/orders', { headers: { authorization: `Bearer ${token}` } });
+  test('both paths answer every crafted RSA and ECDSA token the same, and as the case says', async () => {
+    assert.ok(cases.length > 170);
+    const answer = async (envoy, { path, token }) => {
+      const r = await request(envoy, path, { headers: { authorization: `Bearer ${token}` } });
       return r.status === 200 ? 'OK' : `${r.status} ${r.json?.code}`;
     };
-    const results = await inBatches(cases, 8, async (c) => [c, await answer(envoys.host, c.token), await answer(envoys.pure, c.token)]);
+    const results = await inBatches(cases, 8, async (c) => [c, await answer(envoys.host, c), await answer(envoys.pure, c)]);
     for (const [c, viaHost, viaFilter] of results) {
       assert.equal(viaHost, viaFilter, `${c.name}: host ${viaHost}, filter ${viaFilter}`);
       assert.equal(viaHost, c.valid ? 'OK' : '401 ERR_JWS_SIGNATURE_VERIFICATION_FAILED', c.name);
     }
-    // The host really was asked (RS* cases reached it), and the VM that turned it off never asked it.
-    const rsCases = cases.filter((c) => /^RS/.test(c.name)).length;
+    // The host really was asked (RS*, ES384 and ES512 cases reached it), and the VM that turned it
+    // off never asked it.
+    const rsCases = cases.filter((c) => /^(RS|ES)/.test(c.name)).length;
     const asked = await until(async () => {
       const n = (await metrics(envoys.host)).edgeward_host_crypto_verifications ?? 0;
       return n >= rsCases / 2 ? n : false;
@@ -62,10 +78,10 @@ describe('host crypto in Envoy', () => {
     assert.equal((await metrics(envoys.pure)).edgeward_host_crypto_verifications ?? 0, 0);
   });
 
-  test('both paths agree on every Wycheproof RSA vector', async () => {
+  test('both paths agree on every Wycheproof RSA, P-384 and P-521 vector', async () => {
     assert.ok(envoys.hookHost, `the test-signature-hook build is missing (EDGEWARD_TRAP_WASM=${HOOK_WASM}): make build-envoy-trap`);
-    const vectors = wycheproofRsaVectors(ROOT);
-    assert.ok(vectors.length > 3000);
+    const vectors = [...wycheproofRsaVectors(ROOT), ...wycheproofEcVectors(ROOT)];
+    assert.ok(vectors.length > 3500);
     const ask = async (envoy, v) => {
       const value = Buffer.from(JSON.stringify({
         alg: v.alg, jwk: v.jwk, msg: v.msg.toString('base64url'), sig: v.sig.toString('base64url'),
@@ -85,7 +101,7 @@ describe('host crypto in Envoy', () => {
       tally[v.result] += 1;
     }
     assert.ok(tally.valid > 100 && tally.invalid > 1000, JSON.stringify(tally));
-    const rs = vectors.filter((v) => v.alg.startsWith('RS')).length;
+    const rs = vectors.filter((v) => /^(RS|ES)/.test(v.alg)).length;
     const asked = await until(async () => {
       const n = (await metrics(envoys.hookHost)).edgeward_host_crypto_verifications ?? 0;
       return n >= rs / 2 ? n : false;
