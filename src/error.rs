@@ -21,6 +21,7 @@ pub const ALL_CODES: &[&str] = &[
     "ERR_JWT_LIFETIME_EXCEEDED",
     "ERR_SCOPE_WILDCARD",
     "ERR_SCOPE_INSUFFICIENT",
+    "ERR_PRINCIPAL_DENIED",
     "ERR_ROUTE_DENIED",
     "ERR_JWKS_UNAVAILABLE",
     "ERR_HOST_CRYPTO_FAILED",
@@ -82,6 +83,12 @@ pub enum Error {
     InsufficientScope {
         /// Every scope the route requires (the `scope` hint of `WWW-Authenticate`).
         needed: Vec<String>,
+    },
+    /// A valid token whose claims are not those of a bot the rule admits (`requires.claims`).
+    PrincipalDenied {
+        /// The first claim condition that failed (its name only: the admitted values are never
+        /// told to the caller).
+        claim: String,
     },
     /// The request matched no rule of the policy (deny by default).
     RouteDenied,
@@ -200,6 +207,7 @@ impl Error {
             Error::LifetimeExceeded { .. } => "ERR_JWT_LIFETIME_EXCEEDED",
             Error::WildcardScope => "ERR_SCOPE_WILDCARD",
             Error::InsufficientScope { .. } => "ERR_SCOPE_INSUFFICIENT",
+            Error::PrincipalDenied { .. } => "ERR_PRINCIPAL_DENIED",
             Error::RouteDenied => "ERR_ROUTE_DENIED",
             Error::JwksUnavailable => "ERR_JWKS_UNAVAILABLE",
             Error::HostCrypto { .. } => "ERR_HOST_CRYPTO_FAILED",
@@ -211,7 +219,7 @@ impl Error {
     /// The claim a claim-validation failure is about (`iss`, `aud`, `exp`, …), if any.
     pub fn claim(&self) -> Option<&str> {
         match self {
-            Error::Claim { claim, .. } | Error::ClaimType { claim } => Some(claim),
+            Error::Claim { claim, .. } | Error::ClaimType { claim } | Error::PrincipalDenied { claim } => Some(claim),
             Error::Expired => Some("exp"),
             _ => None,
         }
@@ -313,6 +321,9 @@ impl fmt::Display for Error {
             Error::InsufficientScope { needed } => {
                 write!(f, "token lacks a required scope (needs \"{}\")", needed.join(" "))
             }
+            Error::PrincipalDenied { claim } => {
+                write!(f, "the token's \"{claim}\" claim is not one of the values this rule admits")
+            }
             Error::RouteDenied => f.write_str("no rule allows this request"),
             Error::JwksUnavailable => f.write_str("no keys are available for the provider yet"),
             Error::HostCrypto { reason } => {
@@ -360,6 +371,7 @@ mod tests {
             Error::LifetimeExceeded { lifetime: Some(7200), max: 3600, default: true },
             Error::WildcardScope,
             Error::InsufficientScope { needed: vec!["read:orders".into()] },
+            Error::PrincipalDenied { claim: "client_id".into() },
             Error::RouteDenied,
             Error::JwksUnavailable,
             Error::HostCrypto { reason: "call failed".into() },

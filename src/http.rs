@@ -59,7 +59,7 @@ impl Error {
                 None,
                 "insufficient_scope",
             ),
-            Error::RouteDenied => (403, None, None, "forbidden"),
+            Error::RouteDenied | Error::PrincipalDenied { .. } => (403, None, None, "forbidden"),
             Error::JwksUnavailable => (503, None, Some(RETRY_AFTER_SECONDS), "temporarily_unavailable"),
             Error::Policy(_) | Error::Jwks(_) | Error::HostCrypto { .. } => (500, None, None, "server_error"),
             _ => (401, challenge("invalid_token"), None, "invalid_token"),

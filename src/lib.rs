@@ -46,10 +46,12 @@ pub use jwk::{
 pub use lint::Finding;
 pub use p256_fast::{GENERATOR_WINDOW_BITS, KEY_WINDOW_BITS, P256Key};
 pub use policy::{
-    ClaimToHeader, DEFAULT_CACHE_DURATION_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_LIFETIME_SECONDS,
-    DEFAULT_METHOD_OVERRIDE_HEADERS, DEFAULT_REFETCH_COOLDOWN_SECONDS, DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_CACHE_SIZE,
-    FetchTarget, HeaderSource, LONG_LIVED_SECONDS, MAX_CLOCK_SKEW_SECONDS, MAX_POLICY_BYTES, MAX_TOKEN_CACHE_SIZE,
-    PathMatch, Policy, Provider, RemoteJwks, Requirement, Route, RouteMatch, Rule, normalized_header_name, split_uri,
+    ClaimCondition, ClaimToHeader, DEFAULT_CACHE_DURATION_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS,
+    DEFAULT_MAX_LIFETIME_SECONDS, DEFAULT_METHOD_OVERRIDE_HEADERS, DEFAULT_REFETCH_COOLDOWN_SECONDS,
+    DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_CACHE_SIZE, FetchTarget, HeaderSource, LONG_LIVED_SECONDS, MAX_CLAIM_CONDITIONS,
+    MAX_CLAIM_PATH_SEGMENTS, MAX_CLAIM_VALUES, MAX_CLOCK_SKEW_SECONDS, MAX_POLICY_BYTES, MAX_TOKEN_CACHE_SIZE,
+    PathMatch, Policy, Provider, RemoteJwks, Requirement, Route, RouteMatch, Rule, claim_at, normalized_header_name,
+    split_uri,
 };
 pub use request::{Allowed, CacheUse, Decision, Request};
 pub use rsa_fast::RsaKey;
@@ -80,11 +82,16 @@ impl VerifiedToken {
     /// The value a claim contributes to a request header (`claim_to_headers`): strings as they
     /// are, numbers and booleans in JSON form; other types and absent claims give `None`.
     pub fn claim_header_value(&self, claim: &str) -> Option<String> {
-        match self.claims.get(claim)? {
+        match self.claim(claim)? {
             Value::String(s) => Some(s.clone()),
             v @ (Value::Number(_) | Value::Bool(_)) => Some(v.to_string()),
             _ => None,
         }
+    }
+
+    /// The claim at `name`, a member or a dotted path into nested objects (`org.tenant`).
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        policy::claim_at(&self.claims, name)
     }
 
     /// `exp`, as verified.

@@ -198,7 +198,7 @@ pub struct HeaderSource {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimToHeader {
-    /// The claim (top-level member of the payload).
+    /// The claim: a member of the payload, or a dotted path into nested objects (`org.tenant`).
     pub claim_name: String,
     /// The header it is written to (stored lowercase).
     pub header_name: String,
@@ -241,6 +241,61 @@ pub struct Requirement {
     pub provider_name: String,
     /// Scopes the token must carry, every one of them.
     pub scopes: Vec<String>,
+    /// Which bots the rule admits (`requires.claims`): every condition must hold.
+    pub claims: Vec<ClaimCondition>,
+}
+
+/// One identity condition of a requirement: the claim at `claim` (a dotted path into nested
+/// objects) must be present and be one of `values` (a string, number or boolean claim), or contain
+/// one of them (an array claim). Exact, in JSON form: no prefix, case or wildcard matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimCondition {
+    /// The claim's name as written (`client_id`, `org.tenant`).
+    pub claim: String,
+    /// The values admitted (strings, numbers, booleans).
+    pub values: Vec<Value>,
+}
+
+/// Most conditions in one requirement's `claims`.
+pub const MAX_CLAIM_CONDITIONS: usize = 16;
+/// Most values one condition admits.
+pub const MAX_CLAIM_VALUES: usize = 256;
+/// Most segments of a dotted claim name (`a.b.c` has 3).
+pub const MAX_CLAIM_PATH_SEGMENTS: usize = 8;
+
+impl ClaimCondition {
+    /// Whether `value` (the claim, if the token has it) satisfies this condition.
+    pub fn admits(&self, value: Option<&Value>) -> bool {
+        let admitted =
+            |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)) && self.values.contains(v);
+        match value {
+            Some(Value::Array(items)) => items.iter().any(admitted),
+            Some(v) => admitted(v),
+            None => false,
+        }
+    }
+}
+
+/// The member at a dotted claim name (`org.tenant` reads `{"org": {"tenant": …}}`; never a
+/// top-level member whose name contains a dot).
+pub fn claim_at<'a>(claims: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    let mut segments = name.split('.');
+    let mut value = claims.get(segments.next()?)?;
+    for segment in segments {
+        value = value.as_object()?.get(segment)?;
+    }
+    Some(value)
+}
+
+/// Refuses a claim name that is not a dotted path of non-empty segments.
+fn check_claim_name(path: &str, name: &str) -> Result<(), Error> {
+    if name.is_empty() || name.split('.').any(str::is_empty) {
+        return refuse(path, "a claim name (or dotted path, like org.tenant) without empty segments");
+    }
+    if name.split('.').count() > MAX_CLAIM_PATH_SEGMENTS {
+        return refuse(path, format!("at most {MAX_CLAIM_PATH_SEGMENTS} segments"));
+    }
+    Ok(())
 }
 
 /// What the policy says about one request.
@@ -570,6 +625,8 @@ struct RequirementDoc {
     provider_name: String,
     #[serde(default)]
     scopes: Vec<String>,
+    #[serde(default)]
+    claims: BTreeMap<String, Vec<Value>>,
 }
 
 fn refuse<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, Error> {
@@ -789,9 +846,7 @@ impl ProviderDoc {
         };
         let mut claim_to_headers = Vec::with_capacity(self.claim_to_headers.len());
         for (i, c) in self.claim_to_headers.into_iter().enumerate() {
-            if c.claim_name.is_empty() {
-                return refuse(format!("{path}.claim_to_headers[{i}].claim_name"), "must not be empty");
-            }
+            check_claim_name(&format!("{path}.claim_to_headers[{i}].claim_name"), &c.claim_name)?;
             let header = c.header_name.to_ascii_lowercase();
             if !is_header_name(&header) || from_headers.iter().any(|s| s.name == header) {
                 return refuse(
@@ -866,7 +921,24 @@ impl RuleDoc {
                         );
                     }
                 }
-                Some(Requirement { provider_name: r.provider_name, scopes: r.scopes })
+                if r.claims.len() > MAX_CLAIM_CONDITIONS {
+                    return refuse(format!("{path}.requires.claims"), format!("at most {MAX_CLAIM_CONDITIONS} claims"));
+                }
+                let mut claims = Vec::with_capacity(r.claims.len());
+                for (claim, values) in r.claims {
+                    let at = format!("{path}.requires.claims.{claim}");
+                    check_claim_name(&at, &claim)?;
+                    if values.is_empty() || values.len() > MAX_CLAIM_VALUES {
+                        return refuse(at, format!("expected 1 to {MAX_CLAIM_VALUES} values"));
+                    }
+                    for (i, value) in values.iter().enumerate() {
+                        if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+                            return refuse(format!("{at}[{i}]"), "expected a string, number or boolean");
+                        }
+                    }
+                    claims.push(ClaimCondition { claim, values });
+                }
+                Some(Requirement { provider_name: r.provider_name, scopes: r.scopes, claims })
             }
         };
         Ok(Rule {

@@ -8,6 +8,9 @@ use crate::{Access, Verifier};
 use std::borrow::Cow;
 use std::sync::Arc;
 
+/// No scope: the verification before a rule's conditions and scopes are checked.
+const NO_SCOPES: &[&str] = &[];
+
 /// One HTTP request as a host sees it. Header names are lowercase (HTTP/2, Envoy and Node all
 /// give them so); a name may appear more than once.
 #[derive(Debug, Clone, Copy)]
@@ -133,7 +136,13 @@ impl Verifier {
                 let Some(requirement) = &rule?.requires else { continue };
                 let provider = policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
                 let token = token_for(provider).ok_or(Error::Missing)?;
-                access = Access::Granted(self.verify(&token, Some(&provider.name), &requirement.scopes, now)?);
+                // Who first, then what: a bot the rule does not admit is not told its scopes.
+                let verified = self.verify(&token, Some(&provider.name), NO_SCOPES, now)?;
+                if let Some(failed) = requirement.claims.iter().find(|c| !c.admits(verified.claim(&c.claim))) {
+                    return Err(Error::PrincipalDenied { claim: failed.claim.clone() });
+                }
+                crate::claims::check_scopes(&verified.scopes, &requirement.scopes)?;
+                access = Access::Granted(verified);
             }
             Ok((index, access))
         };

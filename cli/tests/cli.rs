@@ -391,6 +391,31 @@ fn verify_with_a_method_and_path_applies_the_rules_and_names_the_rule() {
 }
 
 #[test]
+fn verify_with_a_path_applies_identity_conditions() {
+    let dir = setup("ES256");
+    let token = mint(&dir, &[]);
+    let with_admitted = |subs: Value| {
+        let mut policy: Value = serde_json::from_str(&dir.read("policy.json")).unwrap();
+        policy["rules"][0]["requires"]["claims"] = json!({ "sub": subs });
+        dir.write("policy.json", &policy.to_string());
+    };
+    with_admitted(json!(["bot-7", "bot-8"]));
+    let run = verify(&dir, &token, &["--method", "GET", "--path", "/orders/7"]);
+    assert_eq!((run.code, run.json()["access"].clone()), (0, json!("granted")), "{}", run.stderr);
+    with_admitted(json!(["bot-8", "secret-bot"]));
+    let error = assert_refused(
+        &verify(&dir, &token, &["--method", "GET", "--path", "/orders/7"]),
+        &token,
+        "ERR_PRINCIPAL_DENIED",
+    );
+    assert_eq!(error["claim"], "sub");
+    let run = verify(&dir, &token, &["--method", "GET", "--path", "/orders/7"]);
+    assert!(!run.stdout.contains("secret-bot") && !run.stderr.contains("secret-bot"), "admitted values are never told");
+    // Without a path there is no rule, so no condition: the token itself is valid.
+    assert_eq!(verify(&dir, &token, &[]).code, 0);
+}
+
+#[test]
 fn a_bearer_prefix_and_an_unknown_kid_get_helpful_messages() {
     let dir = setup("ES256");
     let token = mint(&dir, &[]);

@@ -127,6 +127,16 @@ describe('every error code is reachable from JS', () => {
       assert.equal(e.denial.status, 401);
       assert.equal(e.denial.wwwAuthenticate, 'Bearer realm="edgeward"');
     });
+    const bots = new Verifier({ ...policy([es.jwk]), rules: [
+      { match: { prefix: '/orders' }, requires: { provider_name: 'corp-idp', claims: { client_id: ['billing-bot'] } } },
+    ] });
+    const stranger = `Bearer ${mint(es, claims({ client_id: 'intruder' }))}`;
+    expectCode('ERR_PRINCIPAL_DENIED', () => bots.authorize('GET', '/orders/1', { authorization: stranger }, { now: NOW }), (e) => {
+      assert.equal(e.denial.status, 403);
+      assert.equal(e.denial.wwwAuthenticate, undefined);
+      assert.equal(e.claim, 'client_id');
+      assert.doesNotMatch(e.message, /billing-bot/);
+    });
     expectCode('ERR_ROUTE_DENIED', () => v.authorize('GET', '/admin', {}, { now: NOW }), (e) => {
       assert.equal(e.denial.status, 403);
       assert.equal(e.denial.wwwAuthenticate, undefined);
@@ -178,7 +188,7 @@ describe('every error code is reachable from JS', () => {
 
   test('the codes reached are exactly the core\'s list', () => {
     assert.deepEqual([...reached.keys()].sort(), [...errorCodes()].sort());
-    assert.equal(errorCodes().length, 17);
+    assert.equal(errorCodes().length, 18);
   });
 });
 
