@@ -311,8 +311,8 @@ export class Verifier {
   ): AuthorizeResult;
   /** `provider`'s `remote_jwks` from the policy (with defaults filled in), if it has one. */
   remoteJwksPolicy(provider: string): RemoteJwksSettings | undefined;
-  /** The provider whose token the matching rule needs, if any. */
-  routeProvider(method: string, path: string): string | undefined;
+  /** The providers whose tokens the matching rule takes: one, or each alternative of a `requires_any` (`[]`: public or no rule). */
+  routeProviders(method: string, path: string): string[];
   /** Releases the wasm memory now (the garbage collector does it otherwise). */
   free(): void;
 }

@@ -44,7 +44,7 @@ impl Policy {
                 shadowed[j] = true;
                 continue;
             }
-            if later.requires.is_none() && matches!(&later.matcher.path, PathMatch::Prefix(p) if p == "/") {
+            if later.requires.is_empty() && matches!(&later.matcher.path, PathMatch::Prefix(p) if p == "/") {
                 add(
                     "public-catch-all",
                     format!("rules[{j}]"),
@@ -93,7 +93,7 @@ impl Policy {
                 ),
                 Some(_) => {}
             }
-            let used = self.rules.iter().any(|r| r.requires.as_ref().is_some_and(|q| q.provider_name == provider.name));
+            let used = self.rules.iter().any(|r| r.requires.iter().any(|q| q.provider_name == provider.name));
             if !used {
                 add("unused-provider", format!("providers.{}", provider.name), "no rule requires it".to_owned());
             }
@@ -145,13 +145,15 @@ fn catches_near_misses(fallback: &RouteMatch, rule: &RouteMatch) -> bool {
 /// with only some of `rule`'s scopes (none: authentication only). A fallback asking for other
 /// scopes is a different rule, not a weaker one.
 fn weaker(fallback: &Rule, rule: &Rule) -> bool {
-    let Some(needed) = &rule.requires else { return false };
-    match &fallback.requires {
-        None => true,
-        Some(got) => {
+    match (fallback.requires.as_slice(), rule.requires.as_slice()) {
+        (_, []) => false,
+        ([], _) => true,
+        ([got], [needed]) => {
             got.provider_name == needed.provider_name
                 && got.scopes.iter().all(|s| needed.scopes.contains(s))
                 && got.scopes.len() < needed.scopes.len()
         }
+        // Alternatives are not ordered by strength.
+        _ => false,
     }
 }

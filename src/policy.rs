@@ -209,8 +209,9 @@ pub struct ClaimToHeader {
 pub struct Rule {
     /// Which requests.
     pub matcher: RouteMatch,
-    /// What they need; `None` lets them through without a token.
-    pub requires: Option<Requirement>,
+    /// What they need: no requirement lets them through without a token (a public rule); one
+    /// (`requires`) or more (`requires_any`) are alternatives, and the request passes if one does.
+    pub requires: Vec<Requirement>,
 }
 
 /// Which requests a rule matches.
@@ -243,7 +244,13 @@ pub struct Requirement {
     pub scopes: Vec<String>,
     /// Which bots the rule admits (`requires.claims`): every condition must hold.
     pub claims: Vec<ClaimCondition>,
+    /// `allow_missing`: a request without this provider's token passes (as on a public rule);
+    /// a token that is there must still verify.
+    pub allow_missing: bool,
 }
+
+/// Most alternatives in one rule's `requires_any`.
+pub const MAX_ALTERNATIVES: usize = 8;
 
 /// One identity condition of a requirement: the claim at `claim` (a dotted path into nested
 /// objects) must be present and be one of `values` (a string, number or boolean claim), or contain
@@ -303,8 +310,8 @@ fn check_claim_name(path: &str, name: &str) -> Result<(), Error> {
 pub enum Route<'a> {
     /// A rule without `requires` matched: no token needed.
     Public,
-    /// A rule with `requires` matched.
-    Protected(&'a Requirement),
+    /// A rule with `requires` (one) or `requires_any` (alternatives) matched.
+    Protected(&'a [Requirement]),
 }
 
 impl Policy {
@@ -346,9 +353,9 @@ impl Policy {
     /// or when the path is not in normal form (dot segments, `//`, encoded `/`, `.` or `\\`), since an
     /// upstream might read such a path differently from the rules.
     pub fn route(&self, method: &str, path: &str) -> Result<Route<'_>, Error> {
-        self.rule_for(method, path).map(|(_, rule)| match &rule.requires {
-            None => Route::Public,
-            Some(requirement) => Route::Protected(requirement),
+        self.rule_for(method, path).map(|(_, rule)| match rule.requires.as_slice() {
+            [] => Route::Public,
+            alternatives => Route::Protected(alternatives),
         })
     }
 
@@ -604,6 +611,8 @@ struct RuleDoc {
     matcher: MatchDoc,
     #[serde(default)]
     requires: Option<RequirementDoc>,
+    #[serde(default)]
+    requires_any: Option<Vec<RequirementDoc>>,
 }
 
 #[derive(Deserialize)]
@@ -627,6 +636,45 @@ struct RequirementDoc {
     scopes: Vec<String>,
     #[serde(default)]
     claims: BTreeMap<String, Vec<Value>>,
+    #[serde(default)]
+    allow_missing: bool,
+}
+
+impl RequirementDoc {
+    /// `path` is the requirement's own (`rules[0].requires`, `rules[0].requires_any[1]`).
+    fn validate(self, path: &str, providers: &[Provider]) -> Result<Requirement, Error> {
+        if !providers.iter().any(|p| p.name == self.provider_name) {
+            return refuse(format!("{path}.provider_name"), format!("unknown provider \"{}\"", self.provider_name));
+        }
+        for (i, scope) in self.scopes.iter().enumerate() {
+            if !is_scope_token(scope) {
+                return refuse(format!("{path}.scopes[{i}]"), "not a valid scope (one word, no spaces)");
+            }
+        }
+        if self.claims.len() > MAX_CLAIM_CONDITIONS {
+            return refuse(format!("{path}.claims"), format!("at most {MAX_CLAIM_CONDITIONS} claims"));
+        }
+        let mut claims = Vec::with_capacity(self.claims.len());
+        for (claim, values) in self.claims {
+            let at = format!("{path}.claims.{claim}");
+            check_claim_name(&at, &claim)?;
+            if values.is_empty() || values.len() > MAX_CLAIM_VALUES {
+                return refuse(at, format!("expected 1 to {MAX_CLAIM_VALUES} values"));
+            }
+            for (i, value) in values.iter().enumerate() {
+                if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+                    return refuse(format!("{at}[{i}]"), "expected a string, number or boolean");
+                }
+            }
+            claims.push(ClaimCondition { claim, values });
+        }
+        Ok(Requirement {
+            provider_name: self.provider_name,
+            scopes: self.scopes,
+            claims,
+            allow_missing: self.allow_missing,
+        })
+    }
 }
 
 fn refuse<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, Error> {
@@ -904,41 +952,24 @@ impl RuleDoc {
                 }
             }
         }
-        let requires = match self.requires {
-            None => None,
-            Some(r) => {
-                if !providers.iter().any(|p| p.name == r.provider_name) {
+        let requires = match (self.requires, self.requires_any) {
+            (None, None) => Vec::new(),
+            (Some(r), None) => vec![r.validate(&format!("{path}.requires"), providers)?],
+            (Some(_), Some(_)) => {
+                return refuse(format!("{path}.requires_any"), "a rule has requires or requires_any, not both");
+            }
+            (None, Some(alternatives)) => {
+                if alternatives.is_empty() || alternatives.len() > MAX_ALTERNATIVES {
                     return refuse(
-                        format!("{path}.requires.provider_name"),
-                        format!("unknown provider \"{}\"", r.provider_name),
+                        format!("{path}.requires_any"),
+                        format!("expected 1 to {MAX_ALTERNATIVES} requirements"),
                     );
                 }
-                for (i, scope) in r.scopes.iter().enumerate() {
-                    if !is_scope_token(scope) {
-                        return refuse(
-                            format!("{path}.requires.scopes[{i}]"),
-                            "not a valid scope (one word, no spaces)",
-                        );
-                    }
-                }
-                if r.claims.len() > MAX_CLAIM_CONDITIONS {
-                    return refuse(format!("{path}.requires.claims"), format!("at most {MAX_CLAIM_CONDITIONS} claims"));
-                }
-                let mut claims = Vec::with_capacity(r.claims.len());
-                for (claim, values) in r.claims {
-                    let at = format!("{path}.requires.claims.{claim}");
-                    check_claim_name(&at, &claim)?;
-                    if values.is_empty() || values.len() > MAX_CLAIM_VALUES {
-                        return refuse(at, format!("expected 1 to {MAX_CLAIM_VALUES} values"));
-                    }
-                    for (i, value) in values.iter().enumerate() {
-                        if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
-                            return refuse(format!("{at}[{i}]"), "expected a string, number or boolean");
-                        }
-                    }
-                    claims.push(ClaimCondition { claim, values });
-                }
-                Some(Requirement { provider_name: r.provider_name, scopes: r.scopes, claims })
+                alternatives
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| r.validate(&format!("{path}.requires_any[{i}]"), providers))
+                    .collect::<Result<_, _>>()?
             }
         };
         Ok(Rule {

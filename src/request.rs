@@ -133,16 +133,13 @@ impl Verifier {
                 policy.rule_for_case(method, path, case_insensitive).map(|(_, rule)| rule)
             });
             for rule in std::iter::once(Ok(rule)).chain(overriding) {
-                let Some(requirement) = &rule?.requires else { continue };
-                let provider = policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
-                let token = token_for(provider).ok_or(Error::Missing)?;
-                // Who first, then what: a bot the rule does not admit is not told its scopes.
-                let verified = self.verify(&token, Some(&provider.name), NO_SCOPES, now)?;
-                if let Some(failed) = requirement.claims.iter().find(|c| !c.admits(verified.claim(&c.claim))) {
-                    return Err(Error::PrincipalDenied { claim: failed.claim.clone() });
+                let rule = rule?;
+                if rule.requires.is_empty() {
+                    continue;
                 }
-                crate::claims::check_scopes(&verified.scopes, &requirement.scopes)?;
-                access = Access::Granted(verified);
+                if let Some(verified) = self.satisfy(&policy, &rule.requires, token_for, now)? {
+                    access = Access::Granted(verified);
+                }
             }
             Ok((index, access))
         };
@@ -157,6 +154,68 @@ impl Verifier {
         };
         (outcome, cache)
     }
+}
+
+impl Verifier {
+    /// Whether one of a rule's requirements (alternatives) passes: `Some(token)` for the first
+    /// whose token verifies and that admits it, `None` for an `allow_missing` one without a token.
+    /// When none passes, the most useful refusal: the 403 of an alternative whose token verified
+    /// but was not admitted or lacked scope, else the first alternative's error.
+    fn satisfy(
+        &mut self,
+        policy: &Policy,
+        alternatives: &[crate::policy::Requirement],
+        token_for: &mut dyn FnMut(&Provider) -> Option<String>,
+        now: i64,
+    ) -> Result<Option<Arc<crate::VerifiedToken>>, Error> {
+        let mut first: Option<Error> = None;
+        let mut forbidden: Option<Error> = None;
+        for requirement in alternatives {
+            let provider = policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
+            let error = match token_for(provider) {
+                None if requirement.allow_missing => return Ok(None),
+                None => Error::Missing,
+                Some(token) => match self.verify(&token, Some(&provider.name), NO_SCOPES, now) {
+                    // Who first, then what: a bot the rule does not admit is not told its scopes.
+                    Ok(verified) => match requirement.claims.iter().find(|c| !c.admits(verified.claim(&c.claim))) {
+                        Some(failed) => Error::PrincipalDenied { claim: failed.claim.clone() },
+                        None => match crate::claims::check_scopes(&verified.scopes, &requirement.scopes) {
+                            Ok(()) => return Ok(Some(verified)),
+                            Err(e) => e,
+                        },
+                    },
+                    Err(e) => issuer_mismatch(&e, &token, provider, policy.max_token_bytes).unwrap_or(e),
+                },
+            };
+            if matches!(error, Error::PrincipalDenied { .. } | Error::InsufficientScope { .. }) {
+                forbidden.get_or_insert(error);
+            } else {
+                first.get_or_insert(error);
+            }
+        }
+        Err(forbidden.or(first).unwrap_or(Error::RouteDenied))
+    }
+}
+
+/// A token that failed for `provider` over its key or signature because it is another issuer's:
+/// said as what it is (`iss`), not as a key error (a partner's token on a corp rule). Only read
+/// after such a failure, so a valid token's payload is still read only once its signature verified.
+fn issuer_mismatch(error: &Error, token: &str, provider: &Provider, max_token_bytes: usize) -> Option<Error> {
+    let about_keys = matches!(
+        error,
+        Error::NoMatchingKey { .. }
+            | Error::MultipleMatchingKeys
+            | Error::BadSignature
+            | Error::AlgorithmNotAllowed
+            | Error::JwksUnavailable
+    );
+    if !about_keys {
+        return None;
+    }
+    let signed = crate::token::SignedToken::parse(token, max_token_bytes).ok()?;
+    let unverified = signed.with_claims().ok()?;
+    let iss = unverified.registered.iss.as_deref()?;
+    (iss != provider.issuer).then(|| Error::claim_mismatch("iss", crate::claims::quoted(&[&provider.issuer])))
 }
 
 /// The method an override header names (upper-cased, as `method-override` does): one token;

@@ -330,7 +330,7 @@ fn rules_policy(rules: Value) -> Policy {
 fn decide(policy: &Policy, method: &str, path: &str) -> String {
     match policy.route(method, path) {
         Ok(Route::Public) => "public".to_owned(),
-        Ok(Route::Protected(requirement)) => format!("needs[{}]", requirement.scopes.join(" ")),
+        Ok(Route::Protected(alternatives)) => format!("needs[{}]", alternatives[0].scopes.join(" ")),
         Err(e) => e.code().to_owned(),
     }
 }
@@ -669,10 +669,17 @@ fn authorize_uses_the_providers_headers_and_the_rules_provider() {
     let auth = bearer(&theirs);
     let err = v.authorize("GET", "/partner/x", request(&[("authorization", &auth)]), NOW).unwrap_err();
     assert_eq!(err.code(), "ERR_JWT_MISSING");
-    // … and a token of the other provider there is refused.
+    // … and a token of the other provider there is refused as what it is: another issuer's
+    // (not as a key error).
     let err = v.authorize("GET", "/partner/x", request(&[("x-partner-token", &ours)]), NOW).unwrap_err();
-    assert_eq!(err.code(), "ERR_JWKS_NO_MATCHING_KEY");
+    assert_eq!((err.code(), err.claim()), ("ERR_JWT_CLAIM_VALIDATION_FAILED", Some("iss")));
     let auth = bearer(&theirs);
+    let err = v.authorize("GET", "/orders", request(&[("authorization", &auth)]), NOW).unwrap_err();
+    assert_eq!((err.code(), err.claim()), ("ERR_JWT_CLAIM_VALIDATION_FAILED", Some("iss")));
+    assert!(err.to_string().contains("https://idp.example.com"), "{err}");
+    // A token of the right issuer with an unknown key is still a key error.
+    let stranger = token(&k.attacker, &claims());
+    let auth = bearer(&stranger);
     let err = v.authorize("GET", "/orders", request(&[("authorization", &auth)]), NOW).unwrap_err();
     assert_eq!(err.code(), "ERR_JWKS_NO_MATCHING_KEY");
 }

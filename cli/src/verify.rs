@@ -141,8 +141,22 @@ fn describe_rule(index: usize, rule: &Rule) -> Value {
         matcher["case_sensitive"] = json!(false);
     }
     let mut described = json!({ "index": index, "match": matcher });
-    if let Some(requires) = &rule.requires {
-        described["requires"] = json!({ "provider_name": requires.provider_name, "scopes": requires.scopes });
+    let requirement = |r: &edgeward::Requirement| {
+        let mut described = json!({ "provider_name": r.provider_name, "scopes": r.scopes });
+        if !r.claims.is_empty() {
+            let claims: serde_json::Map<String, Value> =
+                r.claims.iter().map(|c| (c.claim.clone(), json!(c.values))).collect();
+            described["claims"] = Value::Object(claims);
+        }
+        if r.allow_missing {
+            described["allow_missing"] = json!(true);
+        }
+        described
+    };
+    match rule.requires.as_slice() {
+        [] => {}
+        [one] => described["requires"] = requirement(one),
+        alternatives => described["requires_any"] = alternatives.iter().map(requirement).collect(),
     }
     described
 }

@@ -258,13 +258,14 @@ impl Worker {
         let _ = hostcalls::record_metric(self.metrics.keys_loaded, u64::try_from(total).unwrap_or(u64::MAX));
     }
 
-    /// An unknown `kid` on this route: ask for one early fetch of its provider's keys.
+    /// An unknown `kid` on this route: ask for one early fetch of its providers' keys (each of
+    /// a `requires_any`'s; the cooldown bounds them).
     fn request_early_fetch(&self, method: &str, path: &str, now_ms: u64) {
-        let provider = match self.verifier.borrow().policy().route(method, path) {
-            Ok(Route::Protected(requirement)) => requirement.provider_name.clone(),
+        let providers: Vec<String> = match self.verifier.borrow().policy().route(method, path) {
+            Ok(Route::Protected(alternatives)) => alternatives.iter().map(|r| r.provider_name.clone()).collect(),
             _ => return,
         };
-        for source in self.config.sources.iter().filter(|s| s.provider == provider) {
+        for source in self.config.sources.iter().filter(|s| providers.contains(&s.provider)) {
             update_state(source, |state| state.request_early(now_ms, source.cooldown_ms));
         }
     }

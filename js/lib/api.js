@@ -314,9 +314,9 @@ function makeApi(bindings, platform = {}) {
       return json === undefined ? undefined : JSON.parse(json);
     }
 
-    /** The provider whose token the rule for this request needs, if any. */
-    routeProvider(method, path) {
-      return this.#core.route_provider(String(method), String(path));
+    /** The providers whose tokens the rule for this request takes (one, or each alternative of a `requires_any`). */
+    routeProviders(method, path) {
+      return JSON.parse(this.#core.route_providers(String(method), String(path)));
     }
 
     /** Releases the wasm memory now (otherwise the garbage collector does it). */
@@ -663,11 +663,12 @@ function makeApi(bindings, platform = {}) {
     return new RemoteJwks(verifier, provider, uri, options);
   }
 
-  function remoteFor(verifier, method, path) {
+  // The remote key sets the rule for this request may need (none: undefined).
+  function remotesFor(verifier, method, path) {
     const byProvider = remotes.get(verifier);
     if (byProvider === undefined) return undefined;
-    const provider = verifier.routeProvider(method, path);
-    return provider === undefined ? undefined : byProvider.get(provider);
+    const found = verifier.routeProviders(method, path).map((p) => byProvider.get(p)).filter((r) => r !== undefined);
+    return found.length === 0 ? undefined : found;
   }
 
   function deny(res, error) {
@@ -728,13 +729,14 @@ function makeApi(bindings, platform = {}) {
       req.auth = outcome.access === 'granted' ? outcome.result : undefined;
     }
 
-    async function decideWithRemote(req, remote) {
-      await remote.ensureFresh();
+    async function decideWithRemote(req, remoteSets) {
+      await Promise.all(remoteSets.map((remote) => remote.ensureFresh()));
       try {
         decide(req);
       } catch (error) {
         if (!(error instanceof EdgewardError && NEEDS_KEYS.has(error.code))) throw error;
-        if (!(await remote.refetchForUnknownKey())) throw error;
+        const refetched = await Promise.all(remoteSets.map((remote) => remote.refetchForUnknownKey()));
+        if (!refetched.includes(true)) throw error;
         decide(req);
       }
     }
@@ -754,8 +756,8 @@ function makeApi(bindings, platform = {}) {
 
     return function edgeward(req, res, next) {
       const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
-      const remote = remoteFor(verifier, req.method, path);
-      if (remote === undefined) {
+      const remoteSets = remotesFor(verifier, req.method, path);
+      if (remoteSets === undefined) {
         let failure;
         try {
           decide(req);
@@ -765,7 +767,7 @@ function makeApi(bindings, platform = {}) {
         finish(req, res, next, failure);
         return;
       }
-      decideWithRemote(req, remote).then(
+      decideWithRemote(req, remoteSets).then(
         () => finish(req, res, next, undefined),
         (error) => finish(req, res, next, error),
       );

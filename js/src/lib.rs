@@ -308,13 +308,17 @@ impl Core {
         std::mem::take(&mut self.changes)
     }
 
-    /// The provider whose token the rule for `method` and `path` needs, if any (so the wrapper
-    /// knows which remote JWKS to refresh).
-    pub fn route_provider(&self, method: &str, path: &str) -> Option<String> {
-        match self.verifier.policy().route(method, path) {
-            Ok(edgeward::Route::Protected(requirement)) => Some(requirement.provider_name.clone()),
-            _ => None,
-        }
+    /// The providers whose tokens the rule for `method` and `path` takes (one, or each of a
+    /// `requires_any`'s), as a JSON array (`[]` for none), so the wrapper knows which remote JWKS
+    /// to refresh.
+    pub fn route_providers(&self, method: &str, path: &str) -> String {
+        let providers: Vec<&str> = match self.verifier.policy().route(method, path) {
+            Ok(edgeward::Route::Protected(alternatives)) => {
+                alternatives.iter().map(|r| r.provider_name.as_str()).collect()
+            }
+            _ => Vec::new(),
+        };
+        json!(providers).to_string()
     }
 
     /// The header names (lowercase) a decision reads (token and method-override headers), as a
@@ -527,8 +531,8 @@ mod tests {
             core.header_names(),
             r#"["authorization","x-http-method-override","x-http-method","x-method-override"]"#
         );
-        assert_eq!(core.route_provider("GET", "/a/1").as_deref(), Some("idp"));
-        assert_eq!(core.route_provider("GET", "/b"), None);
+        assert_eq!(core.route_providers("GET", "/a/1"), r#"["idp"]"#);
+        assert_eq!(core.route_providers("GET", "/b"), "[]");
         let remote = info(&core.remote_jwks("idp").unwrap());
         assert_eq!(remote["uri"], "https://idp/jwks");
         assert_eq!(remote["refetch_cooldown_seconds"], 7);
