@@ -415,6 +415,22 @@ fn verify_with_a_path_applies_identity_conditions() {
     assert!(!run.stderr.contains("secret-bot"), "{}", run.stderr);
     // Without a path there is no rule, so no condition: the token itself is valid.
     assert_eq!(verify(&dir, &token, &[]).code, 0);
+    // requires_any: the second alternative admits it; the rule shows both.
+    let mut policy: Value = serde_json::from_str(&dir.read("policy.json")).unwrap();
+    policy["rules"][0]["requires"] = Value::Null;
+    policy["rules"][0].as_object_mut().unwrap().remove("requires");
+    policy["rules"][0]["requires_any"] = json!([
+        { "provider_name": "corp-idp", "scopes": ["admin:orders"] },
+        { "provider_name": "corp-idp", "claims": { "sub": ["bot-7"] }, "allow_missing": true }
+    ]);
+    dir.write("policy.json", &policy.to_string());
+    let run = verify(&dir, &token, &["--method", "GET", "--path", "/orders/7"]);
+    assert_eq!((run.code, run.json()["access"].clone()), (0, json!("granted")), "{}", run.stderr);
+    let alternatives = run.json()["rule"]["requires_any"].clone();
+    assert_eq!(
+        alternatives[1],
+        json!({ "provider_name": "corp-idp", "scopes": [], "claims": { "sub": ["bot-7"] }, "allow_missing": true })
+    );
 }
 
 #[test]
