@@ -302,13 +302,14 @@ export class Verifier {
   /**
    * `caseInsensitive`: match every rule's path case-insensitively, as an application that routes
    * so (Express) reads it. Default false: the policy's own `case_sensitive` per rule.
+   * `record: true` adds the decision's `record` to the answer (and to a thrown error's `record`).
    */
   authorize(
     method: string,
     path: string,
     headers: RequestHeaders,
-    options?: { now?: number | Date; caseInsensitive?: boolean },
-  ): AuthorizeResult;
+    options?: { now?: number | Date; caseInsensitive?: boolean; record?: boolean },
+  ): AuthorizeResult & { record?: DecisionRecord };
   /** `provider`'s `remote_jwks` from the policy (with defaults filled in), if it has one. */
   remoteJwksPolicy(provider: string): RemoteJwksSettings | undefined;
   /** The providers whose tokens the matching rule takes: one, or each alternative of a `requires_any` (`[]`: public or no rule). */
@@ -448,6 +449,27 @@ export interface MiddlewareOptions {
    * (node:http, Fastify), so the policy's own `case_sensitive` decides.
    */
   caseSensitive?: boolean;
+  /**
+   * Called with every decision's record (allowed and refused; docs/policy.md, "Decision record"),
+   * e.g. for an audit log. When given, a granted `req.auth` carries the same record as `decision`.
+   */
+  onDecision?: (record: DecisionRecord, req: import('node:http').IncomingMessage) => void;
+}
+
+/** What one decision was: who, holding what, by which rule, and the answer. Never the token. */
+export interface DecisionRecord {
+  readonly provider?: string;
+  readonly iss?: string;
+  readonly sub?: string;
+  /** `client_id` (RFC 9068), else `azp`. */
+  readonly client_id?: string;
+  readonly scopes: readonly string[];
+  /** The rule's `name`, else its index in `rules` (absent: no rule matched). */
+  readonly rule?: string;
+  /** The refusal's code (absent: allowed). */
+  readonly code?: ErrorCode;
+  /** The status edgeward answered, or 200 when it let the request through. */
+  readonly status: number;
 }
 
 /**

@@ -53,7 +53,7 @@ pub use policy::{
     PathMatch, Policy, Provider, RemoteJwks, Requirement, Route, RouteMatch, Rule, claim_at, normalized_header_name,
     split_uri,
 };
-pub use request::{Allowed, CacheUse, Decision, Request};
+pub use request::{Allowed, CacheUse, Decision, DecisionRecord, Request};
 pub use rsa_fast::RsaKey;
 pub use token::{DEFAULT_MAX_TOKEN_BYTES, MAX_JSON_DEPTH, MAX_JSON_VALUES, RegisteredClaims, UnverifiedToken};
 

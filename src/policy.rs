@@ -207,6 +207,8 @@ pub struct ClaimToHeader {
 /// One rule: which requests it matches and what they need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
+    /// The rule's `name`, for decision records and logs (else it is named by its index).
+    pub name: Option<String>,
     /// Which requests.
     pub matcher: RouteMatch,
     /// What they need: no requirement lets them through without a token (a public rule); one
@@ -607,6 +609,8 @@ struct ProviderDoc {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleDoc {
+    #[serde(default)]
+    name: Option<String>,
     #[serde(rename = "match")]
     matcher: MatchDoc,
     #[serde(default)]
@@ -972,7 +976,15 @@ impl RuleDoc {
                     .collect::<Result<_, _>>()?
             }
         };
+        if let Some(name) = &self.name {
+            let valid = (1..=64).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+            if !valid {
+                return refuse(format!("{path}.name"), "1 to 64 letters, digits, '.', '_', ':' or '-'");
+            }
+        }
         Ok(Rule {
+            name: self.name,
             matcher: RouteMatch { path: path_match, methods: m.methods, case_sensitive: m.case_sensitive },
             requires,
         })

@@ -4,7 +4,8 @@
 
 use crate::error::Error;
 use crate::policy::{Policy, Provider, normalized_header_name};
-use crate::{Access, Verifier};
+use crate::{Access, VerifiedToken, Verifier};
+use serde::Serialize;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -68,6 +69,82 @@ pub struct Decision {
     pub outcome: Result<Allowed, Error>,
     /// Whether the cache answered (for metrics).
     pub cache: CacheUse,
+    /// The index in `rules` of the rule that matched the request's method, also when it refused
+    /// the request (`None`: no rule matched, or the path is not in normal form).
+    pub rule: Option<usize>,
+    /// The token that verified, also when the rule then refused it (not admitted, lacking a
+    /// scope): who was refused, for the decision record.
+    pub token: Option<Arc<VerifiedToken>>,
+}
+
+/// What `decide_with` found: the outcome (the rule's index and the access), whether the cache
+/// answered, the matched rule, and a token that verified but was refused.
+struct Decided {
+    outcome: Result<(usize, Access), Error>,
+    cache: CacheUse,
+    rule: Option<usize>,
+    token: Option<Arc<VerifiedToken>>,
+}
+
+/// A requirement's refusal, with the token when it verified (not admitted, lacking a scope).
+type Refusal = (Error, Option<Arc<VerifiedToken>>);
+
+/// What one decision was, for the rest of the gateway and for audit (docs/policy.md, "Decision
+/// record"): the Envoy filter writes it into the request's filter state, the npm middleware hands
+/// it to `onDecision`. Never the token, a signature or key material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionRecord {
+    /// The provider whose token verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The verified token's `iss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Its `sub`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Its `client_id` (RFC 9068), else `azp`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The scopes it grants.
+    pub scopes: Vec<String>,
+    /// The rule that matched: its `name`, else its index in `rules`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The refusal's stable code (`None`: allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    /// The status edgeward answered with, or 200 when it let the request through.
+    pub status: u16,
+}
+
+impl Decision {
+    /// This decision's record, by `policy`'s rule names.
+    pub fn record(&self, policy: &Policy) -> DecisionRecord {
+        let token = match &self.outcome {
+            Ok(Allowed { access: Access::Granted(token), .. }) => Some(token),
+            _ => self.token.as_ref(),
+        };
+        let text = |name: &str| token.and_then(|t| t.claims.get(name)).and_then(|v| v.as_str()).map(str::to_owned);
+        let rule = self.rule.map(|i| match policy.rules.get(i).and_then(|r| r.name.clone()) {
+            Some(name) => name,
+            None => i.to_string(),
+        });
+        let (code, status) = match &self.outcome {
+            Ok(_) => (None, 200),
+            Err(e) => (Some(e.code()), e.denial().status),
+        };
+        DecisionRecord {
+            provider: token.map(|t| t.provider.clone()),
+            iss: text("iss"),
+            sub: text("sub"),
+            client_id: text("client_id").or_else(|| text("azp")),
+            scopes: token.map(|t| t.scopes.clone()).unwrap_or_default(),
+            rule,
+            code,
+            status,
+        }
+    }
 }
 
 impl Verifier {
@@ -89,13 +166,13 @@ impl Verifier {
             .map(|((_, method), _)| method.to_ascii_uppercase())
             .collect();
         let mut token_for = |provider: &Provider| provider.extract_token(|name| request.header(name));
-        let (outcome, cache) =
+        let Decided { outcome, cache, rule, token } =
             self.decide_with(request.method, request.path, request.case_insensitive, &overrides, &mut token_for, now);
         let outcome = outcome.map(|(rule, access)| {
             let (remove, set) = header_changes(&policy, &access, request.headers, &normalized);
             Allowed { access, rule, remove, set }
         });
-        Decision { outcome, cache }
+        Decision { outcome, cache, rule, token }
     }
 
     /// Decides a request to `method` and `path` that carries `token` (or none), by the same rules
@@ -104,12 +181,12 @@ impl Verifier {
     pub fn decide_token(&mut self, method: &str, path: &str, token: Option<&str>, now: i64) -> Decision {
         let policy = Arc::clone(self.policy_arc());
         let mut token_for = |_: &Provider| token.map(str::to_owned);
-        let (outcome, cache) = self.decide_with(method, path, false, &[], &mut token_for, now);
+        let Decided { outcome, cache, rule, token } = self.decide_with(method, path, false, &[], &mut token_for, now);
         let outcome = outcome.map(|(rule, access)| {
             let (_, set) = header_changes(&policy, &access, &[], &[]);
             Allowed { access, rule, remove: Vec::new(), set }
         });
-        Decision { outcome, cache }
+        Decision { outcome, cache, rule, token }
     }
 
     /// The rule of `method` (and of every overriding method), each one's token check; the
@@ -122,11 +199,14 @@ impl Verifier {
         overrides: &[String],
         token_for: &mut dyn FnMut(&Provider) -> Option<String>,
         now: i64,
-    ) -> (Result<(usize, Access), Error>, CacheUse) {
+    ) -> Decided {
         let before = self.cache_stats();
         let policy = Arc::clone(self.policy_arc());
+        let mut matched = None;
+        let mut refused_token = None;
         let mut run = || -> Result<(usize, Access), Error> {
             let (index, rule) = policy.rule_for_case(method, path, case_insensitive)?;
+            matched = Some(index);
             let mut access = Access::Public;
             let overriding = overrides.iter().map(|m| {
                 let method = override_method(m)?;
@@ -137,8 +217,13 @@ impl Verifier {
                 if rule.requires.is_empty() {
                     continue;
                 }
-                if let Some(verified) = self.satisfy(&policy, &rule.requires, token_for, now)? {
-                    access = Access::Granted(verified);
+                match self.satisfy(&policy, &rule.requires, token_for, now) {
+                    Ok(Some(verified)) => access = Access::Granted(verified),
+                    Ok(None) => {}
+                    Err((error, verified)) => {
+                        refused_token = verified;
+                        return Err(error);
+                    }
                 }
             }
             Ok((index, access))
@@ -152,7 +237,7 @@ impl Verifier {
         } else {
             CacheUse::None
         };
-        (outcome, cache)
+        Decided { outcome, cache, rule: matched, token: refused_token }
     }
 }
 
@@ -167,33 +252,37 @@ impl Verifier {
         alternatives: &[crate::policy::Requirement],
         token_for: &mut dyn FnMut(&Provider) -> Option<String>,
         now: i64,
-    ) -> Result<Option<Arc<crate::VerifiedToken>>, Error> {
+    ) -> Result<Option<Arc<VerifiedToken>>, Refusal> {
         let mut first: Option<Error> = None;
-        let mut forbidden: Option<Error> = None;
+        let mut forbidden: Option<(Error, Arc<VerifiedToken>)> = None;
         for requirement in alternatives {
-            let provider = policy.provider(&requirement.provider_name).ok_or(Error::RouteDenied)?;
+            let provider = policy.provider(&requirement.provider_name).ok_or((Error::RouteDenied, None))?;
             let error = match token_for(provider) {
                 None if requirement.allow_missing => return Ok(None),
                 None => Error::Missing,
                 Some(token) => match self.verify(&token, Some(&provider.name), NO_SCOPES, now) {
                     // Who first, then what: a bot the rule does not admit is not told its scopes.
-                    Ok(verified) => match requirement.claims.iter().find(|c| !c.admits(verified.claim(&c.claim))) {
-                        Some(failed) => Error::PrincipalDenied { claim: failed.claim.clone() },
-                        None => match crate::claims::check_scopes(&verified.scopes, &requirement.scopes) {
-                            Ok(()) => return Ok(Some(verified)),
-                            Err(e) => e,
-                        },
-                    },
+                    Ok(verified) => {
+                        let error = match requirement.claims.iter().find(|c| !c.admits(verified.claim(&c.claim))) {
+                            Some(failed) => Error::PrincipalDenied { claim: failed.claim.clone() },
+                            None => match crate::claims::check_scopes(&verified.scopes, &requirement.scopes) {
+                                Ok(()) => return Ok(Some(verified)),
+                                Err(e) => e,
+                            },
+                        };
+                        // A verified token's 403 is the most useful refusal (the first one).
+                        forbidden.get_or_insert((error, verified));
+                        continue;
+                    }
                     Err(e) => issuer_mismatch(&e, &token, provider, policy.max_token_bytes).unwrap_or(e),
                 },
             };
-            if matches!(error, Error::PrincipalDenied { .. } | Error::InsufficientScope { .. }) {
-                forbidden.get_or_insert(error);
-            } else {
-                first.get_or_insert(error);
-            }
+            first.get_or_insert(error);
         }
-        Err(forbidden.or(first).unwrap_or(Error::RouteDenied))
+        match forbidden {
+            Some((error, verified)) => Err((error, Some(verified))),
+            None => Err((first.unwrap_or(Error::RouteDenied), None)),
+        }
     }
 }
 

@@ -39,7 +39,7 @@ const CAS_ATTEMPTS: usize = 8;
 
 thread_local! {
     /// This VM's configuration (`vm_config.configuration`), read at VM start.
-    static VM_CONFIG: Cell<VmConfig> = const { Cell::new(VmConfig { host_crypto: true }) };
+    static VM_CONFIG: Cell<VmConfig> = const { Cell::new(host_crypto::DEFAULT_VM_CONFIG) };
     /// Whether this VM verifies signatures through the host: decided once, by the first plugin configured.
     static HOST_CRYPTO: RefCell<Option<bool>> = const { RefCell::new(None) };
     /// Host verifications since the last tick (added to the metric then).
@@ -518,6 +518,31 @@ fn test_signature_verdict(value: &str) -> String {
     }
 }
 
+/// With `filter_state: true` in the VM configuration: the decision record (docs/policy.md,
+/// "Decision record") in the request's filter state, for
+/// Envoy's access log (`%FILTER_STATE(wasm.edgeward.sub:PLAIN)%`), its RBAC filter
+/// (`filter_state` matchers on `wasm.edgeward.client_id`) and later filters: one property per
+/// field that has a value (`edgeward.provider`, `.iss`, `.sub`, `.client_id`, `.scopes` space
+/// separated, `.rule`, `.code` for refusals). Never the token.
+fn write_record(record: &edgeward::DecisionRecord) {
+    let scopes = record.scopes.join(" ");
+    let fields: [(&str, Option<&str>); 7] = [
+        ("edgeward.provider", record.provider.as_deref()),
+        ("edgeward.iss", record.iss.as_deref()),
+        ("edgeward.sub", record.sub.as_deref()),
+        ("edgeward.client_id", record.client_id.as_deref()),
+        ("edgeward.scopes", Some(scopes.as_str()).filter(|s| !s.is_empty())),
+        ("edgeward.rule", record.rule.as_deref()),
+        ("edgeward.code", record.code),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value {
+            // Fails only outside a request; nothing depends on it then.
+            let _ = hostcalls::set_property(vec![name], Some(value.as_bytes()));
+        }
+    }
+}
+
 /// One request.
 struct Http {
     worker: Rc<Worker>,
@@ -567,6 +592,9 @@ impl HttpContext for Http {
         }
         if matches!(decision.outcome, Err(Error::NoMatchingKey { .. })) {
             worker.request_early_fetch(request.method, request.path, millis(time));
+        }
+        if VM_CONFIG.with(Cell::get).filter_state {
+            write_record(&decision.record(worker.verifier.borrow().policy()));
         }
         let mut counts = worker.counts.borrow_mut();
         match decision.cache {

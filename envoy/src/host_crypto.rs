@@ -89,29 +89,37 @@ pub fn verdict(answer: Result<Option<Vec<u8>>, String>) -> HostVerdict {
 /// The VM configuration (`vm_config.configuration`): empty, or a JSON object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VmConfig {
-    /// `host_crypto` (default `true`): verify RS256/384/512 through the host when its self-test
-    /// passes. `false` keeps all verification in the filter's own code.
+    /// `host_crypto` (default `true`): verify RS256/384/512, ES384 and ES512 through the host when
+    /// its self-test passes. `false` keeps all verification in the filter's own code.
     pub host_crypto: bool,
+    /// `filter_state` (default `false`, like `jwt_authn`'s `payload_in_metadata`): write each
+    /// decision's record into the request's filter state (`wasm.edgeward.*`). It costs a few host
+    /// calls per request (measured in envoy/BENCHMARKS-envoy.md's notes).
+    pub filter_state: bool,
 }
+
+/// The VM configuration when none is given.
+pub const DEFAULT_VM_CONFIG: VmConfig = VmConfig { host_crypto: true, filter_state: false };
 
 impl VmConfig {
     /// Reads the VM configuration; unknown fields are refused with their name.
     pub fn from_bytes(bytes: &[u8]) -> Result<VmConfig, ConfigError> {
         let refuse = ConfigError::new;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(VmConfig { host_crypto: true });
+            return Ok(DEFAULT_VM_CONFIG);
         }
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|_| refuse("", "the VM configuration is not JSON"))?;
         let serde_json::Value::Object(members) = value else {
             return Err(refuse("", "expected an object"));
         };
-        let mut config = VmConfig { host_crypto: true };
+        let mut config = DEFAULT_VM_CONFIG;
         for (name, value) in &members {
             match (name.as_str(), value) {
                 ("host_crypto", serde_json::Value::Bool(on)) => config.host_crypto = *on,
-                ("host_crypto", _) => return Err(refuse("host_crypto", "expected true or false")),
-                (other, _) => return Err(refuse(other, "unknown field (expected host_crypto)")),
+                ("filter_state", serde_json::Value::Bool(on)) => config.filter_state = *on,
+                ("host_crypto" | "filter_state", _) => return Err(refuse(name, "expected true or false")),
+                (other, _) => return Err(refuse(other, "unknown field (expected host_crypto or filter_state)")),
             }
         }
         Ok(config)
@@ -264,9 +272,17 @@ mod tests {
 
     #[test]
     fn the_vm_configuration_is_strict() {
-        assert_eq!(VmConfig::from_bytes(b"").unwrap(), VmConfig { host_crypto: true });
-        assert_eq!(VmConfig::from_bytes(br#"{"host_crypto":false}"#).unwrap(), VmConfig { host_crypto: false });
+        assert_eq!(VmConfig::from_bytes(b"").unwrap(), VmConfig { host_crypto: true, filter_state: false });
+        assert_eq!(
+            VmConfig::from_bytes(br#"{"host_crypto":false}"#).unwrap(),
+            VmConfig { host_crypto: false, filter_state: false }
+        );
+        assert_eq!(
+            VmConfig::from_bytes(br#"{"filter_state":true}"#).unwrap(),
+            VmConfig { host_crypto: true, filter_state: true }
+        );
         let path = |text: &[u8]| VmConfig::from_bytes(text).unwrap_err().path;
+        assert_eq!(path(br#"{"filter_state":1}"#), "filter_state");
         assert_eq!(path(br#"{"host_crypto":"no"}"#), "host_crypto");
         assert_eq!(path(br#"{"hostcrypto":false}"#), "hostcrypto");
         assert_eq!(path(b"[1]"), "");

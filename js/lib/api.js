@@ -294,18 +294,26 @@ function makeApi(bindings, platform = {}) {
       const now = nowSeconds(options === undefined ? undefined : options.now);
       const caseInsensitive = options === undefined || options.caseInsensitive === undefined ? false : options.caseInsensitive;
       if (typeof caseInsensitive !== 'boolean') throw new TypeError('caseInsensitive must be a boolean');
+      const wantRecord = options !== undefined && options.record === true;
       const pairs = headerPairs(headers, this.#headerNames);
       let id;
       try {
-        id = this.#core.decide(method, path, pairs, now, caseInsensitive);
+        id = this.#core.decide(method, path, pairs, now, caseInsensitive, wantRecord);
       } catch (thrown) {
         rethrow(thrown);
       }
-      if (id === REFUSED) throw this.#error();
+      // The decision record (docs/policy.md, "Decision record"): on the answer, or on the error.
+      const record = wantRecord ? Object.freeze(JSON.parse(this.#core.take_record())) : undefined;
+      if (id === REFUSED) {
+        const error = this.#error();
+        if (record !== undefined) Object.defineProperty(error, 'record', { value: record, enumerable: false });
+        throw error;
+      }
       const changes = this.#core.take_changes();
       const { remove, set } = changes === '' ? NO_CHANGES : JSON.parse(changes);
-      if (id === PUBLIC) return { access: 'public', remove, set };
-      return { access: 'granted', result: fresh(this.#record(id)), remove, set };
+      const answer = id === PUBLIC ? { access: 'public', remove, set } : { access: 'granted', result: fresh(this.#record(id)), remove, set };
+      if (record !== undefined) answer.record = record;
+      return answer;
     }
 
     /** `provider`'s `remote_jwks` from the policy (uri and durations), if it has one. */
@@ -712,31 +720,53 @@ function makeApi(bindings, platform = {}) {
     if (now !== undefined && typeof now !== 'function') throw new TypeError('now must be a function');
     const caseSensitive = options.caseSensitive;
     if (caseSensitive !== undefined && typeof caseSensitive !== 'boolean') throw new TypeError('caseSensitive must be a boolean');
+    // onDecision(record, req): every decision's record (allowed and refused), e.g. for audit logs.
+    const onDecision = options.onDecision;
+    if (onDecision !== undefined && typeof onDecision !== 'function') throw new TypeError('onDecision must be a function');
     // Match paths as the application will route them: Express's routers ignore case (whatever
     // the app's 'case sensitive routing' says), so behind Express every rule is read
     // case-insensitively unless `caseSensitive: true` says the app routes exactly.
     const foldCase = (req) =>
       caseSensitive === undefined ? req.app != null && typeof req.app.get === 'function' && typeof req.app.use === 'function' : !caseSensitive;
 
-    function decide(req) {
+    const reportRefusal = (error, req) => {
+      if (onDecision !== undefined && error instanceof EdgewardError && error.record !== undefined) onDecision(error.record, req);
+    };
+
+    // `report: false` for a first try that may be retried with fresh keys (reported by the caller).
+    function decide(req, report = true) {
       const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
       const headers = Array.isArray(req.rawHeaders) ? req.rawHeaders : req.headers;
-      const outcome = verifier.authorize(req.method, path, headers, {
-        now: now === undefined ? undefined : now(),
-        caseInsensitive: foldCase(req),
-      });
+      let outcome;
+      try {
+        outcome = verifier.authorize(req.method, path, headers, {
+          now: now === undefined ? undefined : now(),
+          caseInsensitive: foldCase(req),
+          record: onDecision !== undefined,
+        });
+      } catch (error) {
+        if (report) reportRefusal(error, req);
+        throw error;
+      }
       applyHeaderChanges(req, outcome);
       req.auth = outcome.access === 'granted' ? outcome.result : undefined;
+      if (onDecision !== undefined) {
+        if (req.auth !== undefined) req.auth.decision = outcome.record;
+        onDecision(outcome.record, req);
+      }
     }
 
     async function decideWithRemote(req, remoteSets) {
       await Promise.all(remoteSets.map((remote) => remote.ensureFresh()));
       try {
-        decide(req);
+        decide(req, false);
       } catch (error) {
-        if (!(error instanceof EdgewardError && NEEDS_KEYS.has(error.code))) throw error;
-        const refetched = await Promise.all(remoteSets.map((remote) => remote.refetchForUnknownKey()));
-        if (!refetched.includes(true)) throw error;
+        const retry = error instanceof EdgewardError && NEEDS_KEYS.has(error.code) &&
+          (await Promise.all(remoteSets.map((remote) => remote.refetchForUnknownKey()))).includes(true);
+        if (!retry) {
+          reportRefusal(error, req);
+          throw error;
+        }
         decide(req);
       }
     }

@@ -43,6 +43,8 @@ pub struct Core {
     last: Option<Arc<VerifiedToken>>,
     /// The header changes of the last allowed `decide`, as JSON (`""` when there are none).
     changes: String,
+    /// The last `decide`'s record as JSON, when it was asked for (`""` otherwise).
+    record: String,
     ids: TokenIds,
 }
 
@@ -232,7 +234,14 @@ impl Core {
     #[wasm_bindgen(constructor)]
     pub fn new(policy: &str) -> Result<Core, String> {
         let verifier = Verifier::from_json(policy).map_err(|e| error_json(&e))?;
-        Ok(Core { verifier, error: None, last: None, changes: String::new(), ids: TokenIds::default() })
+        Ok(Core {
+            verifier,
+            error: None,
+            last: None,
+            changes: String::new(),
+            record: String::new(),
+            ids: TokenIds::default(),
+        })
     }
 
     /// Hands the signatures of the algorithms the installed JS host crypto supports
@@ -281,6 +290,7 @@ impl Core {
         headers: &str,
         now: f64,
         case_insensitive: bool,
+        record: bool,
     ) -> Result<u32, String> {
         let now = seconds(now)?;
         let mut pairs = Vec::new();
@@ -289,6 +299,11 @@ impl Core {
             pairs.push((name, value));
         }
         let decision = self.verifier.decide(&Request { method, path, headers: &pairs, case_insensitive }, now);
+        self.record = if record {
+            serde_json::to_string(&decision.record(self.verifier.policy())).unwrap_or_default()
+        } else {
+            String::new()
+        };
         Ok(match decision.outcome {
             Ok(allowed) => {
                 self.changes = changes_json(&allowed);
@@ -300,6 +315,12 @@ impl Core {
             }
             Err(e) => self.refuse(e),
         })
+    }
+
+    /// The record of the last [`Core::decide`] asked for one, as JSON text
+    /// ([`edgeward::DecisionRecord`]), or `""`; once.
+    pub fn take_record(&mut self) -> String {
+        std::mem::take(&mut self.record)
     }
 
     /// The header changes of the last allowed [`Core::decide`] as JSON text
@@ -509,7 +530,7 @@ mod tests {
     #[test]
     fn refusals_carry_the_cores_http_answer() {
         let mut core = Core::new(POLICY).unwrap();
-        assert_eq!(core.decide("GET", "/a", "", 1_800_000_000.0, false), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/a", "", 1_800_000_000.0, false, false), Ok(REFUSED));
         let error = info(&core.take_error());
         assert_eq!(error["code"], "ERR_JWT_MISSING");
         assert_eq!(error["status"], 401);
@@ -517,10 +538,10 @@ mod tests {
         assert_eq!(error["body"], r#"{"error":"unauthorized","code":"ERR_JWT_MISSING"}"#);
         assert_eq!(core.take_error(), "null", "an error is handed out once");
 
-        assert_eq!(core.decide("GET", "/a", "authorization\0Bearer x.y.z", 1_800_000_000.0, false), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/a", "authorization\0Bearer x.y.z", 1_800_000_000.0, false, false), Ok(REFUSED));
         // The header was found and its token parsed (and refused), not reported missing.
         assert_eq!(info(&core.take_error())["code"], "ERR_JWT_INVALID");
-        assert_eq!(core.decide("GET", "/b", "", 1_800_000_000.0, false), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/b", "", 1_800_000_000.0, false, false), Ok(REFUSED));
         assert_eq!(info(&core.take_error())["code"], "ERR_ROUTE_DENIED");
     }
 
