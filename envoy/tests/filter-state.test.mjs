@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeKey, mint, nowSeconds, request, startEchoUpstream, startEnvoy, staticCluster, stopAll, until, wasmFilter } from './lib/harness.mjs';
+import { envoyConfig, makeKey, mint, nowSeconds, request, startEchoUpstream, startEnvoy, stopAll, until } from './lib/harness.mjs';
 
 const ISSUER = 'https://idp.state';
 const key = makeKey('k1');
@@ -42,37 +42,7 @@ function config(upstreamPort, logPath, vmConfiguration = { filter_state: true })
       },
     },
   };
-  return {
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } },
-    static_resources: {
-      listeners: [{
-        name: 'main',
-        address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-        filter_chains: [{ filters: [{
-          name: 'envoy.filters.network.http_connection_manager',
-          typed_config: {
-            '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-            stat_prefix: 'ingress',
-            access_log: [{
-              name: 'envoy.access_loggers.file',
-              typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
-                path: logPath,
-                log_format: { text_format_source: { inline_string: format } },
-              },
-            }],
-            route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'upstream' } }] }] },
-            http_filters: [
-              wasmFilter(policy, undefined, 'edgeward', vmConfiguration),
-              rbac,
-              { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
-            ],
-          },
-        }] }],
-      }],
-      clusters: [staticCluster('upstream', upstreamPort)],
-    },
-  };
+  return envoyConfig({ upstreamPort, policy, vmConfiguration, afterFilter: [rbac], accessLog: { path: logPath, format } });
 }
 
 describe('the decision record in filter state', () => {

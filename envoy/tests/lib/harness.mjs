@@ -127,7 +127,14 @@ export async function startJwksServer(keys = []) {
 
 // ---- Envoy ----
 
-export function envoyConfig({ adminPort = 0, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward', vmConfiguration }) {
+/**
+ * Envoy with the filter in front of `upstreamPort`. `afterFilter`: HTTP filters between edgeward
+ * and the router (e.g. RBAC); `accessLog`: `{ path, format }` of a file access log.
+ */
+export function envoyConfig({
+  adminPort = 0, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward', vmConfiguration,
+  afterFilter = [], accessLog,
+}) {
   const clusters = [staticCluster('upstream', upstreamPort)];
   if (jwksPort) clusters.push(staticCluster('idp', jwksPort));
   return {
@@ -145,11 +152,22 @@ export function envoyConfig({ adminPort = 0, listenerPort = 0, upstreamPort, jwk
                   typed_config: {
                     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
                     stat_prefix: 'ingress',
+                    ...(accessLog ? {
+                      access_log: [{
+                        name: 'envoy.access_loggers.file',
+                        typed_config: {
+                          '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+                          path: accessLog.path,
+                          log_format: { text_format_source: { inline_string: accessLog.format } },
+                        },
+                      }],
+                    } : {}),
                     route_config: {
                       virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'upstream' } }] }],
                     },
                     http_filters: [
                       wasmFilter(policy, wasm, vmId, vmConfiguration),
+                      ...afterFilter,
                       { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
                     ],
                   },
