@@ -453,7 +453,7 @@ export interface MiddlewareOptions {
    * Called with every decision's record (allowed and refused; docs/policy.md, "Decision record"),
    * e.g. for an audit log. When given, a granted `req.auth` carries the same record as `decision`.
    */
-  onDecision?: (record: DecisionRecord, req: import('node:http').IncomingMessage) => void;
+  onDecision?: (record: DecisionRecord, req: MiddlewareRequest) => void;
 }
 
 /** What one decision was: who, holding what, by which rule, and the answer. Never the token. */
