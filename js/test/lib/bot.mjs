@@ -240,8 +240,9 @@ export async function rotateKeysUnderTraffic({
         // Every token signed by the old key was requested before the switch: exp <= switch + ttl.
         const lastOldExpMs = (Math.ceil(timeline.switch / 1000) + ttlSeconds) * 1000;
         await sleep(Math.max(0, lastOldExpMs + (skewSeconds + 0.5) * 1000 - Date.now()));
-        idp.publish([newKid]);
+        // Marked first: a request whose answer came after this mark may have met either key set.
         mark('retire');
+        idp.publish([newKid]);
         const settleBy = t0 + maxMs - 1500;
         while (!(await keysSettled()) && Date.now() < settleBy) await sleep(100);
         if (await keysSettled()) mark('settled');
@@ -275,7 +276,7 @@ const EXPECTED = {
 
 /**
  * Judges every answer of a rotation. Right: the kind's answer (above); the kept expired token may
- * also be refused as ERR_JWKS_NO_MATCHING_KEY once its (old) key is retired. Tolerated: a token
+ * also be refused as ERR_JWKS_NO_MATCHING_KEY when the answer came after its (old) key was retired. Tolerated: a token
  * signed by the NEW key refused 401 ERR_JWKS_NO_MATCHING_KEY when sent at most `windowMs` after the
  * first new-kid token was — the documented unknown-kid window. Everything else is wrong (including
  * every 5xx and any token accepted that should not be).
@@ -291,7 +292,9 @@ export function judgeRotation(run, { windowMs }) {
     counts[key] = (counts[key] ?? 0) + 1;
     const [status, code] = EXPECTED[r.kind];
     if (r.status === status && r.code === code) continue;
-    if (r.kind === 'expired' && r.status === 401 && r.code === 'ERR_JWKS_NO_MATCHING_KEY' && r.kid === oldKid && r.sentAt >= timeline.retire) continue;
+    // Judged by when the answer came, not when the request left: one in flight across the retirement
+    // may meet the new key set.
+    if (r.kind === 'expired' && r.status === 401 && r.code === 'ERR_JWKS_NO_MATCHING_KEY' && r.kid === oldKid && r.doneAt >= timeline.retire) continue;
     if (r.status === 401 && r.code === 'ERR_JWKS_NO_MATCHING_KEY' && r.kid === newKid && r.kind !== 'expired' && r.sentAt - firstNew <= windowMs) {
       tolerated.push(r);
       continue;
