@@ -17,7 +17,7 @@
 
 use crate::algorithm::Algorithm;
 use crate::error::Error;
-use crate::jwk::{Jwk, PublicKey};
+use crate::jwk::{Jwk, KeySet, MAX_RSA_BITS, PublicKey};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A key as a host needs it: the SubjectPublicKeyInfo DER of a key the core validated, and a
@@ -160,4 +160,19 @@ pub fn verify(
         HostVerdict::Invalid => Err(Error::BadSignature),
         HostVerdict::Failed(reason) => Err(Error::HostCrypto { reason }),
     }
+}
+
+/// [`verify`] with one key given as JWK text, loaded as a provider allowing only `alg` loads it
+/// (RSA moduli up to [`MAX_RSA_BITS`]): for differential tests of the hosts' paths with vectors
+/// that are not tokens (Wycheproof). A key the core refuses gives `ERR_JWKS_INVALID`.
+pub fn verify_with_jwk(
+    host: Option<&dyn HostCrypto>,
+    alg: Algorithm,
+    jwk: &str,
+    signing_input: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    let keys = KeySet::from_bytes_with(format!(r#"{{"keys":[{jwk}]}}"#).as_bytes(), &[alg], MAX_RSA_BITS)?;
+    let key = keys.keys().first().ok_or(Error::JwksUnavailable)?;
+    verify(host, alg, key, signing_input, signature)
 }

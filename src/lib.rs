@@ -38,7 +38,9 @@ pub use algorithm::Algorithm;
 pub use cache::{MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES};
 pub use discovery::{Discovery, MAX_DISCOVERY_BYTES, WELL_KNOWN_OPENID_CONFIGURATION, discovery_uri};
 pub use error::{ALL_CODES, ClaimFailure, ConfigError, Error, Limit, Malformed, Unsupported};
-pub use host_crypto::{HostCrypto, HostKey, HostVerdict, der_signature, hash_name, verify as verify_signature};
+pub use host_crypto::{
+    HostCrypto, HostKey, HostVerdict, der_signature, hash_name, verify as verify_signature, verify_with_jwk,
+};
 pub use http::{Denial, REALM, RETRY_AFTER_SECONDS};
 pub use jwk::{
     DEFAULT_MAX_RSA_BITS, Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey,

@@ -239,9 +239,7 @@ impl Verifier {
         };
         Decided { outcome, cache, rule: matched, token: refused_token }
     }
-}
 
-impl Verifier {
     /// Whether one of a rule's requirements (alternatives) passes: `Some(token)` for the first
     /// whose token verifies and that admits it, `None` for an `allow_missing` one without a token.
     /// When none passes, the most useful refusal: the 403 of an alternative whose token verified

@@ -195,18 +195,12 @@ pub fn install_host_crypto(host: JsHostCrypto) {
 #[wasm_bindgen]
 pub fn verify_signature_with_jwk(alg: &str, jwk: &str, input: &[u8], signature: &[u8], host: bool) -> String {
     let Some(algorithm) = Algorithm::from_name(alg) else { return Error::AlgorithmNotAllowed.code().to_owned() };
-    let document = format!(r#"{{"keys":[{jwk}]}}"#);
-    let keys = match edgeward::KeySet::from_bytes_with(document.as_bytes(), &[algorithm], edgeward::MAX_RSA_BITS) {
-        Ok(keys) => keys,
-        Err(e) => return e.code().to_owned(),
-    };
-    let Some(key) = keys.keys().first() else { return Error::JwksUnavailable.code().to_owned() };
     let node = host.then(node_host).flatten();
     let host: Option<&dyn HostCrypto> = match &node {
         Some(node) => Some(node),
         None => None,
     };
-    match edgeward::verify_signature(host, algorithm, key, input, signature) {
+    match edgeward::verify_with_jwk(host, algorithm, jwk, input, signature) {
         Ok(()) => String::new(),
         Err(e) => e.code().to_owned(),
     }
