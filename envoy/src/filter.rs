@@ -60,27 +60,30 @@ impl HostCrypto for CountedCrypto {
     }
 }
 
-/// Whether this VM hands RS256/384/512, ES384 and ES512 to the host: not when the VM configuration says
-/// `host_crypto: false`, else only once its self-test has passed (logged once per VM).
+/// Whether this VM hands RS256/384/512, ES384 and ES512 to the host: not when the VM's settings say
+/// `host_crypto: false` ([`VmConfig`]), else only once its self-test has passed (logged once per VM).
 fn use_host_crypto() -> bool {
     HOST_CRYPTO.with(|choice| {
         *choice.borrow_mut().get_or_insert_with(|| {
             if !VM_CONFIG.with(Cell::get).host_crypto {
-                log(
-                    LogLevel::Info,
-                    "host crypto: off, every signature verified in the filter (host_crypto: false in the VM configuration)",
-                );
+                let why = "host_crypto: false in the VM configuration or EDGEWARD_HOST_CRYPTO=false in its environment";
+                log(LogLevel::Info, &format!("host crypto: off, every signature verified in the filter ({why})"));
                 return false;
             }
             match host_crypto::self_test(&EnvoyCrypto) {
                 Ok(()) => {
-                    log(LogLevel::Info, "host crypto: RS256/384/512, ES384 and ES512 verified through the host's verify_signature");
+                    log(
+                        LogLevel::Info,
+                        "host crypto: RS256/384/512, ES384 and ES512 verified through the host's verify_signature",
+                    );
                     true
                 }
                 Err(reason) => {
                     log(
                         LogLevel::Warn,
-                        &format!("host crypto: off, every signature verified in the filter (host self-test failed: {reason})"),
+                        &format!(
+                            "host crypto: off, every signature verified in the filter (host self-test failed: {reason})"
+                        ),
                     );
                     false
                 }
@@ -415,7 +418,10 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_vm_start(&mut self, _size: usize) -> bool {
         let bytes = self.get_vm_configuration().unwrap_or_default();
-        match VmConfig::from_bytes(&bytes) {
+        // vm_config.environment_variables; a name or value that is not UTF-8 is not ours.
+        let env =
+            std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+        match VmConfig::load(&bytes, env) {
             Ok(config) => {
                 VM_CONFIG.with(|c| c.set(config));
                 true

@@ -86,7 +86,9 @@ pub fn verdict(answer: Result<Option<Vec<u8>>, String>) -> HostVerdict {
     }
 }
 
-/// The VM configuration (`vm_config.configuration`): empty, or a JSON object.
+/// The VM's own settings: from `vm_config.configuration` (empty, or a JSON object) and from the
+/// VM's environment (`vm_config.environment_variables`; Istio's `WasmPlugin` can set only
+/// `vmConfig.env`): `EDGEWARD_HOST_CRYPTO` and `EDGEWARD_FILTER_STATE`, `true` or `false`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VmConfig {
     /// `host_crypto` (default `true`): verify RS256/384/512, ES384 and ES512 through the host when
@@ -101,26 +103,62 @@ pub struct VmConfig {
 /// The VM configuration when none is given.
 pub const DEFAULT_VM_CONFIG: VmConfig = VmConfig { host_crypto: true, filter_state: false };
 
+/// The settings, each with its JSON field and its environment variable.
+const SETTINGS: [(&str, &str); 2] =
+    [("host_crypto", "EDGEWARD_HOST_CRYPTO"), ("filter_state", "EDGEWARD_FILTER_STATE")];
+
 impl VmConfig {
-    /// Reads the VM configuration; unknown fields are refused with their name.
-    pub fn from_bytes(bytes: &[u8]) -> Result<VmConfig, ConfigError> {
-        let refuse = ConfigError::new;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(DEFAULT_VM_CONFIG);
-        }
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|_| refuse("", "the VM configuration is not JSON"))?;
-        let serde_json::Value::Object(members) = value else {
-            return Err(refuse("", "expected an object"));
-        };
-        let mut config = DEFAULT_VM_CONFIG;
-        for (name, value) in &members {
-            match (name.as_str(), value) {
-                ("host_crypto", serde_json::Value::Bool(on)) => config.host_crypto = *on,
-                ("filter_state", serde_json::Value::Bool(on)) => config.filter_state = *on,
-                ("host_crypto" | "filter_state", _) => return Err(refuse(name, "expected true or false")),
-                (other, _) => return Err(refuse(other, "unknown field (expected host_crypto or filter_state)")),
+    /// Reads the VM configuration and the VM's environment. Unknown fields and unknown
+    /// `EDGEWARD_*` variables are refused with their name, and so is a setting given both ways
+    /// with different values.
+    pub fn load<I>(configuration: &[u8], env: I) -> Result<VmConfig, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let refuse = |path: &str, message: &str| ConfigError::new(path, message);
+        let mut given: [Option<(bool, String)>; 2] = [None, None];
+        if !configuration.iter().all(u8::is_ascii_whitespace) {
+            let value: serde_json::Value =
+                serde_json::from_slice(configuration).map_err(|_| refuse("", "the VM configuration is not JSON"))?;
+            let serde_json::Value::Object(members) = value else {
+                return Err(refuse("", "expected an object"));
+            };
+            for (name, value) in &members {
+                let Some(i) = SETTINGS.iter().position(|(field, _)| field == name) else {
+                    return Err(refuse(name, "unknown field (expected host_crypto or filter_state)"));
+                };
+                let serde_json::Value::Bool(on) = value else {
+                    return Err(refuse(name, "expected true or false"));
+                };
+                given[i] = Some((*on, "the VM configuration".to_owned()));
             }
+        }
+        for (name, value) in env {
+            if !name.starts_with("EDGEWARD_") {
+                continue;
+            }
+            let Some(i) = SETTINGS.iter().position(|(_, var)| *var == name) else {
+                return Err(refuse(&name, "unknown variable (expected EDGEWARD_HOST_CRYPTO or EDGEWARD_FILTER_STATE)"));
+            };
+            let on = match value.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(refuse(&name, "expected true or false")),
+            };
+            match &given[i] {
+                Some((other, source)) if *other != on => {
+                    let message = format!("is {on} but {source} sets {} to {other}", SETTINGS[i].0);
+                    return Err(refuse(&name, &message));
+                }
+                _ => given[i] = Some((on, name.clone())),
+            }
+        }
+        let mut config = DEFAULT_VM_CONFIG;
+        if let Some((on, _)) = given[0] {
+            config.host_crypto = on;
+        }
+        if let Some((on, _)) = given[1] {
+            config.filter_state = on;
         }
         Ok(config)
     }
@@ -272,20 +310,43 @@ mod tests {
 
     #[test]
     fn the_vm_configuration_is_strict() {
-        assert_eq!(VmConfig::from_bytes(b"").unwrap(), VmConfig { host_crypto: true, filter_state: false });
+        let from_bytes = |text: &[u8]| VmConfig::load(text, []);
+        assert_eq!(from_bytes(b"").unwrap(), VmConfig { host_crypto: true, filter_state: false });
         assert_eq!(
-            VmConfig::from_bytes(br#"{"host_crypto":false}"#).unwrap(),
+            from_bytes(br#"{"host_crypto":false}"#).unwrap(),
             VmConfig { host_crypto: false, filter_state: false }
         );
         assert_eq!(
-            VmConfig::from_bytes(br#"{"filter_state":true}"#).unwrap(),
+            from_bytes(br#"{"filter_state":true}"#).unwrap(),
             VmConfig { host_crypto: true, filter_state: true }
         );
-        let path = |text: &[u8]| VmConfig::from_bytes(text).unwrap_err().path;
+        let path = |text: &[u8]| from_bytes(text).unwrap_err().path;
         assert_eq!(path(br#"{"filter_state":1}"#), "filter_state");
         assert_eq!(path(br#"{"host_crypto":"no"}"#), "host_crypto");
         assert_eq!(path(br#"{"hostcrypto":false}"#), "hostcrypto");
         assert_eq!(path(b"[1]"), "");
         assert_eq!(path(b"{"), "");
+    }
+
+    #[test]
+    fn the_environment_sets_what_istio_cannot_put_in_the_configuration() {
+        let env =
+            |vars: &[(&str, &str)]| vars.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        let load = |text: &[u8], vars: &[(&str, &str)]| VmConfig::load(text, env(vars));
+        assert_eq!(
+            load(b"", &[("EDGEWARD_FILTER_STATE", "true"), ("HOME", "/"), ("EDGEWARDX", "1")]).unwrap(),
+            VmConfig { host_crypto: true, filter_state: true }
+        );
+        assert_eq!(
+            load(b"", &[("EDGEWARD_HOST_CRYPTO", "false")]).unwrap(),
+            VmConfig { host_crypto: false, filter_state: false }
+        );
+        // Both ways, agreeing: fine; disagreeing: refused, naming both.
+        assert!(load(br#"{"filter_state":true}"#, &[("EDGEWARD_FILTER_STATE", "true")]).unwrap().filter_state);
+        let refused = load(br#"{"filter_state":true}"#, &[("EDGEWARD_FILTER_STATE", "false")]).unwrap_err();
+        assert_eq!(refused.path, "EDGEWARD_FILTER_STATE");
+        assert_eq!(refused.message, "is false but the VM configuration sets filter_state to true");
+        assert_eq!(load(b"", &[("EDGEWARD_FILTER_STATE", "1")]).unwrap_err().path, "EDGEWARD_FILTER_STATE");
+        assert_eq!(load(b"", &[("EDGEWARD_FILTERSTATE", "true")]).unwrap_err().path, "EDGEWARD_FILTERSTATE");
     }
 }

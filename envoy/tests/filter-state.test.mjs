@@ -21,7 +21,7 @@ const policy = {
 };
 const token = (claims) => mint(key, { iss: ISSUER, aud: 'api', iat: nowSeconds(), exp: nowSeconds() + 300, ...claims });
 
-function config(upstreamPort, logPath, vmConfiguration = { filter_state: true }) {
+function config(upstreamPort, logPath, vmConfiguration = { filter_state: true }, vmEnv = undefined) {
   const format = `${FIELDS.map((f) => `%FILTER_STATE(wasm.edgeward.${f}:PLAIN)%`).join('|')}|%RESPONSE_CODE% %REQ(:PATH)%\n`;
   const rbac = {
     name: 'envoy.filters.http.rbac',
@@ -42,25 +42,28 @@ function config(upstreamPort, logPath, vmConfiguration = { filter_state: true })
       },
     },
   };
-  return envoyConfig({ upstreamPort, policy, vmConfiguration, afterFilter: [rbac], accessLog: { path: logPath, format } });
+  return envoyConfig({ upstreamPort, policy, vmConfiguration, vmEnv, afterFilter: [rbac], accessLog: { path: logPath, format } });
 }
 
 describe('the decision record in filter state', () => {
-  let upstream, envoy, plain, dir, logPath, plainLogPath;
+  let upstream, envoy, plain, fromEnv, dir, logPath, plainLogPath, envLogPath;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'edgeward-state-'));
     logPath = join(dir, 'access.log');
     plainLogPath = join(dir, 'plain.log');
+    envLogPath = join(dir, 'env.log');
     upstream = await startEchoUpstream();
     // Access logs are flushed every 10 s by default: every 100 ms here.
     const flush = { concurrency: 1, extraArgs: ['--file-flush-interval-msec', '100'] };
-    [envoy, plain] = await Promise.all([
+    [envoy, plain, fromEnv] = await Promise.all([
       startEnvoy(config(upstream.port, logPath), flush),
       startEnvoy(config(upstream.port, plainLogPath, {}), flush),
+      // Istio's WasmPlugin cannot set vm_config.configuration, only vmConfig.env.
+      startEnvoy(config(upstream.port, envLogPath, undefined, { EDGEWARD_FILTER_STATE: 'true' }), flush),
     ]);
   });
   after(async () => {
-    await stopAll([upstream, envoy, plain]);
+    await stopAll([upstream, envoy, plain, fromEnv]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -114,5 +117,12 @@ describe('the decision record in filter state', () => {
     assert.equal((await request(plain, '/orders/plain', { headers: { authorization: `Bearer ${t}` } })).status, 200);
     const line = await lineFor('/orders/plain', plainLogPath);
     assert.deepEqual(FIELDS.map((f) => line[f]), FIELDS.map(() => '-'));
+  });
+
+  test('EDGEWARD_FILTER_STATE=true in the VM environment turns it on (Istio: vmConfig.env)', async () => {
+    const t = token({ sub: 'bot-3', client_id: 'billing-bot', scope: 'read:orders' });
+    assert.equal((await request(fromEnv, '/orders/env', { headers: { authorization: `Bearer ${t}` } })).status, 200);
+    const line = await lineFor('/orders/env', envLogPath);
+    assert.deepEqual([line.provider, line.sub, line.client_id, line.rule], ['idp', 'bot-3', 'billing-bot', 'orders-read']);
   });
 });

@@ -59,7 +59,7 @@ describe('host crypto in Envoy', () => {
   test('each VM says which path it took', () => {
     assert.match(envoys.host.log, /host crypto: RS256\/384\/512, ES384 and ES512 verified through the host's verify_signature/);
     assert.doesNotMatch(envoys.host.log, /host self-test failed/);
-    assert.match(envoys.pure.log, /host crypto: off, every signature verified in the filter \(host_crypto: false in the VM configuration\)/);
+    assert.match(envoys.pure.log, /host crypto: off, every signature verified in the filter \(host_crypto: false in the VM configuration or EDGEWARD_HOST_CRYPTO=false in its environment\)/);
   });
 
   test('both paths answer every crafted RSA and ECDSA token the same, and as the case says', async () => {
@@ -105,6 +105,28 @@ describe('host crypto in Envoy', () => {
     assert.ok(tally.valid > 100 && tally.invalid > 1000, JSON.stringify(tally));
     const rs = vectors.filter((v) => /^(RS|ES)/.test(v.alg)).length;
     assert.ok(await hostVerified(envoys.hookHost, rs / 2) > 0);
+  });
+
+  test('EDGEWARD_HOST_CRYPTO=false in the VM environment keeps every signature in the filter', async () => {
+    const envoy = await startEnvoy(envoyConfig({ upstreamPort: upstream.port, policy, vmEnv: { EDGEWARD_HOST_CRYPTO: 'false' } }),
+      { concurrency: 1 });
+    try {
+      const rs = cases.find((c) => c.path === '/rsa' && c.valid);
+      assert.equal((await request(envoy, rs.path, { headers: { authorization: `Bearer ${rs.token}` } })).status, 200);
+      assert.match(envoy.log, /host crypto: off, every signature verified in the filter \(host_crypto: false in the VM configuration or EDGEWARD_HOST_CRYPTO=false/);
+      assert.equal((await metrics(envoy)).edgeward_host_crypto_verifications ?? 0, 0);
+    } finally {
+      await stopAll([envoy]);
+    }
+  });
+
+  test('a setting given in the configuration and the environment must agree', async () => {
+    const config = envoyConfig({
+      upstreamPort: upstream.port, policy, vmConfiguration: { host_crypto: true }, vmEnv: { EDGEWARD_HOST_CRYPTO: 'false' },
+    });
+    const { started, log } = await runEnvoyUntilExit(config);
+    assert.equal(started, false);
+    assert.match(log, /VM configuration refused: EDGEWARD_HOST_CRYPTO: is false but the VM configuration sets host_crypto to true/);
   });
 
   test('a VM configuration with an unknown field is refused at start, naming it', async () => {

@@ -129,11 +129,12 @@ export async function startJwksServer(keys = []) {
 
 /**
  * Envoy with the filter in front of `upstreamPort`. `afterFilter`: HTTP filters between edgeward
- * and the router (e.g. RBAC); `accessLog`: `{ path, format }` of a file access log.
+ * and the router (e.g. RBAC); `accessLog`: `{ path, format }` of a file access log; `vmEnv`: the VM's
+ * environment variables (what Istio's `WasmPlugin` `vmConfig.env` sets).
  */
 export function envoyConfig({
   adminPort = 0, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward', vmConfiguration,
-  afterFilter = [], accessLog,
+  afterFilter = [], accessLog, vmEnv,
 }) {
   const clusters = [staticCluster('upstream', upstreamPort)];
   if (jwksPort) clusters.push(staticCluster('idp', jwksPort));
@@ -166,7 +167,7 @@ export function envoyConfig({
                       virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'upstream' } }] }],
                     },
                     http_filters: [
-                      wasmFilter(policy, wasm, vmId, vmConfiguration),
+                      wasmFilter(policy, wasm, vmId, vmConfiguration, vmEnv),
                       ...afterFilter,
                       { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
                     ],
@@ -182,9 +183,13 @@ export function envoyConfig({
   };
 }
 
-/** The filter; `vmConfiguration` (e.g. `{ host_crypto: false }`) is the VM's own configuration. */
-export function wasmFilter(policy, wasm = WASM, vmId = 'edgeward', vmConfiguration = undefined) {
+/**
+ * The filter; `vmConfiguration` (e.g. `{ host_crypto: false }`) is the VM's own configuration,
+ * `vmEnv` (e.g. `{ EDGEWARD_FILTER_STATE: 'true' }`) its environment.
+ */
+export function wasmFilter(policy, wasm = WASM, vmId = 'edgeward', vmConfiguration = undefined, vmEnv = undefined) {
   const vmConfig = { vm_id: vmId, runtime: 'envoy.wasm.runtime.v8', code: { local: { filename: wasm } } };
+  if (vmEnv !== undefined) vmConfig.environment_variables = { key_values: vmEnv };
   if (vmConfiguration !== undefined) {
     vmConfig.configuration = {
       '@type': 'type.googleapis.com/google.protobuf.StringValue',
