@@ -356,6 +356,17 @@ impl Verifier {
         Ok(verified)
     }
 
+    /// The issuer a token names, to choose among a rule's alternatives before verifying it: a
+    /// token this verifier has verified answers from its cache (no parsing), any other from its
+    /// unverified payload. `None` when that cannot be read (verifying it will say why).
+    pub(crate) fn claimed_issuer(&self, token: &str) -> Option<String> {
+        if let Some(entry) = self.cache.get(token) {
+            return Some(self.policy.providers[entry.provider].issuer.clone());
+        }
+        let signed = SignedToken::parse(token, self.policy.max_token_bytes).ok()?;
+        signed.with_claims().ok()?.registered.iss
+    }
+
     fn provider_for(&self, token: &UnverifiedToken<'_>) -> Result<usize, Error> {
         if self.policy.providers.len() == 1 {
             return Ok(0);

@@ -243,7 +243,9 @@ impl Verifier {
     /// Whether one of a rule's requirements (alternatives) passes: `Some(token)` for the first
     /// whose token verifies and that admits it, `None` for an `allow_missing` one without a token.
     /// When none passes, the most useful refusal: the 403 of an alternative whose token verified
-    /// but was not admitted or lacked scope, else the first alternative's error.
+    /// but was not admitted or lacked scope, else the first error of an alternative whose issuer
+    /// the token names (a rotated key of the second provider is said as a key error, and asks for
+    /// its keys early), else the first alternative's error.
     fn satisfy(
         &mut self,
         policy: &Policy,
@@ -252,12 +254,23 @@ impl Verifier {
         now: i64,
     ) -> Result<Option<Arc<VerifiedToken>>, Refusal> {
         let mut first: Option<Error> = None;
+        let mut other_issuer: Option<Error> = None;
         let mut forbidden: Option<(Error, Arc<VerifiedToken>)> = None;
+        // Alternatives of several issuers: the token's `iss` picks the ones worth verifying, so a
+        // token of the second provider costs no failed attempt (nor a key refetch) at the first.
+        let issuer_of = |r: &crate::policy::Requirement| policy.provider(&r.provider_name).map(|p| p.issuer.as_str());
+        let several_issuers = alternatives.iter().any(|r| issuer_of(r) != alternatives.first().and_then(issuer_of));
+        let mut claimed: Option<(String, Option<String>)> = None;
         for requirement in alternatives {
             let provider = policy.provider(&requirement.provider_name).ok_or((Error::RouteDenied, None))?;
             let error = match token_for(provider) {
                 None if requirement.allow_missing => return Ok(None),
                 None => Error::Missing,
+                Some(token) if several_issuers && self.names_another_issuer(&mut claimed, &token, provider) => {
+                    other_issuer
+                        .get_or_insert(Error::claim_mismatch("iss", crate::claims::quoted(&[&provider.issuer])));
+                    continue;
+                }
                 Some(token) => match self.verify(&token, Some(&provider.name), NO_SCOPES, now) {
                     // Who first, then what: a bot the rule does not admit is not told its scopes.
                     Ok(verified) => {
@@ -272,15 +285,37 @@ impl Verifier {
                         forbidden.get_or_insert((error, verified));
                         continue;
                     }
-                    Err(e) => issuer_mismatch(&e, &token, provider, policy.max_token_bytes).unwrap_or(e),
+                    Err(e) => match issuer_mismatch(&e, &token, provider, policy.max_token_bytes) {
+                        Some(mismatch) => {
+                            other_issuer.get_or_insert(mismatch);
+                            continue;
+                        }
+                        None => e,
+                    },
                 },
             };
             first.get_or_insert(error);
         }
         match forbidden {
             Some((error, verified)) => Err((error, Some(verified))),
-            None => Err((first.unwrap_or(Error::RouteDenied), None)),
+            None => Err((first.or(other_issuer).unwrap_or(Error::RouteDenied), None)),
         }
+    }
+}
+
+impl Verifier {
+    /// Whether `token` names an issuer other than `provider`'s (read once per token string into
+    /// `claimed`). A token whose issuer cannot be read is verified, which says why it fails.
+    fn names_another_issuer(
+        &self,
+        claimed: &mut Option<(String, Option<String>)>,
+        token: &str,
+        provider: &Provider,
+    ) -> bool {
+        if claimed.as_ref().is_none_or(|(seen, _)| seen != token) {
+            *claimed = Some((token.to_owned(), self.claimed_issuer(token)));
+        }
+        matches!(claimed, Some((_, Some(iss))) if *iss != provider.issuer)
     }
 }
 

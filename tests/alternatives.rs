@@ -57,6 +57,31 @@ fn two_providers_either_passes_and_a_third_issuer_is_told_iss() {
 }
 
 #[test]
+fn the_tokens_issuer_picks_the_alternative_worth_verifying() {
+    let k = keys();
+    let mut v = policy_with(json!([{ "match": { "prefix": "/" }, "requires_any": [
+        { "provider_name": PROVIDER, "scopes": ["read:orders"] },
+        { "provider_name": "partner", "scopes": ["read:orders"] }
+    ]}]));
+    let theirs = token(&k.es256_second, &claims_with(json!({"scope": "read:orders", "iss": PARTNER_ISSUER})));
+    // The first answer verifies once (at the partner), not once per alternative; a reused token
+    // is answered from the cache with no miss at the first alternative either.
+    let before = v.cache_stats();
+    assert_eq!(code(&get(&mut v, "/x", Some(&theirs))), "granted by partner");
+    let first = v.cache_stats();
+    assert_eq!((first.misses - before.misses, first.hits - before.hits), (1, 0));
+    assert_eq!(code(&get(&mut v, "/x", Some(&theirs))), "granted by partner");
+    let again = v.cache_stats();
+    assert_eq!((again.misses - first.misses, again.hits - first.hits), (0, 1));
+    // A partner token under a key the partner's set lacks (it rotated): not verified at corp's
+    // alternative, and said as the key error of the partner's, so the filter fetches its keys early.
+    let rotated = token(&k.attacker, &claims_with(json!({"scope": "read:orders", "iss": PARTNER_ISSUER})));
+    let before = v.cache_stats();
+    assert_eq!(code(&get(&mut v, "/x", Some(&rotated))), "ERR_JWKS_NO_MATCHING_KEY");
+    assert_eq!(v.cache_stats().misses - before.misses, 1, "one attempt, at the partner");
+}
+
+#[test]
 fn an_or_of_scope_sets() {
     let mut v = policy_with(json!([{ "match": { "prefix": "/" }, "requires_any": [
         { "provider_name": PROVIDER, "scopes": ["read:orders", "read:invoices"] },
@@ -86,8 +111,12 @@ fn the_most_useful_refusal_is_a_verified_tokens_403() {
     // The partner alternative fails on iss; the corp one verifies the token but does not admit it.
     assert_eq!(code(&get(&mut v, "/x", Some(&intruder))), "ERR_PRINCIPAL_DENIED");
     let forged = flip_signature(&token(&k.es256, &claims()));
-    // Neither verifies: the first alternative's error.
-    let err = get(&mut v, "/x", Some(&forged)).unwrap_err();
+    // Neither verifies: the error of the alternative whose issuer the token names (the signature),
+    // not the partner's `iss`, though the partner's alternative comes first.
+    assert_eq!(code(&get(&mut v, "/x", Some(&forged))), "ERR_JWS_SIGNATURE_VERIFICATION_FAILED");
+    // A token of neither issuer: the first alternative's error.
+    let stranger = token(&k.attacker, &claims_with(json!({"iss": "https://elsewhere"})));
+    let err = get(&mut v, "/x", Some(&stranger)).unwrap_err();
     assert_eq!((err.code(), err.claim()), ("ERR_JWT_CLAIM_VALIDATION_FAILED", Some("iss")));
 }
 
