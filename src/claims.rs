@@ -18,6 +18,13 @@ fn seconds_u(value: u64) -> f64 {
     value as f64
 }
 
+/// Whether a DPoP proof's `iat` is at most `max_age` seconds old and not in the future, with the
+/// provider's skew both ways.
+pub(crate) fn within_age(iat: f64, now: i64, max_age: u64, skew_seconds: u64) -> bool {
+    let (now, skew) = (seconds(now), seconds_u(skew_seconds));
+    iat <= now + skew && now - iat <= seconds_u(max_age) + skew
+}
+
 /// `exp`, `nbf` and `iat` against `now`, with the provider's skew.
 pub(crate) fn check_time(claims: &RegisteredClaims, skew_seconds: u64, now: i64) -> Result<(), Error> {
     let (now, skew) = (seconds(now), seconds_u(skew_seconds));

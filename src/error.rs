@@ -22,8 +22,14 @@ pub const ALL_CODES: &[&str] = &[
     "ERR_SCOPE_WILDCARD",
     "ERR_SCOPE_INSUFFICIENT",
     "ERR_PRINCIPAL_DENIED",
+    "ERR_POP_MISSING",
+    "ERR_MTLS_BINDING_MISMATCH",
+    "ERR_DPOP_PROOF_INVALID",
+    "ERR_DPOP_REPLAYED",
+    "ERR_PEER_DENIED",
     "ERR_ROUTE_DENIED",
     "ERR_JWKS_UNAVAILABLE",
+    "ERR_REPLAY_STORE_UNAVAILABLE",
     "ERR_HOST_CRYPTO_FAILED",
     "ERR_POLICY_INVALID",
     "ERR_JWKS_INVALID",
@@ -90,10 +96,47 @@ pub enum Error {
         /// told to the caller).
         claim: String,
     },
+    /// The token must come with a proof of possession and none came: a token bound to a key
+    /// (`cnf`) sent as a plain bearer token or without its client certificate, or an unbound token
+    /// for a provider whose `proof_of_possession` asks for bound ones.
+    PopMissing {
+        /// Which case it is.
+        reason: PopMissing,
+        /// The provider's `dpop_algorithms` when it takes DPoP, space separated (for the
+        /// `WWW-Authenticate` challenge); empty when it does not.
+        dpop_algs: String,
+    },
+    /// The token is bound to a client certificate (`cnf["x5t#S256"]`, RFC 8705) other than this
+    /// connection's, or (`bind_subject_to_peer`) its `sub` is not the peer's SPIFFE ID.
+    MtlsBindingMismatch {
+        /// Whether it was the subject (else the certificate) that did not match.
+        subject: bool,
+    },
+    /// The DPoP proof (RFC 9449 §4.3) is missing a part, malformed, or does not match this request
+    /// or the token.
+    DpopProofInvalid {
+        /// What was wrong with it.
+        reason: DpopFailure,
+        /// The provider's `dpop_algorithms`, space separated (the challenge's `algs`).
+        algs: String,
+    },
+    /// The DPoP proof was used before (its `jti` within its window).
+    DpopReplayed {
+        /// The provider's `dpop_algorithms`, space separated (the challenge's `algs`).
+        algs: String,
+    },
+    /// The client certificate's URI SAN (SPIFFE ID) is not one of the requirement's `peers`.
+    PeerDenied,
     /// The request matched no rule of the policy (deny by default).
     RouteDenied,
     /// The provider has no usable keys yet.
     JwksUnavailable,
+    /// The store of used DPoP proofs could not answer (or is full): the request is refused, never
+    /// let through with a proof that might be a replay.
+    ReplayStoreUnavailable {
+        /// What the store said, for logs (never sent to the caller).
+        reason: String,
+    },
     /// The host's native signature verification (src/host_crypto.rs) could not answer; the
     /// request is refused, never let through.
     HostCrypto {
@@ -142,6 +185,54 @@ pub enum Unsupported {
     Crit,
     /// `b64: false` (RFC 7797 unencoded payloads).
     UnencodedPayload,
+}
+
+/// Why a token came without the proof of possession it needs (`ERR_POP_MISSING`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PopMissing {
+    /// The token is bound to a DPoP key (`cnf.jkt`) and came as a bearer token, or without a `DPoP` proof.
+    NoDpopProof,
+    /// The token is bound to a client certificate (`cnf["x5t#S256"]`) and the connection has none.
+    NoCertificate,
+    /// The provider takes only bound tokens (`proof_of_possession`) and this one has no `cnf`.
+    UnboundToken,
+    /// `bind_subject_to_peer` and the connection has no client certificate with a URI SAN.
+    NoPeer,
+    /// The token is bound (`cnf`) in a way edgeward does not check (not `jkt` or `x5t#S256`).
+    UnknownBinding,
+}
+
+/// What was wrong with a DPoP proof (`ERR_DPOP_PROOF_INVALID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DpopFailure {
+    /// Not exactly one `DPoP` header.
+    HeaderCount,
+    /// Not a compact JWS, or a part of it has the wrong type.
+    Malformed,
+    /// `typ` is not `dpop+jwt`.
+    Type,
+    /// `alg` is not one of the provider's `dpop_algorithms`.
+    Algorithm,
+    /// `jwk` is missing, private, or not a key for `alg`.
+    Key,
+    /// The proof's key is not the one the token is bound to (`cnf.jkt`).
+    KeyMismatch,
+    /// The signature does not verify with the proof's key.
+    Signature,
+    /// `htm` is missing or not the request's method.
+    Method,
+    /// `htu` is missing or not the request's URL.
+    Url,
+    /// `iat` is missing, older than `dpop_max_age_seconds`, or in the future.
+    Age,
+    /// `jti` is missing or not a string of 1 to 256 bytes.
+    Jti,
+    /// `ath` is missing or not the hash of the access token.
+    TokenHash,
+    /// The token came with the `DPoP` scheme but is not bound to a DPoP key (`cnf.jkt`).
+    UnboundToken,
 }
 
 /// What was wrong with a claim.
@@ -208,8 +299,14 @@ impl Error {
             Error::WildcardScope => "ERR_SCOPE_WILDCARD",
             Error::InsufficientScope { .. } => "ERR_SCOPE_INSUFFICIENT",
             Error::PrincipalDenied { .. } => "ERR_PRINCIPAL_DENIED",
+            Error::PopMissing { .. } => "ERR_POP_MISSING",
+            Error::MtlsBindingMismatch { .. } => "ERR_MTLS_BINDING_MISMATCH",
+            Error::DpopProofInvalid { .. } => "ERR_DPOP_PROOF_INVALID",
+            Error::DpopReplayed { .. } => "ERR_DPOP_REPLAYED",
+            Error::PeerDenied => "ERR_PEER_DENIED",
             Error::RouteDenied => "ERR_ROUTE_DENIED",
             Error::JwksUnavailable => "ERR_JWKS_UNAVAILABLE",
+            Error::ReplayStoreUnavailable { .. } => "ERR_REPLAY_STORE_UNAVAILABLE",
             Error::HostCrypto { .. } => "ERR_HOST_CRYPTO_FAILED",
             Error::Policy(_) => "ERR_POLICY_INVALID",
             Error::Jwks(_) => "ERR_JWKS_INVALID",
@@ -324,8 +421,43 @@ impl fmt::Display for Error {
             Error::PrincipalDenied { claim } => {
                 write!(f, "the token's \"{claim}\" claim is not one of the values this rule admits")
             }
+            Error::PopMissing { reason, .. } => f.write_str(match reason {
+                PopMissing::NoDpopProof => "the token is bound to a DPoP key and came without a DPoP proof",
+                PopMissing::NoCertificate => "the token is bound to a client certificate and the connection has none",
+                PopMissing::UnboundToken => "the provider takes only tokens bound to a key (proof_of_possession)",
+                PopMissing::NoPeer => "the connection has no client certificate with a URI SAN (bind_subject_to_peer)",
+                PopMissing::UnknownBinding => "the token is bound (cnf) in a way edgeward does not check",
+            }),
+            Error::MtlsBindingMismatch { subject: false } => {
+                f.write_str("the token is bound to another client certificate than this connection's")
+            }
+            Error::MtlsBindingMismatch { subject: true } => {
+                f.write_str("the token's \"sub\" is not the client certificate's URI SAN (bind_subject_to_peer)")
+            }
+            Error::DpopProofInvalid { reason, .. } => f.write_str(match reason {
+                DpopFailure::HeaderCount => "DPoP proof: expected exactly one DPoP header",
+                DpopFailure::Malformed => "DPoP proof: not a well-formed compact JWS",
+                DpopFailure::Type => "DPoP proof: typ is not dpop+jwt",
+                DpopFailure::Algorithm => "DPoP proof: alg is not one of the provider's dpop_algorithms",
+                DpopFailure::Key => "DPoP proof: jwk is missing, not public, or not a key for alg",
+                DpopFailure::KeyMismatch => "DPoP proof: its key is not the one the token is bound to (cnf.jkt)",
+                DpopFailure::Signature => "DPoP proof: signature verification failed",
+                DpopFailure::Method => "DPoP proof: htm is not the request's method",
+                DpopFailure::Url => "DPoP proof: htu is not the request's URL",
+                DpopFailure::Age => "DPoP proof: iat is missing, too old (dpop_max_age_seconds) or in the future",
+                DpopFailure::Jti => "DPoP proof: jti is missing or not a string of 1 to 256 bytes",
+                DpopFailure::TokenHash => "DPoP proof: ath is missing or not the access token's hash",
+                DpopFailure::UnboundToken => "the token came with the DPoP scheme but is not bound to a DPoP key",
+            }),
+            Error::DpopReplayed { .. } => f.write_str("DPoP proof: used before (its jti, within its window)"),
+            Error::PeerDenied => {
+                f.write_str("the client certificate's URI SAN is not one of the peers this rule admits")
+            }
             Error::RouteDenied => f.write_str("no rule allows this request"),
             Error::JwksUnavailable => f.write_str("no keys are available for the provider yet"),
+            Error::ReplayStoreUnavailable { reason } => {
+                write!(f, "the DPoP replay store could not answer: {}", printable(reason))
+            }
             Error::HostCrypto { reason } => {
                 write!(f, "the host's signature verification failed: {}", printable(reason))
             }
@@ -372,8 +504,14 @@ mod tests {
             Error::WildcardScope,
             Error::InsufficientScope { needed: vec!["read:orders".into()] },
             Error::PrincipalDenied { claim: "client_id".into() },
+            Error::PopMissing { reason: PopMissing::NoDpopProof, dpop_algs: "ES256".into() },
+            Error::MtlsBindingMismatch { subject: false },
+            Error::DpopProofInvalid { reason: DpopFailure::Url, algs: "ES256".into() },
+            Error::DpopReplayed { algs: "ES256".into() },
+            Error::PeerDenied,
             Error::RouteDenied,
             Error::JwksUnavailable,
+            Error::ReplayStoreUnavailable { reason: "down".into() },
             Error::HostCrypto { reason: "call failed".into() },
             Error::policy("providers.a.issuer", "expected a string"),
             Error::jwks("keys[0].x", "expected 32 bytes"),

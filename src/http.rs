@@ -59,8 +59,23 @@ impl Error {
                 None,
                 "insufficient_scope",
             ),
-            Error::RouteDenied | Error::PrincipalDenied { .. } => (403, None, None, "forbidden"),
-            Error::JwksUnavailable => (503, None, Some(RETRY_AFTER_SECONDS), "temporarily_unavailable"),
+            Error::RouteDenied | Error::PrincipalDenied { .. } | Error::PeerDenied => (403, None, None, "forbidden"),
+            Error::JwksUnavailable | Error::ReplayStoreUnavailable { .. } => {
+                (503, None, Some(RETRY_AFTER_SECONDS), "temporarily_unavailable")
+            }
+            // RFC 9449 §7.1: a DPoP challenge naming the algorithms a proof may use.
+            Error::DpopProofInvalid { algs, .. } | Error::DpopReplayed { algs } => (
+                401,
+                Some(format!(r#"DPoP realm="{REALM}", error="invalid_dpop_proof", algs="{algs}""#)),
+                None,
+                "invalid_dpop_proof",
+            ),
+            Error::PopMissing { dpop_algs, .. } if !dpop_algs.is_empty() => (
+                401,
+                Some(format!(r#"DPoP realm="{REALM}", error="invalid_token", algs="{dpop_algs}""#)),
+                None,
+                "invalid_token",
+            ),
             Error::Policy(_) | Error::Jwks(_) | Error::HostCrypto { .. } => (500, None, None, "server_error"),
             _ => (401, challenge("invalid_token"), None, "invalid_token"),
         };

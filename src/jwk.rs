@@ -353,6 +353,40 @@ fn join(path: &str, member: &str) -> String {
 }
 
 /// Parses one JWK; `Ok(None)` when no allowed algorithm can use its type (skipped).
+/// Members a public key never has: a JWK holding one is private (or symmetric) key material.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Whether a JWK holds private (or symmetric) key material.
+pub(crate) fn has_private_members(members: &Map<String, Value>) -> bool {
+    PRIVATE_MEMBERS.iter().any(|m| members.contains_key(*m))
+}
+
+/// The RFC 7638 SHA-256 thumbprint of a JWK's members as sent, without building the key (a
+/// lookup key for keys already built): `None` unless its required members are base64url text.
+pub(crate) fn thumbprint_of(members: &Map<String, Value>) -> Option<String> {
+    let text = |name: &str| {
+        let value = members.get(name)?.as_str()?;
+        value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.').then_some(value)
+    };
+    let input = match text("kty")? {
+        "EC" => format!(r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#, text("crv")?, text("x")?, text("y")?),
+        "RSA" => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, text("e")?, text("n")?),
+        "OKP" => format!(r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#, text("crv")?, text("x")?),
+        _ => return None,
+    };
+    Some(base64url::encode(&Sha256::digest(input.as_bytes())))
+}
+
+/// A DPoP proof's `jwk` as a key for `alg`, checked as a JWKS key is (public, on the curve, RSA
+/// of 2048 to 4096 bits); a P-256 key's table `window_bits` wide. `None` when it is not one.
+pub(crate) fn proof_key(members: &Map<String, Value>, alg: Algorithm, window_bits: u32) -> Option<Jwk> {
+    let mut jwk = parse_jwk(members, &[alg], "jwk", DEFAULT_MAX_RSA_BITS).ok()??;
+    if let PublicKey::P256(key) = &jwk.key {
+        jwk.key = PublicKey::P256(P256Key::with_window_bits(*key.verifying_key(), window_bits));
+    }
+    Some(jwk)
+}
+
 fn parse_jwk(
     members: &Map<String, Value>,
     allowed: &[Algorithm],
@@ -398,7 +432,7 @@ fn parse_jwk(
     }
     // A symmetric or private key is never used to verify: refuse the document rather than
     // quietly serving a key set that leaks signing material.
-    for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+    for private in PRIVATE_MEMBERS {
         if members.contains_key(private) {
             return Err(Error::jwks(at(private), "private key material is not allowed in a JWKS"));
         }

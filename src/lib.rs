@@ -29,7 +29,9 @@ mod jwk;
 mod lint;
 mod p256_fast;
 mod policy;
+mod pop;
 pub mod refresh;
+pub mod replay;
 mod request;
 mod rsa_fast;
 mod token;
@@ -37,7 +39,7 @@ mod token;
 pub use algorithm::Algorithm;
 pub use cache::{MAX_CACHE_BYTES, MAX_CACHED_TOKEN_BYTES};
 pub use discovery::{Discovery, MAX_DISCOVERY_BYTES, WELL_KNOWN_OPENID_CONFIGURATION, discovery_uri};
-pub use error::{ALL_CODES, ClaimFailure, ConfigError, Error, Limit, Malformed, Unsupported};
+pub use error::{ALL_CODES, ClaimFailure, ConfigError, DpopFailure, Error, Limit, Malformed, PopMissing, Unsupported};
 pub use host_crypto::{
     HostCrypto, HostKey, HostVerdict, der_signature, hash_name, verify as verify_signature, verify_with_jwk,
 };
@@ -51,9 +53,13 @@ pub use policy::{
     ClaimCondition, ClaimToHeader, DEFAULT_CACHE_DURATION_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS,
     DEFAULT_MAX_LIFETIME_SECONDS, DEFAULT_METHOD_OVERRIDE_HEADERS, DEFAULT_REFETCH_COOLDOWN_SECONDS,
     DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_CACHE_SIZE, FetchTarget, HeaderSource, LONG_LIVED_SECONDS, MAX_CLAIM_CONDITIONS,
-    MAX_CLAIM_PATH_SEGMENTS, MAX_CLAIM_VALUES, MAX_CLOCK_SKEW_SECONDS, MAX_POLICY_BYTES, MAX_TOKEN_CACHE_SIZE,
-    PathMatch, Policy, Provider, RemoteJwks, Requirement, Route, RouteMatch, Rule, claim_at, normalized_header_name,
-    split_uri,
+    MAX_CLAIM_PATH_SEGMENTS, MAX_CLAIM_VALUES, MAX_CLOCK_SKEW_SECONDS, MAX_PEERS, MAX_POLICY_BYTES,
+    MAX_TOKEN_CACHE_SIZE, PathMatch, Policy, Provider, RemoteJwks, Requirement, Route, RouteMatch, Rule, claim_at,
+    normalized_header_name, split_uri,
+};
+pub use pop::{
+    Connection, DEFAULT_DPOP_MAX_AGE_SECONDS, MAX_DPOP_MAX_AGE_SECONDS, MAX_JTI_BYTES, MAX_PROOF_BYTES, PopMode,
+    PopPolicy, ProofUse,
 };
 pub use request::{Allowed, CacheUse, Decision, DecisionRecord, Request};
 pub use rsa_fast::RsaKey;
@@ -146,6 +152,7 @@ pub struct Verifier {
     keys: Vec<ProviderKeys>,
     cache: TokenCache,
     failures: TokenCache<Failure>,
+    proof_keys: pop::ProofKeys,
     stats: CacheStats,
     host: Option<Arc<dyn HostCrypto>>,
 }
@@ -163,7 +170,16 @@ impl Verifier {
             policy.providers.iter().map(|p| ProviderKeys { keys: p.local_jwks.clone(), generation: 0 }).collect();
         let cache = TokenCache::new(policy.token_cache_size);
         let failures = TokenCache::new(if policy.token_cache_size == 0 { 0 } else { FAILURE_CACHE_SIZE });
-        Verifier { policy: Arc::new(policy), keys, cache, failures, stats: CacheStats::default(), host: None }
+        let proof_keys = TokenCache::new(pop::PROOF_KEY_CACHE_SIZE);
+        Verifier {
+            policy: Arc::new(policy),
+            keys,
+            cache,
+            failures,
+            proof_keys,
+            stats: CacheStats::default(),
+            host: None,
+        }
     }
 
     /// Hands signature verification of the algorithms `host` supports to the host (Envoy's
@@ -265,9 +281,7 @@ impl Verifier {
     /// Whether one request is allowed (see [`Verifier::decide`], which also gives the header
     /// changes a host must apply): `headers` are `(lowercase name, value)` pairs.
     pub fn authorize(&mut self, method: &str, path: &str, headers: &[(&str, &str)], now: i64) -> Result<Access, Error> {
-        self.decide(&Request { method, path, headers, case_insensitive: false }, now)
-            .outcome
-            .map(|allowed| allowed.access)
+        self.decide(&Request::new(method, path, headers), now).outcome.map(|allowed| allowed.access)
     }
 
     pub(crate) fn policy_arc(&self) -> &Arc<Policy> {

@@ -6,6 +6,7 @@ use crate::algorithm::Algorithm;
 use crate::error::Error;
 use crate::json;
 use crate::jwk::KeySet;
+pub use crate::pop::{PopMode, PopPolicy};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -98,6 +99,8 @@ pub struct Provider {
     pub forward: bool,
     /// Claims copied into request headers once the token is verified.
     pub claim_to_headers: Vec<ClaimToHeader>,
+    /// Whether its tokens must be bound to a key the bot holds (mTLS, DPoP), and how proofs are checked.
+    pub pop: PopPolicy,
 }
 
 /// A JWKS fetched by the host.
@@ -249,7 +252,13 @@ pub struct Requirement {
     /// `allow_missing`: a request without this provider's token passes (as on a public rule);
     /// a token that is there must still verify.
     pub allow_missing: bool,
+    /// `peers`: the client certificate's URI SAN (a SPIFFE ID) must be one of these, exactly
+    /// (empty: any peer, or none).
+    pub peers: Vec<String>,
 }
+
+/// Most peer IDs one requirement's `peers` lists.
+pub const MAX_PEERS: usize = 256;
 
 /// Most alternatives in one rule's `requires_any`.
 pub const MAX_ALTERNATIVES: usize = 8;
@@ -485,20 +494,31 @@ impl Provider {
     /// Finds the token in a request: the first `from_headers` source whose header is present and
     /// starts with its prefix (compared case-insensitively). `header` looks a header up by its
     /// lowercase name. An empty credential counts as none.
-    pub fn extract_token(&self, mut header: impl FnMut(&str) -> Option<String>) -> Option<String> {
+    pub fn extract_token(&self, header: impl FnMut(&str) -> Option<String>) -> Option<String> {
+        self.extract_presented(header).map(|presented| presented.token)
+    }
+
+    /// [`Provider::extract_token`], and whether the token came with the `DPoP` scheme: where a
+    /// source reads `Bearer ` tokens, a DPoP-bound one comes as `DPoP <token>` (RFC 9449 §7.1).
+    pub(crate) fn extract_presented(
+        &self,
+        mut header: impl FnMut(&str) -> Option<String>,
+    ) -> Option<crate::pop::Presented> {
+        let strip = |value: &str, prefix: &str| -> Option<String> {
+            let head = value.get(..prefix.len())?;
+            head.eq_ignore_ascii_case(prefix).then(|| value[prefix.len()..].to_owned())
+        };
         self.from_headers.iter().find_map(|source| {
             let value = header(&source.name)?;
-            let token = match &source.value_prefix {
-                None => value,
-                Some(prefix) => {
-                    let head = value.get(..prefix.len())?;
-                    if !head.eq_ignore_ascii_case(prefix) {
-                        return None;
-                    }
-                    value[prefix.len()..].to_owned()
-                }
+            let (token, dpop_scheme) = match &source.value_prefix {
+                None => (value, false),
+                Some(prefix) => match strip(&value, prefix) {
+                    Some(token) => (token, false),
+                    None if prefix.eq_ignore_ascii_case("bearer ") => (strip(&value, "DPoP ")?, true),
+                    None => return None,
+                },
             };
-            (!token.is_empty()).then_some(token)
+            (!token.is_empty()).then_some(crate::pop::Presented { token, dpop_scheme })
         })
     }
 
@@ -514,7 +534,7 @@ impl Provider {
 }
 
 /// A `typ`/`cty` value as a full media type, lowercase (RFC 7515 §4.1.9).
-fn media_type(value: &str) -> String {
+pub(crate) fn media_type(value: &str) -> String {
     let lower = value.to_ascii_lowercase();
     if lower.contains('/') { lower } else { format!("application/{lower}") }
 }
@@ -604,6 +624,16 @@ struct ProviderDoc {
     forward: bool,
     #[serde(default)]
     claim_to_headers: Vec<ClaimToHeader>,
+    #[serde(default)]
+    proof_of_possession: Option<PopMode>,
+    #[serde(default)]
+    dpop_algorithms: Option<Vec<Algorithm>>,
+    #[serde(default)]
+    dpop_max_age_seconds: Option<u64>,
+    #[serde(default)]
+    dpop_origins: Vec<String>,
+    #[serde(default)]
+    bind_subject_to_peer: bool,
 }
 
 #[derive(Deserialize)]
@@ -642,6 +672,8 @@ struct RequirementDoc {
     claims: BTreeMap<String, Vec<Value>>,
     #[serde(default)]
     allow_missing: bool,
+    #[serde(default)]
+    peers: Option<Vec<String>>,
 }
 
 impl RequirementDoc {
@@ -672,11 +704,32 @@ impl RequirementDoc {
             }
             claims.push(ClaimCondition { claim, values });
         }
+        let peers = match self.peers {
+            None => Vec::new(),
+            Some(peers) if peers.is_empty() || peers.len() > MAX_PEERS => {
+                return refuse(
+                    format!("{path}.peers"),
+                    format!("expected 1 to {MAX_PEERS} peer IDs (omit the field to admit any)"),
+                );
+            }
+            Some(peers) => {
+                for (i, peer) in peers.iter().enumerate() {
+                    if !crate::pop::is_peer_id(peer) {
+                        return refuse(
+                            format!("{path}.peers[{i}]"),
+                            "expected a URI SAN of a client certificate, like spiffe://example.org/ns/bots/sa/billing",
+                        );
+                    }
+                }
+                peers
+            }
+        };
         Ok(Requirement {
             provider_name: self.provider_name,
             scopes: self.scopes,
             claims,
             allow_missing: self.allow_missing,
+            peers,
         })
     }
 }
@@ -908,7 +961,16 @@ impl ProviderDoc {
             }
             claim_to_headers.push(ClaimToHeader { claim_name: c.claim_name, header_name: header });
         }
+        let pop = PopPolicy::validate(
+            &path,
+            self.proof_of_possession,
+            self.dpop_algorithms,
+            self.dpop_max_age_seconds,
+            self.dpop_origins,
+            self.bind_subject_to_peer,
+        )?;
         Ok(Provider {
+            pop,
             name,
             issuer: self.issuer,
             audiences: self.audiences,

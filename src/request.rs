@@ -4,6 +4,7 @@
 
 use crate::error::Error;
 use crate::policy::{Policy, Provider, normalized_header_name};
+use crate::pop::{Connection, Evidence, Presented, ProofUse};
 use crate::{Access, VerifiedToken, Verifier};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -25,9 +26,17 @@ pub struct Request<'a> {
     /// Match every rule's path case-insensitively, as the application behind will route it
     /// (Express does by default, even with case-sensitive app settings, in its routers).
     pub case_insensitive: bool,
+    /// The scheme, authority and client certificate of the connection (for DPoP's `htu`, mTLS-bound
+    /// tokens and `peers`).
+    pub connection: Connection<'a>,
 }
 
 impl<'a> Request<'a> {
+    /// A request with nothing known about its connection, matched case-sensitively.
+    pub fn new(method: &'a str, path: &'a str, headers: &'a [(&'a str, &'a str)]) -> Request<'a> {
+        Request { method, path, headers, case_insensitive: false, connection: Connection::default() }
+    }
+
     /// The value of header `name`; repeated headers are joined with `", "` as HTTP allows, which no
     /// token and no method survives (a request cannot show one value to us and another upstream).
     pub fn header(&self, name: &str) -> Option<String> {
@@ -60,6 +69,9 @@ pub struct Allowed {
     pub remove: Vec<String>,
     /// Request headers to set after the removals, from the verified claims (`claim_to_headers`).
     pub set: Vec<(String, String)>,
+    /// The DPoP proof the request used: the host records it in its replay store before letting
+    /// the request through, and refuses it if it was there ([`Decision::refuse_replayed`]).
+    pub proof: Option<ProofUse>,
 }
 
 /// What edgeward decided for one request.
@@ -77,10 +89,10 @@ pub struct Decision {
     pub token: Option<Arc<VerifiedToken>>,
 }
 
-/// What `decide_with` found: the outcome (the rule's index and the access), whether the cache
-/// answered, the matched rule, and a token that verified but was refused.
+/// What `decide_with` found: the outcome (the rule's index, the access and the DPoP proof used),
+/// whether the cache answered, the matched rule, and a token that verified but was refused.
 struct Decided {
-    outcome: Result<(usize, Access), Error>,
+    outcome: Result<(usize, Access, Option<ProofUse>), Error>,
     cache: CacheUse,
     rule: Option<usize>,
     token: Option<Arc<VerifiedToken>>,
@@ -88,6 +100,9 @@ struct Decided {
 
 /// A requirement's refusal, with the token when it verified (not admitted, lacking a scope).
 type Refusal = (Error, Option<Arc<VerifiedToken>>);
+
+/// A requirement that passed: the token, and the DPoP proof it came with.
+type Granted = (Arc<VerifiedToken>, Option<ProofUse>);
 
 /// What one decision was, for the rest of the gateway and for audit (docs/policy.md, "Decision
 /// record"): the Envoy filter writes it into the request's filter state, the npm middleware hands
@@ -119,6 +134,35 @@ pub struct DecisionRecord {
 }
 
 impl Decision {
+    /// The refusal of an allowed request whose DPoP proof the replay store already held
+    /// (`ERR_DPOP_REPLAYED`); a decision without a proof is left as it is.
+    pub fn refuse_replayed(&mut self, policy: &Policy) {
+        self.refuse_proof(
+            |provider| Error::DpopReplayed { algs: provider.map(|p| p.pop.dpop_algs.clone()).unwrap_or_default() },
+            policy,
+        );
+    }
+
+    /// The refusal of an allowed request whose DPoP proof the replay store could not record
+    /// (`ERR_REPLAY_STORE_UNAVAILABLE`, 503): never let through unrecorded. `reason` is for logs.
+    pub fn refuse_store_unavailable(&mut self, policy: &Policy, reason: &str) {
+        self.refuse_proof(|_| Error::ReplayStoreUnavailable { reason: reason.to_owned() }, policy);
+    }
+
+    fn refuse_proof(&mut self, error: impl FnOnce(Option<&Provider>) -> Error, policy: &Policy) {
+        let Ok(allowed) = &self.outcome else { return };
+        if allowed.proof.is_none() {
+            return;
+        }
+        let token = match &allowed.access {
+            Access::Granted(token) => Some(Arc::clone(token)),
+            Access::Public => None,
+        };
+        let provider = token.as_ref().and_then(|t| policy.provider(&t.provider));
+        self.outcome = Err(error(provider));
+        self.token = token;
+    }
+
     /// This decision's record, by `policy`'s rule names.
     pub fn record(&self, policy: &Policy) -> DecisionRecord {
         let token = match &self.outcome {
@@ -165,12 +209,15 @@ impl Verifier {
             .filter(|(_, name)| policy.method_override_headers.iter().any(|o| o == name.as_ref()))
             .map(|((_, method), _)| method.to_ascii_uppercase())
             .collect();
-        let mut token_for = |provider: &Provider| provider.extract_token(|name| request.header(name));
+        let mut token_for = |provider: &Provider| provider.extract_presented(|name| request.header(name));
+        let dpop: Vec<&str> = request.headers.iter().filter(|(name, _)| *name == "dpop").map(|(_, v)| *v).collect();
+        let evidence =
+            Evidence { method: request.method, path: request.path, dpop: &dpop, connection: request.connection };
         let Decided { outcome, cache, rule, token } =
-            self.decide_with(request.method, request.path, request.case_insensitive, &overrides, &mut token_for, now);
-        let outcome = outcome.map(|(rule, access)| {
+            self.decide_with(request.case_insensitive, &overrides, &mut token_for, &evidence, now);
+        let outcome = outcome.map(|(rule, access, proof)| {
             let (remove, set) = header_changes(&policy, &access, request.headers, &normalized);
-            Allowed { access, rule, remove, set }
+            Allowed { access, rule, remove, set, proof }
         });
         Decision { outcome, cache, rule, token }
     }
@@ -180,11 +227,12 @@ impl Verifier {
     /// request headers, so nothing is removed; `set` shows the claim headers an upstream would get.
     pub fn decide_token(&mut self, method: &str, path: &str, token: Option<&str>, now: i64) -> Decision {
         let policy = Arc::clone(self.policy_arc());
-        let mut token_for = |_: &Provider| token.map(str::to_owned);
-        let Decided { outcome, cache, rule, token } = self.decide_with(method, path, false, &[], &mut token_for, now);
-        let outcome = outcome.map(|(rule, access)| {
+        let mut token_for = |_: &Provider| token.map(|token| Presented { token: token.to_owned(), dpop_scheme: false });
+        let evidence = Evidence { method, path, dpop: &[], connection: Connection::default() };
+        let Decided { outcome, cache, rule, token } = self.decide_with(false, &[], &mut token_for, &evidence, now);
+        let outcome = outcome.map(|(rule, access, proof)| {
             let (_, set) = header_changes(&policy, &access, &[], &[]);
-            Allowed { access, rule, remove: Vec::new(), set }
+            Allowed { access, rule, remove: Vec::new(), set, proof }
         });
         Decision { outcome, cache, rule, token }
     }
@@ -193,21 +241,22 @@ impl Verifier {
     /// access of the last protected rule, or public.
     fn decide_with(
         &mut self,
-        method: &str,
-        path: &str,
         case_insensitive: bool,
         overrides: &[String],
-        token_for: &mut dyn FnMut(&Provider) -> Option<String>,
+        token_for: &mut dyn FnMut(&Provider) -> Option<Presented>,
+        evidence: &Evidence<'_>,
         now: i64,
     ) -> Decided {
         let before = self.cache_stats();
         let policy = Arc::clone(self.policy_arc());
+        let (method, path) = (evidence.method, evidence.path);
         let mut matched = None;
         let mut refused_token = None;
-        let mut run = || -> Result<(usize, Access), Error> {
+        let mut run = || -> Result<(usize, Access, Option<ProofUse>), Error> {
             let (index, rule) = policy.rule_for_case(method, path, case_insensitive)?;
             matched = Some(index);
             let mut access = Access::Public;
+            let mut proof = None;
             let overriding = overrides.iter().map(|m| {
                 let method = override_method(m)?;
                 policy.rule_for_case(method, path, case_insensitive).map(|(_, rule)| rule)
@@ -217,8 +266,11 @@ impl Verifier {
                 if rule.requires.is_empty() {
                     continue;
                 }
-                match self.satisfy(&policy, &rule.requires, token_for, now) {
-                    Ok(Some(verified)) => access = Access::Granted(verified),
+                match self.satisfy(&policy, &rule.requires, token_for, evidence, now) {
+                    Ok(Some((verified, used))) => {
+                        access = Access::Granted(verified);
+                        proof = used.or(proof);
+                    }
                     Ok(None) => {}
                     Err((error, verified)) => {
                         refused_token = verified;
@@ -226,7 +278,7 @@ impl Verifier {
                     }
                 }
             }
-            Ok((index, access))
+            Ok((index, access, proof))
         };
         let outcome = run();
         let after = self.cache_stats();
@@ -250,9 +302,10 @@ impl Verifier {
         &mut self,
         policy: &Policy,
         alternatives: &[crate::policy::Requirement],
-        token_for: &mut dyn FnMut(&Provider) -> Option<String>,
+        token_for: &mut dyn FnMut(&Provider) -> Option<Presented>,
+        evidence: &Evidence<'_>,
         now: i64,
-    ) -> Result<Option<Arc<VerifiedToken>>, Refusal> {
+    ) -> Result<Option<Granted>, Refusal> {
         let mut first: Option<Error> = None;
         let mut other_issuer: Option<Error> = None;
         let mut forbidden: Option<(Error, Arc<VerifiedToken>)> = None;
@@ -266,18 +319,29 @@ impl Verifier {
             let error = match token_for(provider) {
                 None if requirement.allow_missing => return Ok(None),
                 None => Error::Missing,
-                Some(token) if several_issuers && self.names_another_issuer(&mut claimed, &token, provider) => {
+                Some(presented)
+                    if several_issuers && self.names_another_issuer(&mut claimed, &presented.token, provider) =>
+                {
                     other_issuer
                         .get_or_insert(Error::claim_mismatch("iss", crate::claims::quoted(&[&provider.issuer])));
                     continue;
                 }
-                Some(token) => match self.verify(&token, Some(&provider.name), NO_SCOPES, now) {
-                    // Who first, then what: a bot the rule does not admit is not told its scopes.
+                Some(presented) => match self.verify(&presented.token, Some(&provider.name), NO_SCOPES, now) {
+                    // Whether the caller holds the key the token is bound to first, then who it is
+                    // (peer, claims), then what it may do: a bot the rule does not admit is not
+                    // told its scopes.
                     Ok(verified) => {
-                        let error = match requirement.claims.iter().find(|c| !c.admits(verified.claim(&c.claim))) {
-                            Some(failed) => Error::PrincipalDenied { claim: failed.claim.clone() },
-                            None => match crate::claims::check_scopes(&verified.scopes, &requirement.scopes) {
-                                Ok(()) => return Ok(Some(verified)),
+                        let proof = match self.check_binding(provider, &verified, &presented, evidence, now) {
+                            Ok(proof) => proof,
+                            Err(error) => {
+                                first.get_or_insert(error);
+                                continue;
+                            }
+                        };
+                        let error = match admits(requirement, &verified, evidence.connection.peer_uri_san) {
+                            Err(error) => error,
+                            Ok(()) => match crate::claims::check_scopes(&verified.scopes, &requirement.scopes) {
+                                Ok(()) => return Ok(Some((verified, proof))),
                                 Err(e) => e,
                             },
                         };
@@ -285,7 +349,7 @@ impl Verifier {
                         forbidden.get_or_insert((error, verified));
                         continue;
                     }
-                    Err(e) => match issuer_mismatch(&e, &token, provider, policy.max_token_bytes) {
+                    Err(e) => match issuer_mismatch(&e, &presented.token, provider, policy.max_token_bytes) {
                         Some(mismatch) => {
                             other_issuer.get_or_insert(mismatch);
                             continue;
@@ -303,7 +367,33 @@ impl Verifier {
     }
 }
 
+/// Whether `requirement` admits this bot: the client certificate's URI SAN among its `peers`,
+/// and every claim condition.
+fn admits(requirement: &crate::policy::Requirement, verified: &VerifiedToken, peer: Option<&str>) -> Result<(), Error> {
+    if !requirement.peers.is_empty() && !peer.is_some_and(|peer| requirement.peers.iter().any(|p| p == peer)) {
+        return Err(Error::PeerDenied);
+    }
+    match requirement.claims.iter().find(|c| !c.admits(verified.claim(&c.claim))) {
+        Some(failed) => Err(Error::PrincipalDenied { claim: failed.claim.clone() }),
+        None => Ok(()),
+    }
+}
+
 impl Verifier {
+    /// The proof-of-possession checks of a verified token (src/pop.rs), with this verifier's
+    /// cache of proof keys and its host crypto.
+    fn check_binding(
+        &mut self,
+        provider: &Provider,
+        verified: &VerifiedToken,
+        presented: &Presented,
+        evidence: &Evidence<'_>,
+        now: i64,
+    ) -> Result<Option<ProofUse>, Error> {
+        let host = self.host.as_deref();
+        crate::pop::check_binding(provider, verified, presented, evidence, now, &mut self.proof_keys, host)
+    }
+
     /// Whether `token` names an issuer other than `provider`'s (read once per token string into
     /// `claimed`). A token whose issuer cannot be read is verified, which says why it fails.
     fn names_another_issuer(

@@ -131,9 +131,8 @@ fn allow_missing_lets_no_token_through_but_a_present_token_must_verify() {
         json!([{ "match": { "prefix": "/" }, "requires": { "provider_name": PROVIDER, "allow_missing": true, "scopes": ["read:orders"] } }]),
     );
     let mut v = verifier(&policy);
-    let decide = |v: &mut Verifier, headers: &[(&str, &str)]| {
-        v.decide(&edgeward::Request { method: "GET", path: "/x", headers, case_insensitive: false }, NOW)
-    };
+    let decide =
+        |v: &mut Verifier, headers: &[(&str, &str)]| v.decide(&edgeward::Request::new("GET", "/x", headers), NOW);
     let none = decide(&mut v, &[("x-bot", "spoofed")]).outcome.unwrap();
     assert_eq!(none.access, Access::Public);
     assert_eq!((none.remove, none.set), (vec!["x-bot".to_owned()], vec![]), "the client's copy is removed");

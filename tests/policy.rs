@@ -697,10 +697,10 @@ fn config_errors_map_to_500() {
 
 #[test]
 fn every_code_is_in_the_table_once() {
-    assert_eq!(edgeward::ALL_CODES.len(), 18);
+    assert_eq!(edgeward::ALL_CODES.len(), 24);
     let mut sorted = edgeward::ALL_CODES.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    assert_eq!(sorted.len(), 18);
+    assert_eq!(sorted.len(), 24);
     assert!(matches!(PathMatch::Prefix("/".into()), PathMatch::Prefix(_)));
 }

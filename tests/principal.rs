@@ -121,15 +121,8 @@ fn claim_to_headers_resolves_dotted_names() {
     let mut v = verifier(&policy);
     let token = token(key(Algorithm::ES256), &claims_with(json!({"scope": "read:orders", "org": {"tenant": "acme"}})));
     let auth = format!("Bearer {token}");
-    let decision = v.decide(
-        &edgeward::Request {
-            method: "GET",
-            path: "/orders/1",
-            headers: &[("authorization", &auth), ("x-tenant", "spoofed")],
-            case_insensitive: false,
-        },
-        NOW,
-    );
+    let decision = v
+        .decide(&edgeward::Request::new("GET", "/orders/1", &[("authorization", &auth), ("x-tenant", "spoofed")]), NOW);
     let allowed = decision.outcome.unwrap();
     assert!(allowed.remove.contains(&"x-tenant".to_owned()));
     // An object is not a header value: x-org is left out (and removed if sent).

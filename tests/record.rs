@@ -19,7 +19,7 @@ fn named() -> Verifier {
 fn record(v: &mut Verifier, method: &str, path: &str, token: Option<&str>) -> DecisionRecord {
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
-    let decision = v.decide(&Request { method, path, headers: &headers, case_insensitive: false }, NOW);
+    let decision = v.decide(&Request::new(method, path, &headers), NOW);
     decision.record(v.policy())
 }
 

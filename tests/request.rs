@@ -63,7 +63,7 @@ fn upstream(decision: &Decision, sent: &[(String, String)]) -> BTreeMap<String, 
 
 fn decide(v: &mut Verifier, method: &str, path: &str, headers: &[(String, String)]) -> Decision {
     let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    v.decide(&Request { method, path, headers: &pairs, case_insensitive: false }, NOW)
+    v.decide(&Request::new(method, path, &pairs), NOW)
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn a_host_whose_application_ignores_case_matches_every_rule_so() {
     let reader = bearer(&token(&key, "read"));
     let pairs: Vec<(&str, &str)> = reader.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let at = |v: &mut Verifier, path: &str, case_insensitive: bool| {
-        let request = Request { method: "GET", path, headers: &pairs, case_insensitive };
+        let request = Request { case_insensitive, ..Request::new("GET", path, &pairs) };
         status(&v.decide(&request, NOW))
     };
     // Read as written, /ADMIN/USERS falls to the public catch-all; read as Express routes it,

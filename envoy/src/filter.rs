@@ -570,12 +570,11 @@ impl HttpContext for Http {
             })
             .collect();
         let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let request = Request {
-            method: headers.iter().find(|(n, _)| *n == ":method").map_or("", |(_, v)| v),
-            path: headers.iter().find(|(n, _)| *n == ":path").map_or("", |(_, v)| v),
-            headers: &headers,
-            case_insensitive: false,
-        };
+        let request = Request::new(
+            headers.iter().find(|(n, _)| *n == ":method").map_or("", |(_, v)| v),
+            headers.iter().find(|(n, _)| *n == ":path").map_or("", |(_, v)| v),
+            &headers,
+        );
         #[cfg(feature = "danger-test-trap")]
         danger_test_trap(&request);
         #[cfg(feature = "test-signature-hook")]

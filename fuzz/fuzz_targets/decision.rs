@@ -151,7 +151,7 @@ fn run(u: &mut Unstructured) -> Parsed<()> {
         headers.push((name, value));
     }
     let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let request = Request { method: &method, path: &path, headers: &pairs, case_insensitive: u.arbitrary()? };
+    let request = Request { case_insensitive: u.arbitrary()?, ..Request::new(&method, &path, &pairs) };
     let mut lookup = |name: &str| request.header(name);
     let config = &fixture.config;
     let claim_headers = &config.policy.claim_headers;

@@ -292,7 +292,7 @@ impl Core {
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             pairs.push((name, value));
         }
-        let decision = self.verifier.decide(&Request { method, path, headers: &pairs, case_insensitive }, now);
+        let decision = self.verifier.decide(&Request { case_insensitive, ..Request::new(method, path, &pairs) }, now);
         self.record = if record {
             serde_json::to_string(&decision.record(self.verifier.policy())).unwrap_or_default()
         } else {
