@@ -217,6 +217,9 @@ pub struct Rule {
     /// What they need: no requirement lets them through without a token (a public rule); one
     /// (`requires`) or more (`requires_any`) are alternatives, and the request passes if one does.
     pub requires: Vec<Requirement>,
+    /// Whether the document wrote `requires_any` (also with one alternative), so that a path names
+    /// the field as written (`rules[0].requires_any[0]`, not `rules[0].requires`).
+    pub requires_any: bool,
 }
 
 /// Which requests a rule matches.
@@ -1018,6 +1021,7 @@ impl RuleDoc {
                 }
             }
         }
+        let requires_any = self.requires_any.is_some();
         let requires = match (self.requires, self.requires_any) {
             (None, None) => Vec::new(),
             (Some(r), None) => vec![r.validate(&format!("{path}.requires"), providers)?],
@@ -1049,6 +1053,7 @@ impl RuleDoc {
             name: self.name,
             matcher: RouteMatch { path: path_match, methods: m.methods, case_sensitive: m.case_sensitive },
             requires,
+            requires_any,
         })
     }
 }

@@ -21,7 +21,7 @@ A first session, from nothing to a verified token:
       --sub bot-7 --scope read:orders > token.txt
   edgeward verify --policy policy.json --scope read:orders < token.txt
   edgeward verify --policy policy.json --method GET --path /orders < token.txt
-  edgeward check --policy policy.json
+  edgeward check --policy policy.json --example-token token.txt
 
 Exit status: 0 success (token accepted), 1 token refused, 2 bad usage, file or policy,
 3 --fetch-keys could not get a provider's keys.";
@@ -84,17 +84,31 @@ and an absolute http(s) URI) and report what weakens it, one line per finding:
   shadowed-rule            a rule an earlier rule always matches first
   weaker-fallback          a later rule that catches near misses of a protected rule with less
   public-catch-all         a rule without requires matching every path
+  unreachable-alternative  a requires_any alternative (or its allow_missing) that never decides
+                           a request: an earlier alternative always does first
+  allow-missing-forwards-claims
+                           allow_missing on a rule whose provider sets claim headers: the
+                           upstream gets requests with and without them
   wildcard-scopes-allowed  deny_wildcard_scopes is false
   no-lifetime-bound        max_lifetime_seconds is null
   long-lived-tokens        max_lifetime_seconds over a day
   unused-provider          a provider no rule requires
 
+With --example-token FILE (or '-' for stdin; also --token), an example token of one of the
+providers (the one whose issuer is its iss) is decoded, not verified (no key, time or audience
+check), and each claim the policy relies on for that provider that the token lacks is reported:
+
+  claim-never-carried      a rule's claim condition, or a claim_to_headers claim, on a claim
+                           the example token does not carry
+
+The token and its claim values are never printed.
+
 With --fetch-keys (and --allow-http, --ca-file, as for verify) it also fetches the keys of each
 remote_jwks provider and loads them under the provider's algorithms and limits, printing how many
 keys each gave.
 
-Exit status: 0 no findings, 1 findings, 2 the policy cannot be used (its error on stderr),
-3 --fetch-keys could not get a provider's keys.";
+Exit status: 0 no findings, 1 findings, 2 the policy or the example token cannot be used (its
+error on stderr), 3 --fetch-keys could not get a provider's keys.";
 
 const VERIFY_EXAMPLES: &str = "\
 Examples:
@@ -175,6 +189,9 @@ pub struct CheckArgs {
     /// Fetching the keys of remote_jwks providers.
     #[command(flatten)]
     pub fetch: FetchArgs,
+    /// A file holding an example token of one of the providers ('-': stdin); decoded, not verified, to report the claims the policy relies on that it lacks.
+    #[arg(long, visible_alias = "token", value_name = "FILE")]
+    pub example_token: Option<PathBuf>,
 }
 
 /// `--fetch-keys` and its options, shared by `verify` and `check`.

@@ -18,7 +18,22 @@ pub fn run(args: &CheckArgs) -> Result<(), Failure> {
         }
     }
     let policy = verifier.policy();
-    let findings = policy.lint();
+    let mut findings = policy.lint();
+    if let Some(path) = &args.example_token {
+        let (token, source) = if path.as_os_str() == "-" {
+            (io::read_stdin("example token")?, "the example token (stdin)".to_owned())
+        } else {
+            (io::read_text(path, "example token file")?, format!("the example token {}", path.display()))
+        };
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(io::usage(format!("{source} is empty")));
+        }
+        // Neither the token nor a claim value is in the error: its code, a claim's name and the
+        // policy's issuers.
+        let example = policy.lint_example(token).map_err(|e| io::usage(format!("{source}: {e} ({})", e.code())))?;
+        findings.extend(example);
+    }
     if findings.is_empty() {
         let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         let (providers, rules) = (count(policy.providers.len(), "provider"), count(policy.rules.len(), "rule"));

@@ -524,6 +524,100 @@ fn check_reports_findings_and_loads_like_the_filter() {
 }
 
 #[test]
+fn check_reports_unreachable_alternatives_optional_tokens_and_an_example_tokens_missing_claims() {
+    let dir = setup("ES256");
+    let jwks: Value = serde_json::from_str(&dir.read("jwks.json")).unwrap();
+    let doc = json!({
+        "providers": { "corp-idp": {
+            "issuer": ISSUER, "audiences": [AUDIENCE], "local_jwks": jwks,
+            "claim_to_headers": [{ "claim_name": "sub", "header_name": "x-bot-id" },
+                                 { "claim_name": "org.tenant", "header_name": "x-tenant" }]
+        }},
+        "rules": [
+            { "match": { "prefix": "/orders" }, "requires_any": [
+                { "provider_name": "corp-idp", "scopes": ["read:orders"] },
+                { "provider_name": "corp-idp", "scopes": ["read:orders", "write:order_status"] }
+            ]},
+            { "match": { "prefix": "/status" }, "requires": { "provider_name": "corp-idp", "allow_missing": true } },
+            { "match": { "prefix": "/billing" },
+              "requires": { "provider_name": "corp-idp", "claims": { "client_id": ["billing-bot"] } } }
+        ]
+    });
+    dir.write("alternatives.json", &doc.to_string());
+    let run = edgeward(dir.path(), &["check", "--policy", "alternatives.json"], None);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        [
+            "alternatives.json: rules[0].requires_any[1]: never decides a request: requires_any[0] is tried first and \
+             admits every token it would (same provider; its scopes and claim conditions are all among this one's) \
+             [unreachable-alternative]",
+            "alternatives.json: rules[1].requires.allow_missing: lets requests without a token through, so the \
+             upstream gets this route's requests with and without the claim headers (x-bot-id, x-tenant): it must \
+             read a missing one as an anonymous caller (edgeward removes client copies on every route, so one that is \
+             there comes from a verified token) [allow-missing-forwards-claims]",
+        ]
+    );
+    assert_eq!(run.stderr.trim(), "edgeward: 2 findings in alternatives.json");
+
+    // An example token (decoded, not verified: minted for 2030, it would be refused today) without
+    // client_id or org: both claims are named, never the token or its claim values.
+    let token = mint(&dir, &["--claim", "team=secret-team-value"]);
+    dir.write("token.txt", &token);
+    let run = edgeward(dir.path(), &["check", "--policy", "alternatives.json", "--example-token", "token.txt"], None);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let examples: Vec<&str> = run.stdout.lines().filter(|l| l.ends_with("[claim-never-carried]")).collect();
+    assert_eq!(
+        examples,
+        [
+            "alternatives.json: rules[2].requires.claims.client_id: the example token of providers.corp-idp has no \
+             `client_id` claim: tokens like it are refused here (ERR_PRINCIPAL_DENIED) [claim-never-carried]",
+            "alternatives.json: providers.corp-idp.claim_to_headers[1].claim_name: the example token has no \
+             `org.tenant` claim: requests with tokens like it reach the upstream without the x-tenant header \
+             [claim-never-carried]",
+        ]
+    );
+    assert_eq!(run.stderr.trim(), "edgeward: 4 findings in alternatives.json");
+    assert_no_token(&run, &token);
+    assert!(!run.stdout.contains("bot-7") && !run.stdout.contains("secret-team-value"), "{}", run.stdout);
+    // `--token -` reads it from stdin; a token carrying both claims adds nothing.
+    let carrying = mint(&dir, &["--claim", "client_id=billing-bot", "--claim", r#"org={"tenant":"acme"}"#]);
+    let run =
+        edgeward(dir.path(), &["check", "--policy", "alternatives.json", "--token", "-"], Some(carrying.as_bytes()));
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("[claim-never-carried]"), "{}", run.stdout);
+    // The test policy is clean, with an example too.
+    let run = edgeward(dir.path(), &["check", "--policy", "policy.json", "--example-token", "token.txt"], None);
+    assert_eq!((run.code, run.stdout.trim()), (0, "policy.json: ok (1 provider, 1 rule)"), "{}", run.stderr);
+
+    // An example of no provider's issuer, or not a token: exit 2, one line, no token.
+    let key = "key.json";
+    let args = ["mint", "--key", key, "--iss", "https://stranger.example", "--aud", AUDIENCE];
+    let stranger = edgeward(dir.path(), &args, None).stdout.trim().to_owned();
+    dir.write("stranger.txt", &stranger);
+    let run = edgeward(dir.path(), &["check", "--policy", "policy.json", "--example-token", "stranger.txt"], None);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "edgeward: the example token stranger.txt: \"iss\" claim has an unexpected value (expected \
+         \"https://idp.example.com\") (ERR_JWT_CLAIM_VALIDATION_FAILED)"
+    );
+    assert_no_token(&run, &stranger);
+    assert!(!run.stderr.contains("stranger.example"));
+    let run = edgeward(dir.path(), &["check", "--policy", "policy.json", "--token", "-"], Some(b"not-a-token\n"));
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr.trim(),
+        "edgeward: the example token (stdin): token is not a compact JWS (three segments) (ERR_JWT_INVALID)"
+    );
+    dir.write("empty.txt", "\n");
+    let run = edgeward(dir.path(), &["check", "--policy", "policy.json", "--example-token", "empty.txt"], None);
+    assert_eq!((run.code, run.stderr.trim()), (2, "edgeward: the example token empty.txt is empty"));
+    let run = edgeward(dir.path(), &["check", "--help"], None);
+    assert!(run.stdout.contains("--example-token <FILE>") && run.stdout.contains("claim-never-carried"));
+}
+
+#[test]
 fn check_says_when_the_allowlist_cannot_use_the_providers_keys() {
     // The algorithm is the operator's choice: a PS384 key under the default ["ES256"] is never
     // used, and `check` refuses the policy saying so (key type, allowlist, what to add).
