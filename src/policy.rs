@@ -329,6 +329,15 @@ pub enum Route<'a> {
 }
 
 impl Policy {
+    /// Whether deciding may need the client certificate (a provider's `proof_of_possession` of
+    /// `mtls` or `any`, `bind_subject_to_peer`, a requirement's `peers`). Hosts that pay for
+    /// reading it read it up front then; otherwise only for a decision that asked for it
+    /// (`ERR_POP_MISSING` of a certificate-bound token).
+    pub fn reads_peer_certificates(&self) -> bool {
+        self.providers.iter().any(|p| matches!(p.pop.mode, PopMode::Mtls | PopMode::Any) || p.pop.bind_subject_to_peer)
+            || self.rules.iter().flat_map(|r| &r.requires).any(|r| !r.peers.is_empty())
+    }
+
     /// Reads a policy from JSON text.
     pub fn from_json(text: &str) -> Result<Policy, Error> {
         Policy::from_bytes(text.as_bytes())

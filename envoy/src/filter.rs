@@ -11,8 +11,11 @@ use crate::decision;
 use crate::host_crypto::{self, EnvoyCrypto, VmConfig};
 use crate::jwks;
 use crate::metrics;
+use crate::replay;
 use edgeward::refresh::FetchState;
-use edgeward::{Access, Algorithm, CacheUse, Error, HostCrypto, HostKey, HostVerdict, Request, Route, Verifier};
+use edgeward::{
+    Access, Algorithm, CacheUse, Error, HostCrypto, HostKey, HostVerdict, PopMissing, Request, Route, Verifier,
+};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
@@ -545,6 +548,65 @@ fn write_record(record: &edgeward::DecisionRecord) {
     }
 }
 
+/// The connection's client certificate, as Envoy's TLS layer saw it (docs/policy.md, "Proof of
+/// possession"): `connection.sha256_peer_certificate_digest` (hex SHA-256 of its DER) and
+/// `connection.uri_san_peer_certificate` (its first URI SAN), both absent without mTLS.
+#[derive(Default)]
+struct PeerCertificate {
+    /// Whether the properties were read.
+    read: bool,
+    sha256: Option<[u8; 32]>,
+    uri_san: Option<String>,
+}
+
+impl PeerCertificate {
+    fn read_if(context: &dyn Context, wanted: bool) -> PeerCertificate {
+        if !wanted {
+            return PeerCertificate::default();
+        }
+        let property =
+            |name: &str| context.get_property(vec!["connection", name]).and_then(|b| String::from_utf8(b).ok());
+        let sha256 = property("sha256_peer_certificate_digest").and_then(|hex| decode_sha256_hex(&hex));
+        // Envoy gives the URI SAN only for a certificate its validation context accepted.
+        let uri_san = property("uri_san_peer_certificate").filter(|s| !s.is_empty());
+        PeerCertificate { read: true, sha256, uri_san }
+    }
+
+    fn apply<'a>(&'a self, connection: &mut edgeward::Connection<'a>) {
+        connection.peer_certificate_sha256 = self.sha256;
+        connection.peer_uri_san = self.uri_san.as_deref();
+    }
+}
+
+/// 64 hex digits as 32 bytes.
+fn decode_sha256_hex(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let digit = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+/// Shared data of this VM id, for the replay store.
+impl replay::SharedData for Http {
+    fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        self.get_shared_data(key)
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, String> {
+        match self.set_shared_data(key, Some(value), cas) {
+            Ok(()) => Ok(true),
+            Err(proxy_wasm::types::Status::CasMismatch) => Ok(false),
+            Err(status) => Err(format!("set_shared_data failed: {status:?}")),
+        }
+    }
+}
+
 /// One request.
 struct Http {
     worker: Rc<Worker>,
@@ -570,11 +632,14 @@ impl HttpContext for Http {
             })
             .collect();
         let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let request = Request::new(
-            headers.iter().find(|(n, _)| *n == ":method").map_or("", |(_, v)| v),
-            headers.iter().find(|(n, _)| *n == ":path").map_or("", |(_, v)| v),
-            &headers,
-        );
+        let header = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        let mut request = Request::new(header(":method").unwrap_or(""), header(":path").unwrap_or(""), &headers);
+        request.connection.scheme = header(":scheme");
+        request.connection.authority = header(":authority").or_else(|| header("host"));
+        // The client certificate costs two host calls: read up front when the policy may need it,
+        // else only for a certificate-bound token (below).
+        let peer = PeerCertificate::read_if(self, self.worker.verifier.borrow().policy().reads_peer_certificates());
+        peer.apply(&mut request.connection);
         #[cfg(feature = "danger-test-trap")]
         danger_test_trap(&request);
         #[cfg(feature = "test-signature-hook")]
@@ -593,6 +658,28 @@ impl HttpContext for Http {
         }
         if matches!(decision.outcome, Err(Error::NoMatchingKey { .. })) {
             worker.request_early_fetch(request.method, request.path, millis(time));
+        }
+        let needs_peer = |d: &edgeward::Decision| {
+            matches!(d.outcome, Err(Error::PopMissing { reason: PopMissing::NoCertificate | PopMissing::NoPeer, .. }))
+        };
+        // A certificate-bound token under a policy that does not read certificates up front.
+        let late = PeerCertificate::read_if(self, !peer.read && needs_peer(&decision));
+        if late.sha256.is_some() {
+            let mut with_peer = request;
+            late.apply(&mut with_peer.connection);
+            decision = worker.verifier.borrow_mut().decide(&with_peer, seconds(time));
+        }
+        if let Ok(edgeward::Allowed { proof: Some(proof), .. }) = &decision.outcome {
+            let recorded = replay::record_in(self, proof, seconds(time));
+            let verifier = worker.verifier.borrow();
+            match recorded {
+                Ok(()) => {}
+                Err(replay::Refused::Replayed) => decision.refuse_replayed(verifier.policy()),
+                Err(replay::Refused::Unavailable(reason)) => {
+                    log(LogLevel::Warn, &format!("DPoP replay store: {reason}"));
+                    decision.refuse_store_unavailable(verifier.policy(), &reason);
+                }
+            }
         }
         if VM_CONFIG.with(Cell::get).filter_state {
             write_record(&decision.record(worker.verifier.borrow().policy()));
