@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/bench}
 (cd benches && cargo bench --locked --bench edgeward --bench jsonwebtoken_rust_crypto --bench jsonwebtoken_aws_lc \
-  --bench p256_fast --bench rsa_fast)
+  --bench p256_fast --bench rsa_fast --bench dpop)
 # The cold path again with the core's `crate-verify` (the crates' own ES256/RS256/PS256 verify, as
 # before issue 5), in a target dir of its own: old and new figures from one run.
 before=$PWD/target/bench-crate-verify

@@ -81,6 +81,21 @@ if any(v is not None for _, v, _ in rsa_rows):
     for alg, crate, ours in rsa_rows:
         print(f"| {alg} | {fmt(crate)} | {fmt(ours)} | {ratio(ours, crate)} |")
     print()
+dpop = {name: median_us("DPoP", name) for name in ["bearer_cold", "dpop_known_key", "dpop_new_key"]}
+if dpop["bearer_cold"] is not None:
+    print("## DPoP against bearer: one request through `Verifier::decide` (µs, lower is better)\n")
+    print("*bearer cold*: a fresh ES256 access token each request, cache off. *DPoP, known key*: the bound token")
+    print("from the cache and a fresh ES256 proof under the bot's key, which the verifier keeps ready (its table")
+    print("built once). *DPoP, new key*: a bot never seen, each request (the proof key's table built first).")
+    print("The cost column is against the cold bearer request (the target: at most 1.3×). `benches/benches/dpop.rs`.\n")
+    print("| request | µs | cost against bearer cold |")
+    print("| --- | ---: | ---: |")
+    base = dpop["bearer_cold"]
+    for name, label in [("bearer_cold", "bearer cold"), ("dpop_known_key", "DPoP, known key"), ("dpop_new_key", "DPoP, new key")]:
+        v = dpop[name]
+        cost = f"{v / base:.2f}×" if v is not None and base else "—"
+        print(f"| {label} | {fmt(v)} | {cost} |")
+    print()
 for extra in ["envoy/BENCHMARKS-envoy.md", "js/BENCHMARKS-node.md"]:
     if os.path.exists(extra):
         print(f"## From `{extra}`\n")

@@ -29,10 +29,12 @@ pub const MAX_DPOP_MAX_AGE_SECONDS: u64 = 3600;
 pub const MAX_PROOF_BYTES: usize = 8 * 1024;
 /// Longest `jti` accepted, in bytes.
 pub const MAX_JTI_BYTES: usize = 256;
-/// Proof keys kept verified-ready per verifier (each P-256 key with its table, ~32 KiB).
-pub const PROOF_KEY_CACHE_SIZE: usize = 256;
-/// The table width of a cached P-256 proof key: smaller than a provider key's (bots are many).
-const PROOF_KEY_WINDOW_BITS: u32 = 4;
+/// Proof keys kept verified-ready per verifier: each P-256 key with its table (~88 KiB), at most
+/// ~5.5 MiB per verifier (per Envoy worker).
+pub const PROOF_KEY_CACHE_SIZE: usize = 64;
+/// The table width of a cached P-256 proof key: one bit narrower than a provider key's (a
+/// table half the size, ~10% slower), as bots are many. Measured in `make bench` (DPoP group).
+const PROOF_KEY_WINDOW_BITS: u32 = 6;
 
 /// A provider's `proof_of_possession`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
