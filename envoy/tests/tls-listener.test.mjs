@@ -14,6 +14,7 @@
 // %DOWNSTREAM_PEER_URI_SAN% (every URI SAN, comma-separated). A client's own XFCC header is
 // dropped (SANITIZE_SET); without a certificate none is set. A missing client certificate, or one
 // of another CA, fails the handshake: no HTTP request reaches any filter.
+// Last, openid-client bots (js/test/lib/pop-bot.mjs) call through it with mTLS-bound and DPoP tokens.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +22,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { envoyConfig, requestTls, startEchoUpstream, startEnvoy, stopAll } from './lib/harness.mjs';
 import { makeCa, makeCertificates, makeClientCertificate } from '../../js/test/lib/tls.mjs';
+import { CLIENT_ID, MTLS_SAN_URI, startIdp } from '../../js/test/lib/idp.mjs';
+import { createPopBot } from '../../js/test/lib/pop-bot.mjs';
+import { peek } from '../../js/test/lib/bot.mjs';
 
-const SPIFFE = 'spiffe://example.org/ns/bots/sa/billing';
+const SPIFFE = MTLS_SAN_URI;
 
 /** The x-forwarded-client-cert elements of one certificate (no commas: one hop). */
 function parseXfcc(value) {
@@ -176,5 +180,39 @@ describe('the connection.* properties the wasm filter will read (CEL in RBAC: th
     assert.equal((await call(client, { uri: SPIFFE, sha256: rekeyed.sha256Hex })).status, 403, 'another certificate\'s digest');
     assert.equal((await call(client, { uri: 'spiffe://example.org/ns/bots/sa/admin', sha256: client.sha256Hex })).status, 403, 'not the second SAN');
     assert.equal((await call(rekeyed, { uri: SPIFFE, sha256: rekeyed.sha256Hex })).status, 200);
+  });
+});
+
+describe('openid-client bots through the TLS listener (js/test/lib/pop-bot.mjs)', () => {
+  let envoy;
+  let idp;
+  before(async () => {
+    envoy = await startTlsEnvoy(true);
+    idp = await startIdp({ alg: 'ES256', tls, dpop: true, mtls: true });
+    things.push(idp);
+  });
+
+  test('an mTLS-bound token and the same certificate: the x5t#S256 in cnf is the Hash Envoy forwards', async () => {
+    const cert = makeClientCertificate(dir, tls, { name: 'billing', uriSans: [SPIFFE] });
+    const bot = await createPopBot({ idp, clientCert: cert });
+    const res = await bot.request(`${envoy.url}/orders/7`);
+    assert.equal(res.status, 200);
+    const hash = parseXfcc(res.json.headers['x-forwarded-client-cert']).Hash[0];
+    assert.equal(Buffer.from(hash, 'hex').toString('base64url'), peek(res.token).claims.cnf['x5t#S256']);
+    assert.ok(res.json.headers.authorization === `Bearer ${res.token}`);
+  });
+
+  test('a DPoP bot (with a client certificate for the listener): the proof reaches the upstream, htu the listener URL', async () => {
+    const cert = makeClientCertificate(dir, tls, { name: 'billing', uriSans: [SPIFFE] });
+    // The plain client (client_secret_basic) for a DPoP token; the certificate only opens the listener.
+    const bot = await createPopBot({ idp, clientCert: cert, clientId: CLIENT_ID, dpop: true });
+    const res = await bot.request(`${envoy.url}/orders/7?x=1`, { method: 'POST' });
+    assert.equal(res.status, 200);
+    const seen = res.json.headers;
+    assert.ok(seen.authorization === `DPoP ${res.token}`);
+    assert.ok(seen.dpop === bot.lastRequest.headers.dpop, 'the proof as sent');
+    const claims = JSON.parse(Buffer.from(seen.dpop.split('.')[1], 'base64url'));
+    assert.deepEqual([claims.htm, claims.htu], ['POST', `${envoy.url}/orders/7`]);
+    assert.equal(peek(res.token).claims.cnf.jkt, bot.dpop.thumbprint);
   });
 });
