@@ -4,7 +4,8 @@
 FILTER_WASM := dist/edgeward_filter.wasm
 ENVOY_NODE_TESTS := envoy/tests/filter.test.mjs envoy/tests/jwks.test.mjs envoy/tests/config.test.mjs envoy/tests/gateway.test.mjs envoy/tests/bench.test.mjs \
   envoy/tests/failclosed.test.mjs envoy/tests/spoofing.test.mjs envoy/tests/refused-key.test.mjs envoy/tests/wsgi.test.mjs envoy/tests/attack.test.mjs envoy/tests/matrix.test.mjs envoy/tests/discovery.test.mjs envoy/tests/idp.test.mjs \
-  envoy/tests/host-crypto.test.mjs envoy/tests/principal.test.mjs envoy/tests/filter-state.test.mjs envoy/tests/equivalence.test.mjs
+  envoy/tests/host-crypto.test.mjs envoy/tests/principal.test.mjs envoy/tests/filter-state.test.mjs envoy/tests/equivalence.test.mjs \
+  envoy/tests/tls-listener.test.mjs
 
 RUN_TARGET := gateway
 
@@ -38,7 +39,7 @@ lint-envoy:
 # Native unit tests of the plain modules run with the workspace (`cargo test --workspace`);
 # these run the filter in a real Envoy 1.40.
 test-envoy: build-envoy build-envoy-trap lint-envoy
-	@$(SETUP) envoy node wrk
+	@$(SETUP) envoy node wrk openssl
 	EDGEWARD_TRAP_WASM=$(TRAP_WASM) node --test --test-concurrency=1 $(ENVOY_NODE_TESTS)
 
 # Envoy on 127.0.0.1:10000 (admin :9901) with the filter, an upstream bot and fresh keys;

