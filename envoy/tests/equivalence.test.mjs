@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
-  envoyConfig, makeKey, metrics, mint, mintNone, nowSeconds, request, startEchoUpstream, startEnvoy, startJwksServer,
+  envoyConfig, makeKey, metrics, mint, mintNone, nowSeconds, rbacFilter, request, startEchoUpstream, startEnvoy, startJwksServer,
   stopAll, until,
 } from './lib/harness.mjs';
 
@@ -184,26 +184,17 @@ const claim = (path, stringMatch) => ({
   },
 });
 const onPath = (prefix, principals) => ({ permissions: [{ url_path: { path: { prefix } } }], principals });
-const rbac = {
-  name: 'envoy.filters.http.rbac',
-  typed_config: {
-    '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
-    rules: {
-      action: 'ALLOW',
-      policies: {
-        public: onPath('/public', [{ any: true }]),
-        // `scope` is one space-separated string in the payload: one whole word of it.
-        orders: onPath('/orders', [claim(['scope'], { safe_regex: { regex: '(^|.* )read:orders( .*|$)' } })]),
-        // Principals are ORed: either client.
-        billing: onPath('/billing', [claim(['client_id'], { exact: 'billing-bot' }), claim(['client_id'], { exact: 'audit-bot' })]),
-        // A metadata path walks into nested objects: payload.org.tenant.
-        tenant: onPath('/tenant', [claim(['org', 'tenant'], { exact: 'acme' })]),
-        shared: onPath('/shared', [{ any: true }]),
-        optional: onPath('/optional', [{ any: true }]),
-      },
-    },
-  },
-};
+const rbac = rbacFilter({
+  public: onPath('/public', [{ any: true }]),
+  // `scope` is one space-separated string in the payload: one whole word of it.
+  orders: onPath('/orders', [claim(['scope'], { safe_regex: { regex: '(^|.* )read:orders( .*|$)' } })]),
+  // Principals are ORed: either client.
+  billing: onPath('/billing', [claim(['client_id'], { exact: 'billing-bot' }), claim(['client_id'], { exact: 'audit-bot' })]),
+  // A metadata path walks into nested objects: payload.org.tenant.
+  tenant: onPath('/tenant', [claim(['org', 'tenant'], { exact: 'acme' })]),
+  shared: onPath('/shared', [{ any: true }]),
+  optional: onPath('/optional', [{ any: true }]),
+});
 
 // ---- the cases ----
 

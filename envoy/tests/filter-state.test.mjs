@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { envoyConfig, makeKey, mint, nowSeconds, request, startEchoUpstream, startEnvoy, stopAll, until } from './lib/harness.mjs';
+import { envoyConfig, makeKey, mint, nowSeconds, rbacFilter, request, startEchoUpstream, startEnvoy, stopAll, until } from './lib/harness.mjs';
 
 const ISSUER = 'https://idp.state';
 const key = makeKey('k1');
@@ -23,25 +23,16 @@ const token = (claims) => mint(key, { iss: ISSUER, aud: 'api', iat: nowSeconds()
 
 function config(upstreamPort, logPath, vmConfiguration = { filter_state: true }, vmEnv = undefined) {
   const format = `${FIELDS.map((f) => `%FILTER_STATE(wasm.edgeward.${f}:PLAIN)%`).join('|')}|%RESPONSE_CODE% %REQ(:PATH)%\n`;
-  const rbac = {
-    name: 'envoy.filters.http.rbac',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
-      rules: {
-        action: 'ALLOW',
-        policies: {
-          'rbac-billing-only': {
-            permissions: [{ url_path: { path: { prefix: '/rbac' } } }],
-            principals: [{ filter_state: { key: 'wasm.edgeward.client_id', string_match: { exact: 'billing-bot' } } }],
-          },
-          'everything-else': {
-            permissions: [{ not_rule: { url_path: { path: { prefix: '/rbac' } } } }],
-            principals: [{ any: true }],
-          },
-        },
-      },
+  const rbac = rbacFilter({
+    'rbac-billing-only': {
+      permissions: [{ url_path: { path: { prefix: '/rbac' } } }],
+      principals: [{ filter_state: { key: 'wasm.edgeward.client_id', string_match: { exact: 'billing-bot' } } }],
     },
-  };
+    'everything-else': {
+      permissions: [{ not_rule: { url_path: { path: { prefix: '/rbac' } } } }],
+      principals: [{ any: true }],
+    },
+  });
   return envoyConfig({ upstreamPort, policy, vmConfiguration, vmEnv, afterFilter: [rbac], accessLog: { path: logPath, format } });
 }
 

@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { envoyConfig, requestTls, startEchoUpstream, startEnvoy, stopAll } from './lib/harness.mjs';
+import { envoyConfig, rbacFilter, requestTls, startEchoUpstream, startEnvoy, stopAll } from './lib/harness.mjs';
 import { makeCa, makeCertificates, makeClientCertificate } from '../../js/test/lib/tls.mjs';
 import { CLIENT_ID, MTLS_SAN_URI, startIdp } from '../../js/test/lib/idp.mjs';
 import { createPopBot } from '../../js/test/lib/pop-bot.mjs';
@@ -69,24 +69,15 @@ const header = (name) => call('_[_]', attribute('request.headers'), { const_expr
  * RBAC allowing a request only if `connection.mtls`, and `connection.uri_san_peer_certificate` /
  * `connection.sha256_peer_certificate_digest` equal its x-expect-uri / x-expect-sha256 headers.
  */
-const propertyCheck = {
-  name: 'envoy.filters.http.rbac',
-  typed_config: {
-    '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
-    rules: {
-      action: 'ALLOW',
-      policies: {
-        'peer-properties': {
-          permissions: [{ any: true }],
-          principals: [{ any: true }],
-          condition: call('_&&_',
-            call('_&&_', attribute('connection.mtls'), call('_==_', attribute('connection.uri_san_peer_certificate'), header('x-expect-uri'))),
-            call('_==_', attribute('connection.sha256_peer_certificate_digest'), header('x-expect-sha256'))),
-        },
-      },
-    },
+const propertyCheck = rbacFilter({
+  'peer-properties': {
+    permissions: [{ any: true }],
+    principals: [{ any: true }],
+    condition: call('_&&_',
+      call('_&&_', attribute('connection.mtls'), call('_==_', attribute('connection.uri_san_peer_certificate'), header('x-expect-uri'))),
+      call('_==_', attribute('connection.sha256_peer_certificate_digest'), header('x-expect-sha256'))),
   },
-};
+});
 
 async function startTlsEnvoy(requireClientCert, afterFilter = []) {
   const envoy = await startEnvoy(envoyConfig({

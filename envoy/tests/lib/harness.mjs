@@ -252,6 +252,17 @@ export function wasmFilter(policy, wasm = WASM, vmId = 'edgeward', vmConfigurati
   };
 }
 
+/** Envoy's RBAC HTTP filter allowing what one of `policies` (name → { permissions, principals }) allows. */
+export function rbacFilter(policies) {
+  return {
+    name: 'envoy.filters.http.rbac',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+      rules: { action: 'ALLOW', policies },
+    },
+  };
+}
+
 export function staticCluster(name, port) {
   return {
     name,
