@@ -212,6 +212,14 @@ impl PrivateJwk {
         Value::Object(jwk)
     }
 
+    /// The RFC 7638 SHA-256 thumbprint of the public key (base64url): what a token bound to it
+    /// carries as `cnf.jkt`.
+    pub fn thumbprint(&self) -> String {
+        let public = self.public_jwk();
+        let members = public.as_object().cloned().unwrap_or_default();
+        crate::jwk::thumbprint_of(&members).unwrap_or_default()
+    }
+
     /// The key's algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.alg
@@ -430,6 +438,37 @@ fn signing_input(key: &PrivateJwk, header: &Map<String, Value>, claims: &Map<Str
         base64url::encode(Value::Object(header).to_string().as_bytes()),
         base64url::encode(Value::Object(claims.clone()).to_string().as_bytes())
     )
+}
+
+/// A DPoP proof (RFC 9449 §4.2) by `key` for a `method` request to `url` carrying `access_token`:
+/// header `typ: dpop+jwt`, `alg` and the public `jwk`; claims `jti`, `htm`, `htu` (without query
+/// and fragment), `iat` = `now` and `ath`.
+pub fn dpop_proof(
+    key: &PrivateJwk,
+    method: &str,
+    url: &str,
+    access_token: &str,
+    now: i64,
+    jti: &str,
+) -> Result<String, Error> {
+    let mut jwk = key.public_jwk();
+    if let Value::Object(members) = &mut jwk {
+        for member in ["kid", "alg", "use"] {
+            members.remove(member);
+        }
+    }
+    // No `kid`: the key is the `jwk` itself.
+    let header = json!({ "typ": "dpop+jwt", "alg": key.alg.name(), "jwk": jwk });
+    let htu = url.split(['?', '#']).next().unwrap_or_default();
+    let ath = base64url::encode(&<Sha256 as sha2::Digest>::digest(access_token.as_bytes()));
+    let claims = json!({ "jti": jti, "htm": method, "htu": htu, "iat": now, "ath": ath });
+    let signing_input = format!(
+        "{}.{}",
+        base64url::encode(header.to_string().as_bytes()),
+        base64url::encode(claims.to_string().as_bytes())
+    );
+    let signature = key.try_sign(signing_input.as_bytes())?;
+    Ok(format!("{signing_input}.{}", base64url::encode(&signature)))
 }
 
 /// A JWKS document holding the public JWKs of `keys`: `{"keys": [...]}`.

@@ -363,7 +363,7 @@ pub(crate) fn has_private_members(members: &Map<String, Value>) -> bool {
 
 /// The RFC 7638 SHA-256 thumbprint of a JWK's members as sent, without building the key (a
 /// lookup key for keys already built): `None` unless its required members are base64url text.
-pub(crate) fn thumbprint_of(members: &Map<String, Value>) -> Option<String> {
+pub fn thumbprint_of(members: &Map<String, Value>) -> Option<String> {
     let text = |name: &str| {
         let value = members.get(name)?.as_str()?;
         value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.').then_some(value)

@@ -46,6 +46,7 @@ pub use host_crypto::{
 pub use http::{Denial, REALM, RETRY_AFTER_SECONDS};
 pub use jwk::{
     DEFAULT_MAX_RSA_BITS, Jwk, KeySet, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_RSA_BITS, MIN_RSA_BITS, PublicKey,
+    thumbprint_of as jwk_thumbprint,
 };
 pub use lint::Finding;
 pub use p256_fast::{GENERATOR_WINDOW_BITS, KEY_WINDOW_BITS, P256Key};
@@ -59,7 +60,7 @@ pub use policy::{
 };
 pub use pop::{
     Connection, DEFAULT_DPOP_MAX_AGE_SECONDS, MAX_DPOP_MAX_AGE_SECONDS, MAX_JTI_BYTES, MAX_PROOF_BYTES, PopMode,
-    PopPolicy, ProofUse,
+    PopPolicy, ProofUse, certificate_sha256,
 };
 pub use request::{Allowed, CacheUse, Decision, DecisionRecord, Request};
 pub use rsa_fast::RsaKey;

@@ -133,6 +133,12 @@ pub struct Connection<'a> {
     pub peer_uri_san: Option<&'a str>,
 }
 
+/// SHA-256 of a client certificate's DER: what [`Connection::peer_certificate_sha256`] holds,
+/// and (base64url) what a token bound to it carries as `cnf["x5t#S256"]`.
+pub fn certificate_sha256(der: &[u8]) -> [u8; 32] {
+    Sha256::digest(der).into()
+}
+
 /// A DPoP proof a request used. The host records it once in a replay store before letting the
 /// request through ([`crate::replay`]); a proof already there is a replay ([`crate::Decision::refuse_replayed`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -226,9 +226,25 @@ impl Verifier {
     /// as [`Verifier::decide`]: for hosts that hold the token itself (the CLI). There are no
     /// request headers, so nothing is removed; `set` shows the claim headers an upstream would get.
     pub fn decide_token(&mut self, method: &str, path: &str, token: Option<&str>, now: i64) -> Decision {
+        self.decide_token_with(method, path, token, None, Connection::default(), now)
+    }
+
+    /// [`Verifier::decide_token`] with what else the request would bring: a DPoP proof (the token
+    /// then comes with the `DPoP` scheme) and the connection (origin, client certificate).
+    pub fn decide_token_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        dpop_proof: Option<&str>,
+        connection: Connection<'_>,
+        now: i64,
+    ) -> Decision {
         let policy = Arc::clone(self.policy_arc());
-        let mut token_for = |_: &Provider| token.map(|token| Presented { token: token.to_owned(), dpop_scheme: false });
-        let evidence = Evidence { method, path, dpop: &[], connection: Connection::default() };
+        let dpop_scheme = dpop_proof.is_some();
+        let mut token_for = |_: &Provider| token.map(|token| Presented { token: token.to_owned(), dpop_scheme });
+        let proofs: Vec<&str> = dpop_proof.into_iter().collect();
+        let evidence = Evidence { method, path, dpop: &proofs, connection };
         let Decided { outcome, cache, rule, token } = self.decide_with(false, &[], &mut token_for, &evidence, now);
         let outcome = outcome.map(|(rule, access, proof)| {
             let (_, set) = header_changes(&policy, &access, &[], &[]);

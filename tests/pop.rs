@@ -405,3 +405,21 @@ fn the_policy_fields_are_checked_at_load() {
     assert_eq!(refused(json!({}), Some(json!([]))), "rules[1].requires.peers");
     assert_eq!(refused(json!({}), Some(json!(["billing"]))), "rules[1].requires.peers[0]");
 }
+
+#[test]
+fn the_issuers_dev_proof_is_one_the_core_accepts() {
+    let bot = bot_key();
+    assert_eq!(bot.thumbprint(), thumbprint(bot));
+    let token = dpop_token();
+    let proof =
+        edgeward::issuer::dpop_proof(bot, "GET", "https://api.example.com/orders/1?page=2", &token, NOW, "dev-1")
+            .unwrap();
+    let mut v = policy(json!({}), None);
+    assert_eq!(code(&decide(&mut v, &dpop_call(&token, proof.clone()))), "allowed");
+    // The CLI's path: the token and the proof handed over, the connection described.
+    let connection = Connection { scheme: Some("https"), authority: Some("api.example.com"), ..Connection::default() };
+    let d = v.decide_token_with("GET", "/orders/1", Some(&token), Some(&proof), connection, NOW);
+    assert!(d.outcome.unwrap().proof.is_some());
+    let d = v.decide_token_with("GET", "/orders/1", Some(&token), None, connection, NOW);
+    assert_eq!(code(&d), "ERR_POP_MISSING");
+}

@@ -50,7 +50,24 @@ pub enum Command {
     /// Sign a development token with a private JWK (the issuer's side, for tests).
     #[command(args_override_self = true, long_about = MINT_LONG_ABOUT, after_long_help = MINT_EXAMPLES)]
     Mint(MintArgs),
+    /// Sign a DPoP proof for one request with a bot's private JWK (the bot's side, for tests).
+    #[command(args_override_self = true, long_about = PROOF_LONG_ABOUT, after_long_help = PROOF_EXAMPLES)]
+    Proof(ProofArgs),
 }
+
+const PROOF_LONG_ABOUT: &str = "\
+Sign a DPoP proof (RFC 9449) for one request with a bot's private JWK: header typ dpop+jwt, alg
+and the public jwk; claims jti (random), htm, htu (the URL without query and fragment), iat and
+ath (the hash of the access token). A proof is good for one request: edgeward accepts each jti once.
+The token and the key are never printed; the proof is.";
+
+const PROOF_EXAMPLES: &str = "\
+Examples:
+  edgeward keygen --alg ES256 --private-out bot.json --public-out bot-jwks.json
+  edgeward mint --key idp.json --iss https://idp.example.com --aud orders-api --scope read:orders \\
+      --bind-key bot.json > token.txt
+  edgeward proof --key bot.json --method GET --url https://api.example.com/orders/1 < token.txt > proof.txt
+  curl -H \"Authorization: DPoP $(cat token.txt)\" -H \"DPoP: $(cat proof.txt)\" https://api.example.com/orders/1";
 
 const VERIFY_LONG_ABOUT: &str = "\
 Verify a token against a policy, exactly as the Envoy filter and the npm package would.
@@ -146,7 +163,9 @@ Examples:
   edgeward mint --key key.json --iss https://idp.example.com --aud orders-api \\
       --sub bot-7 --scope \"read:orders write:order_status\" --ttl 900 --typ at+jwt
   edgeward mint --key key.json --iss https://idp.example.com --aud orders-api \\
-      --claim client_id=bot-7 --claim 'roles=[\"reader\"]' --now 1900000000";
+      --claim client_id=bot-7 --claim 'roles=[\"reader\"]' --now 1900000000
+  edgeward mint --key key.json --iss https://idp.example.com --aud orders-api --bind-key bot.json   # DPoP-bound
+  edgeward mint --key key.json --iss https://idp.example.com --aud orders-api --bind-cert bot.pem   # certificate-bound";
 
 /// `edgeward verify`.
 #[derive(Debug, Args)]
@@ -175,6 +194,18 @@ pub struct VerifyArgs {
     /// Decide a request to this path (and query) by the policy's rules (needs --method).
     #[arg(long, value_name = "PATH", requires = "method")]
     pub path: Option<String>,
+    /// With --path: a file holding the request's DPoP proof (the token then comes with the DPoP scheme).
+    #[arg(long, value_name = "FILE", requires = "path")]
+    pub dpop: Option<PathBuf>,
+    /// With --path: the origin the request was sent to (https://api.example.com), for a DPoP proof's htu.
+    #[arg(long, value_name = "URL", requires = "path")]
+    pub origin: Option<String>,
+    /// With --path: the client certificate of the connection (PEM), for certificate-bound tokens.
+    #[arg(long, value_name = "PEM", requires = "path")]
+    pub peer_cert: Option<PathBuf>,
+    /// With --path: the URI SAN (SPIFFE ID) of a CA-verified client certificate, for peers and bind_subject_to_peer.
+    #[arg(long, value_name = "URI", requires = "path")]
+    pub peer_id: Option<String>,
     /// The token; '-' or absent reads it from stdin.
     #[arg(value_name = "TOKEN")]
     pub token: Option<String>,
@@ -267,6 +298,32 @@ pub struct MintArgs {
     /// The kid header (default: the key's kid).
     #[arg(long, value_name = "K")]
     pub kid: Option<String>,
+    /// Bind the token to this bot key (a JWK file, private or public): cnf.jkt, for DPoP (RFC 9449).
+    #[arg(long, value_name = "FILE", conflicts_with = "bind_cert")]
+    pub bind_key: Option<PathBuf>,
+    /// Bind the token to this client certificate (PEM): cnf["x5t#S256"], for mTLS (RFC 8705).
+    #[arg(long, value_name = "PEM")]
+    pub bind_cert: Option<PathBuf>,
+}
+
+/// `edgeward proof`.
+#[derive(Debug, Args)]
+pub struct ProofArgs {
+    /// The bot's private JWK (from `edgeward keygen`).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The request's method (htm).
+    #[arg(long, value_name = "METHOD")]
+    pub method: String,
+    /// The request's URL (htu: its query and fragment are left out).
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// The issue time, in Unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub now: Option<i64>,
+    /// The access token the proof goes with (ath); '-' or absent reads it from stdin.
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<String>,
 }
 
 /// The algorithms, spelled as in JWS `alg`.

@@ -55,6 +55,30 @@ pub fn read_text(path: &Path, what: &str) -> Result<String, Failure> {
     read_limited(file).map_err(|e| usage(format!("cannot read {what} {}: {e}", path.display())))
 }
 
+/// Reads a certificate file: PEM (the first `CERTIFICATE` block) as its DER bytes.
+pub fn read_certificate_der(path: &Path) -> Result<Vec<u8>, Failure> {
+    use base64::Engine as _;
+    let text = read_text(path, "certificate file")?;
+    let bad = || usage(format!("{}: not a PEM certificate (-----BEGIN CERTIFICATE-----)", path.display()));
+    let (_, rest) = text.split_once("-----BEGIN CERTIFICATE-----").ok_or_else(bad)?;
+    let (body, _) = rest.split_once("-----END CERTIFICATE-----").ok_or_else(bad)?;
+    let body: String = body.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| bad())
+}
+
+/// The token from the argument, or from stdin when it is `-` or absent (surrounding whitespace
+/// on stdin is ignored); never empty.
+pub fn token_argument(argument: Option<&str>) -> Result<String, Failure> {
+    let token = match argument {
+        Some(token) if token != "-" => token.to_owned(),
+        _ => read_stdin("token")?.trim().to_owned(),
+    };
+    if token.is_empty() {
+        return Err(usage("no token given: pass it as an argument, or pipe it on stdin"));
+    }
+    Ok(token)
+}
+
 /// Reads stdin (at most [`MAX_INPUT_BYTES`]); refuses to wait on an interactive terminal.
 pub fn read_stdin(what: &str) -> Result<String, Failure> {
     let stdin = io::stdin();

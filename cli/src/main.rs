@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Mint(args) => mint::run(args),
+        Command::Proof(args) => mint::proof(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

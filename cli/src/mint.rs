@@ -1,6 +1,6 @@
 //! `edgeward mint`: a signed development token from a private JWK and a few flags.
 
-use crate::args::MintArgs;
+use crate::args::{MintArgs, ProofArgs};
 use crate::io::{self, Failure, usage};
 use crate::keygen::read_private_jwk;
 use edgeward::base64url;
@@ -30,6 +30,13 @@ pub fn run(args: &MintArgs) -> Result<(), Failure> {
     claims.insert("iat".to_owned(), Value::from(now));
     claims.insert("exp".to_owned(), Value::from(now.saturating_add(ttl)));
     claims.insert("jti".to_owned(), Value::from(jti()?));
+    if let Some(path) = &args.bind_key {
+        claims.insert("cnf".to_owned(), serde_json::json!({ "jkt": key_thumbprint(path)? }));
+    }
+    if let Some(path) = &args.bind_cert {
+        let sha256 = edgeward::certificate_sha256(&io::read_certificate_der(path)?);
+        claims.insert("cnf".to_owned(), serde_json::json!({ "x5t#S256": base64url::encode(&sha256) }));
+    }
     for (name, value) in extra {
         claims.insert(name, value);
     }
@@ -44,6 +51,30 @@ pub fn run(args: &MintArgs) -> Result<(), Failure> {
     let token = issuer::try_sign_token(&key, &header, &claims)
         .map_err(|e| Failure::Failed(format!("cannot sign the token: {e}")))?;
     io::print(&token)
+}
+
+/// Runs `proof`: prints a DPoP proof for one request.
+pub fn proof(args: &ProofArgs) -> Result<(), Failure> {
+    let key = read_private_jwk(&args.key)?;
+    let now = io::now_or_clock(args.now)?;
+    let token = io::token_argument(args.token.as_deref())?;
+    let proof = issuer::dpop_proof(&key, &args.method, &args.url, &token, now, &jti()?)
+        .map_err(|e| Failure::Failed(format!("cannot sign the proof: {e}")))?;
+    io::print(&proof)
+}
+
+/// The RFC 7638 thumbprint of the key in a JWK file (private or public, or a JWKS of one key).
+fn key_thumbprint(path: &std::path::Path) -> Result<String, Failure> {
+    let text = io::read_text(path, "key file")?;
+    let value: Value = serde_json::from_str(&text).map_err(|_| usage(format!("{}: not JSON", path.display())))?;
+    let jwk = match value.get("keys").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([one]) => one.clone(),
+        Some(_) => return Err(usage(format!("{}: a JWKS of exactly one key is needed", path.display()))),
+        None => value,
+    };
+    jwk.as_object()
+        .and_then(edgeward::jwk_thumbprint)
+        .ok_or_else(|| usage(format!("{}: not a JWK (kty and its public members)", path.display())))
 }
 
 /// `k=v`: `v` is JSON when it parses as JSON, else the string itself.

@@ -62,18 +62,20 @@ pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
 
     let scopes: Vec<&str> = args.scopes.iter().flat_map(|s| s.split_whitespace()).collect();
     let now = io::now_or_clock(args.now)?;
-    let token = match args.token.as_deref() {
-        Some(token) if token != "-" => token.to_owned(),
-        _ => io::read_stdin("token")?.trim().to_owned(),
-    };
-    if token.is_empty() {
-        return Err(usage("no token given: pass it as an argument, or pipe it on stdin"));
-    }
+    let token = io::token_argument(args.token.as_deref())?;
 
     let (outcome, rule) = match (&args.method, &args.path) {
         (Some(method), Some(path)) => {
             let rule = verifier.policy().rule_for(method, path).ok().map(|(index, rule)| describe_rule(index, rule));
-            let decision = verifier.decide_token(method, path, Some(&token), now);
+            let request = RequestEvidence::read(args)?;
+            let decision = verifier.decide_token_with(
+                method,
+                path,
+                Some(&token),
+                request.proof.as_deref(),
+                request.connection(),
+                now,
+            );
             let outcome = decision.outcome.map(|allowed| {
                 let mut output = match &allowed.access {
                     Access::Public => json!({ "access": "public" }),
@@ -116,6 +118,47 @@ pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
     }
 }
 
+/// What `--dpop`, `--origin`, `--peer-cert` and `--peer-id` say about the request.
+struct RequestEvidence {
+    proof: Option<String>,
+    /// `scheme`, `authority` of `--origin`.
+    origin: Option<(String, String)>,
+    certificate_sha256: Option<[u8; 32]>,
+    peer_id: Option<String>,
+}
+
+impl RequestEvidence {
+    fn read(args: &VerifyArgs) -> Result<RequestEvidence, Failure> {
+        let proof = match &args.dpop {
+            Some(path) => Some(io::read_text(path, "DPoP proof file")?.trim().to_owned()),
+            None => None,
+        };
+        let origin = match &args.origin {
+            Some(origin) => {
+                let (scheme, rest) = origin
+                    .split_once("://")
+                    .ok_or_else(|| usage(format!("--origin {origin}: expected https://host[:port]")))?;
+                Some((scheme.to_owned(), rest.trim_end_matches('/').to_owned()))
+            }
+            None => None,
+        };
+        let certificate_sha256 = match &args.peer_cert {
+            Some(path) => Some(edgeward::certificate_sha256(&io::read_certificate_der(path)?)),
+            None => None,
+        };
+        Ok(RequestEvidence { proof, origin, certificate_sha256, peer_id: args.peer_id.clone() })
+    }
+
+    fn connection(&self) -> edgeward::Connection<'_> {
+        edgeward::Connection {
+            scheme: self.origin.as_ref().map(|(scheme, _)| scheme.as_str()),
+            authority: self.origin.as_ref().map(|(_, authority)| authority.as_str()),
+            peer_certificate_sha256: self.certificate_sha256,
+            peer_uri_san: self.peer_id.as_deref(),
+        }
+    }
+}
+
 /// What to do about a refusal, where the CLI can tell.
 fn hint(error: &Error, token: &str) -> &'static str {
     let scheme = token.get(..7).is_some_and(|head| head.eq_ignore_ascii_case("bearer "));
@@ -150,6 +193,9 @@ fn describe_rule(index: usize, rule: &Rule) -> Value {
         }
         if r.allow_missing {
             described["allow_missing"] = json!(true);
+        }
+        if !r.peers.is_empty() {
+            described["peers"] = json!(r.peers);
         }
         described
     };

@@ -725,3 +725,79 @@ fn fetch_keys_without_remote_providers_warns_and_verifies_with_the_inline_keys()
         assert!(run.stdout.contains(needle), "verify --help mentions {needle}");
     }
 }
+
+/// A self-signed P-256 client certificate made with the `openssl` command (scripts/setup.sh
+/// openssl installs it), written as `name`.pem in `dir`.
+fn client_certificate(dir: &Scratch, name: &str) {
+    let status = std::process::Command::new("openssl")
+        .current_dir(dir.path())
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+        .args(["-keyout", &format!("{name}.key"), "-out", &format!("{name}.pem"), "-days", "1"])
+        .args(["-subj", &format!("/CN={name}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the openssl command (scripts/setup.sh openssl)");
+    assert!(status.success());
+}
+
+#[test]
+fn dpop_bound_tokens_mint_prove_and_verify() {
+    let dir = setup("ES256");
+    let run = edgeward(
+        dir.path(),
+        &["keygen", "--alg", "ES256", "--private-out", "bot.json", "--public-out", "bot-jwks.json"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let token = mint(&dir, &["--bind-key", "bot-jwks.json"]);
+    let claims = issuer_claims(&token);
+    let thumbprint = PrivateJwk::from_json(&dir.read("bot.json")).unwrap().thumbprint();
+    assert_eq!(claims["cnf"]["jkt"], json!(thumbprint), "bound to the bot's key (from its JWKS)");
+    let url = "https://api.example.com/orders/1";
+    let proof = edgeward(
+        dir.path(),
+        &["proof", "--key", "bot.json", "--method", "GET", "--url", url, "--now", "1900000100"],
+        Some(token.as_bytes()),
+    );
+    assert_eq!(proof.code, 0, "{}", proof.stderr);
+    assert_no_token(&proof, &token);
+    dir.write("proof.txt", &proof.stdout);
+    let request = ["--method", "GET", "--path", "/orders/1", "--origin", "https://api.example.com"];
+    let with_proof: Vec<&str> = request.iter().copied().chain(["--dpop", "proof.txt"]).collect();
+    let run = verify(&dir, &token, &with_proof);
+    assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    assert_eq!(run.json()["access"], json!("granted"));
+    // As a bearer token, or with the proof for another origin: refused.
+    assert_refused(&verify(&dir, &token, &request), &token, "ERR_POP_MISSING");
+    let elsewhere: Vec<&str> =
+        ["--method", "GET", "--path", "/orders/1", "--origin", "https://evil.example.com", "--dpop", "proof.txt"]
+            .to_vec();
+    assert_refused(&verify(&dir, &token, &elsewhere), &token, "ERR_DPOP_PROOF_INVALID");
+}
+
+#[test]
+fn certificate_bound_tokens_verify_with_their_certificate_only() {
+    let dir = setup("ES256");
+    client_certificate(&dir, "a");
+    client_certificate(&dir, "b");
+    let token = mint(&dir, &["--bind-cert", "a.pem"]);
+    assert!(issuer_claims(&token)["cnf"]["x5t#S256"].is_string());
+    let run = verify(&dir, &token, &["--method", "GET", "--path", "/orders", "--peer-cert", "a.pem"]);
+    assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    assert_refused(
+        &verify(&dir, &token, &["--method", "GET", "--path", "/orders", "--peer-cert", "b.pem"]),
+        &token,
+        "ERR_MTLS_BINDING_MISMATCH",
+    );
+    assert_refused(&verify(&dir, &token, &["--method", "GET", "--path", "/orders"]), &token, "ERR_POP_MISSING");
+    dir.write("not.pem", "hello");
+    let run = verify(&dir, &token, &["--method", "GET", "--path", "/orders", "--peer-cert", "not.pem"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("not a PEM certificate"), "{}", run.stderr);
+}
+
+/// The claims of a token, decoded without verifying.
+fn issuer_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&edgeward::base64url::decode(payload).unwrap()).unwrap()
+}
