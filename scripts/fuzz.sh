@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(token jwks policy verify mutate decision)
+[ ${#targets[@]} -gt 0 ] || targets=(token jwks policy verify mutate decision dpop)
 fuzz=${CARGO_FUZZ:-.tools/cargo-fuzz}
 # cargo-fuzz needs nightly-only flags (sanitizers); the machine has one stable toolchain.
 export RUSTC_BOOTSTRAP=1
