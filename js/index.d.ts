@@ -559,8 +559,10 @@ export interface MiddlewareOptions {
   /**
    * Called with every decision's record (allowed and refused; docs/policy.md, "Decision record"),
    * e.g. for an audit log. When given, a granted `req.auth` carries the same record as `decision`.
+   * A refusal comes with its error (for logs: its message, and the `cause` of a replay store's
+   * failure); never a token.
    */
-  onDecision?: (record: DecisionRecord, req: MiddlewareRequest) => void;
+  onDecision?: (record: DecisionRecord, req: MiddlewareRequest, error?: EdgewardError) => void;
   /**
    * Where the DPoP proofs the core accepted are recorded before a request goes on. Default the
    * verifier's in-memory store (`verifier.replayStore`); several instances need a shared one

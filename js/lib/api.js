@@ -865,7 +865,8 @@ function makeApi(bindings, platform = {}) {
     if (now !== undefined && typeof now !== 'function') throw new TypeError('now must be a function');
     const caseSensitive = options.caseSensitive;
     if (caseSensitive !== undefined && typeof caseSensitive !== 'boolean') throw new TypeError('caseSensitive must be a boolean');
-    // onDecision(record, req): every decision's record (allowed and refused), e.g. for audit logs.
+    // onDecision(record, req, error): every decision's record (allowed and refused), e.g. for
+    // audit logs; a refusal's EdgewardError too (its message and cause: why a store failed).
     const onDecision = options.onDecision;
     if (onDecision !== undefined && typeof onDecision !== 'function') throw new TypeError('onDecision must be a function');
     const replayStore = options.replayStore === undefined ? verifier.replayStore : options.replayStore;
@@ -885,7 +886,7 @@ function makeApi(bindings, platform = {}) {
       if (onDecision === undefined || !(error instanceof EdgewardError) || error.record === undefined) return;
       if (reported.has(error)) return;
       reported.add(error);
-      onDecision(error.record, req);
+      onDecision(error.record, req, error);
     };
 
     // The core's decision with this request's connection. A policy that does not need every

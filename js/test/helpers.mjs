@@ -89,27 +89,3 @@ export function codeOf(fn) {
   }
   return 'no error';
 }
-
-// DPoP (RFC 9449) for the proof-of-possession tests: the bot's proofs, made with node:crypto.
-
-/** The RFC 7638 thumbprint of a public JWK (what a token's `cnf.jkt` names). */
-export function jwkThumbprint(jwk) {
-  const members = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] }[jwk.kty];
-  const canonical = JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]])));
-  return crypto.createHash('sha256').update(canonical).digest('base64url');
-}
-
-/** base64url SHA-256 of `bytes` (a proof's `ath` of a token; a certificate's `x5t#S256` of its DER). */
-export const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('base64url');
-
-/**
- * A DPoP proof by `key` (from keyPair) for `htm` and `htu`, carrying `ath` of `token`. `claims`
- * adds to or replaces the claims (undefined leaves one out); `header` likewise for the header
- * (`jwk` defaults to the key's public JWK without its kid).
- */
-export function dpopProof(key, { htm = 'GET', htu, token, claims: extra = {}, header = {} }) {
-  const { kid, ...jwk } = key.jwk;
-  void kid;
-  const body = { htm, htu, iat: NOW, jti: crypto.randomUUID(), ath: sha256(token), ...extra };
-  return mint(key, body, { typ: 'dpop+jwt', kid: undefined, jwk, ...header });
-}

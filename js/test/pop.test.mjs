@@ -1,48 +1,29 @@
 // Proof of possession through the middleware on a real node:https server with client certificates
 // (the cases of tests/pop.rs): DPoP proofs and their replay, certificate-bound tokens, peers and
-// bind_subject_to_peer, replay stores. Certificates are made when the tests start, with openssl.
+// bind_subject_to_peer, replay stores. Certificates are made when the tests start, with openssl
+// (js/test/lib/tls.mjs); proofs by hand (tests/fixtures/dpop.mjs, shared with the Envoy tests).
 // Requests go over loopback; no assertion message carries a token or a proof.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Verifier, middleware, memoryReplayStore, redisReplayStore } from '../index.mjs';
-import { NOW, keyPair, mint, claims, policy, dpopProof, jwkThumbprint, sha256 } from './helpers.mjs';
-import { makeCertificates } from './lib/tls.mjs';
+import { NOW, keyPair, mint, claims, policy } from './helpers.mjs';
+import { makeCa, makeCertificates, makeClientCertificate } from './lib/tls.mjs';
+import { dpopKey, makeHs256Proof, makeProof } from '../../tests/fixtures/dpop.mjs';
 
 const idp = keyPair('ES256', 'k1');
-const bot = keyPair('ES256', 'bot'); // the bot's DPoP key (not the IdP's)
-const attacker = keyPair('ES256', 'attacker');
+const bot = dpopKey(); // the bot's DPoP key (not the IdP's)
+const attacker = dpopKey();
 const BILLING = 'spiffe://example.org/ns/bots/sa/billing';
 const AUDIT = 'spiffe://example.org/ns/bots/sa/audit';
 
-// Client certificates. js/test/lib/tls.mjs makes the CA and the server's; these are made here
-// until tls.mjs has a client-certificate helper of its own.
-function openssl(args, cwd) {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** A P-256 client certificate `name` with URI SAN `uri`, signed by the CA in `dir` (or self-signed). */
-function makeClientCertificate(dir, name, { uri, signed = true, subject = `/CN=${name}` }) {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const ext = `${name}.ext`;
-  writeFileSync(
-    join(dir, ext),
-    `subjectAltName = URI:${uri}\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\n`,
-  );
-  openssl(['req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
-  const signer = signed ? ['-CA', 'ca.pem', '-CAkey', 'ca.key'] : ['-key', `${name}.key`];
-  openssl(['x509', '-req', '-in', `${name}.csr`, ...signer, '-set_serial', `0x${crypto.randomBytes(8).toString('hex')}`,
-    '-days', '2', '-extfile', ext, '-out', `${name}.pem`], dir);
-  const cert = readFileSync(join(dir, `${name}.pem`), 'utf8');
-  return { cert, key: readFileSync(join(dir, `${name}.key`), 'utf8'), der: new crypto.X509Certificate(cert).raw };
-}
+/** The bot's proof for `GET htu` at NOW carrying `ath` of `token`; `changes` as makeProof takes them. */
+const proofFor = ({ htu, token, ...changes }) => makeProof({ key: bot.privateKey, htm: 'GET', htu, token, iat: NOW, ...changes });
 
 let dir;
 let tls;
@@ -52,13 +33,13 @@ const servers = [];
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'edgeward-pop-'));
   tls = makeCertificates(dir);
-  certs.a = makeClientCertificate(dir, 'a', { uri: BILLING, subject: '/CN=billing-bot' });
-  certs.b = makeClientCertificate(dir, 'b', { uri: BILLING, subject: '/CN=other-bot' });
+  certs.a = makeClientCertificate(dir, tls, { name: 'billing-bot', uriSans: [BILLING] });
+  certs.b = makeClientCertificate(dir, tls, { name: 'other-bot', uriSans: [BILLING] });
   // The same subject and SAN as a, another key: another certificate.
-  certs.sameSubject = makeClientCertificate(dir, 'same-subject', { uri: BILLING, subject: '/CN=billing-bot' });
-  certs.audit = makeClientCertificate(dir, 'audit', { uri: AUDIT });
-  // Names the billing bot, vouched for by no CA the server trusts.
-  certs.selfSigned = makeClientCertificate(dir, 'self-signed', { uri: BILLING, signed: false });
+  certs.sameSubject = makeClientCertificate(dir, tls, { name: 'billing-bot', uriSans: [BILLING] });
+  certs.audit = makeClientCertificate(dir, tls, { name: 'audit-bot', uriSans: [AUDIT] });
+  // Names the billing bot, signed by a CA the server does not trust.
+  certs.rogue = makeClientCertificate(dir, makeCa(dir, { name: 'rogue CA', file: 'rogue-ca' }), { name: 'billing-bot', uriSans: [BILLING] });
 });
 
 after(async () => {
@@ -127,8 +108,8 @@ function call(base, path, { method = 'GET', headers = {}, cert } = {}) {
 }
 
 const scope = { scope: 'read:orders' };
-const dpopToken = (extra = {}) => mint(idp, claims({ ...scope, cnf: { jkt: jwkThumbprint(bot.jwk) }, ...extra }));
-const certToken = (cert, extra = {}) => mint(idp, claims({ ...scope, cnf: { 'x5t#S256': sha256(cert.der) }, ...extra }));
+const dpopToken = (extra = {}) => mint(idp, claims({ ...scope, cnf: { jkt: bot.jkt }, ...extra }));
+const certToken = (cert, extra = {}) => mint(idp, claims({ ...scope, cnf: { 'x5t#S256': cert.x5tS256 }, ...extra }));
 const bearer = (token) => ({ authorization: `Bearer ${token}` });
 
 function verifierFor(provider = {}, rules) {
@@ -150,7 +131,7 @@ describe('DPoP through the middleware on node:https', () => {
 
   test('a DPoP-bound token with its proof passes once; the replay is refused', async () => {
     const token = dpopToken();
-    const proof = dpopProof(bot, { htu, token });
+    const proof = proofFor({ htu, token });
     const first = await call(base, '/orders/1?page=2', { headers: withProof(token, proof) });
     assert.deepEqual([first.status, first.sub], [200, 'bot-7']);
     const again = await call(base, '/orders/1?page=2', { headers: withProof(token, proof) });
@@ -159,31 +140,26 @@ describe('DPoP through the middleware on node:https', () => {
     const refused = decisions.at(-1);
     assert.deepEqual([refused.code, refused.status, refused.provider, refused.sub], ['ERR_DPOP_REPLAYED', 401, 'corp-idp', 'bot-7']);
     // Another proof (another jti) of the same key is new.
-    const next = await call(base, '/orders/1', { headers: withProof(token, dpopProof(bot, { htu, token })) });
+    const next = await call(base, '/orders/1', { headers: withProof(token, proofFor({ htu, token })) });
     assert.equal(next.status, 200);
   });
 
   test('every broken proof is refused, ERR_DPOP_PROOF_INVALID', async () => {
     const token = dpopToken();
-    const { kid, ...privateJwk } = bot.privateKey.export({ format: 'jwk' });
-    void kid;
-    const signed = dpopProof(bot, { htu, token });
-    const [h, c] = signed.split('.');
-    const hs256Header = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(h, 'base64url')), alg: 'HS256' })).toString('base64url');
-    const hs256 = `${hs256Header}.${c}.${crypto.createHmac('sha256', 'k').update(`${hs256Header}.${c}`).digest('base64url')}`;
+    const privateJwk = bot.privateKey.export({ format: 'jwk' });
     const cases = [
-      ['proof for another method', dpopProof(bot, { htu, token, htm: 'POST' })],
-      ['proof for another URL', dpopProof(bot, { htu: `${base}/orders/2`, token })],
-      ['proof for another host', dpopProof(bot, { htu: htu.replace('127.0.0.1', 'localhost'), token })],
-      ['proof for http://', dpopProof(bot, { htu: htu.replace('https:', 'http:'), token })],
-      ['private jwk', dpopProof(bot, { htu, token, header: { jwk: privateJwk } })],
-      ['HS256 proof', hs256],
-      ['iat too old', dpopProof(bot, { htu, token, claims: { iat: NOW - 331 } })],
-      ['iat ahead', dpopProof(bot, { htu, token, claims: { iat: NOW + 31 } })],
-      ['no ath', dpopProof(bot, { htu, token, claims: { ath: undefined } })],
-      ['ath of another token', dpopProof(bot, { htu, token: 'another token' })],
-      ['a key other than cnf.jkt', dpopProof(attacker, { htu, token })],
-      ['two DPoP headers', [dpopProof(bot, { htu, token }), dpopProof(bot, { htu, token })]],
+      ['proof for another method', proofFor({ htu, token, htm: 'POST' })],
+      ['proof for another URL', proofFor({ htu: `${base}/orders/2`, token })],
+      ['proof for another host', proofFor({ htu: htu.replace('127.0.0.1', 'localhost'), token })],
+      ['proof for http://', proofFor({ htu: htu.replace('https:', 'http:'), token })],
+      ['private jwk', proofFor({ htu, token, jwk: privateJwk })],
+      ['HS256 proof (the bot key in its header)', makeHs256Proof({ htm: 'GET', htu, token, iat: NOW, jwk: bot.jwk })],
+      ['iat too old', proofFor({ htu, token, iat: NOW - 331 })],
+      ['iat ahead', proofFor({ htu, token, iat: NOW + 31 })],
+      ['no ath', proofFor({ htu, token, omit: ['ath'] })],
+      ['ath of another token', proofFor({ htu, token: 'another token' })],
+      ['a key other than cnf.jkt', proofFor({ htu, token, key: attacker.privateKey })],
+      ['two DPoP headers', [proofFor({ htu, token }), proofFor({ htu, token })]],
     ];
     for (const [name, proof] of cases) {
       const r = await call(base, '/orders/1', { headers: withProof(token, proof) });
@@ -195,14 +171,14 @@ describe('DPoP through the middleware on node:https', () => {
   test('two DPoP headers reach the core as two (req.rawHeaders), not joined', () => {
     const v = verifierFor();
     const token = dpopToken();
-    const raw = ['Authorization', `DPoP ${token}`, 'DPoP', dpopProof(bot, { htu, token }), 'DPoP', dpopProof(bot, { htu, token })];
+    const raw = ['Authorization', `DPoP ${token}`, 'DPoP', proofFor({ htu, token }), 'DPoP', proofFor({ htu, token })];
     const connection = { scheme: 'https', authority: new URL(base).host };
     assert.throws(() => v.authorize('GET', '/orders/1', raw, { now: NOW, connection }), /exactly one DPoP header/);
   });
 
   test('a DPoP-bound token never passes as a bearer token', async () => {
     const token = dpopToken();
-    const asBearer = { ...bearer(token), dpop: dpopProof(bot, { htu, token }) };
+    const asBearer = { ...bearer(token), dpop: proofFor({ htu, token }) };
     const r = await call(base, '/orders/1', { headers: asBearer });
     assert.deepEqual([r.status, r.code], [401, 'ERR_POP_MISSING']);
     assert.equal(r.challenge, 'DPoP realm="edgeward", error="invalid_token", algs="ES256"');
@@ -221,9 +197,9 @@ describe('certificate-bound tokens, peers and bind_subject_to_peer', () => {
     assert.equal((await call(base, '/orders/1', { headers: token, cert: certs.b })).code, 'ERR_MTLS_BINDING_MISMATCH');
     assert.equal((await call(base, '/orders/1', { headers: token, cert: certs.sameSubject })).code, 'ERR_MTLS_BINDING_MISMATCH');
     assert.equal((await call(base, '/orders/1', { headers: token })).code, 'ERR_POP_MISSING');
-    // The binding needs no CA: a self-signed certificate the token names is that certificate.
-    const selfBound = bearer(certToken(certs.selfSigned));
-    assert.equal((await call(base, '/orders/1', { headers: selfBound, cert: certs.selfSigned })).status, 200);
+    // The binding needs no CA: a certificate the server cannot verify, named by the token, is that certificate.
+    const rogueBound = bearer(certToken(certs.rogue));
+    assert.equal((await call(base, '/orders/1', { headers: rogueBound, cert: certs.rogue })).status, 200);
   });
 
   test('proof_of_possession "mtls" refuses an unbound token', async () => {
@@ -240,7 +216,7 @@ describe('certificate-bound tokens, peers and bind_subject_to_peer', () => {
     const base = await listenTls(middleware(verifierFor({}, rules), { now: () => NOW }));
     const token = bearer(mint(idp, claims(scope)));
     assert.equal((await call(base, '/orders/1', { headers: token, cert: certs.a })).status, 200);
-    const cases = [['another peer', certs.audit], ['a certificate no CA vouched for', certs.selfSigned], ['no certificate', undefined]];
+    const cases = [['another peer', certs.audit], ['a certificate of a CA the server does not trust', certs.rogue], ['no certificate', undefined]];
     for (const [name, cert] of cases) {
       const r = await call(base, '/orders/1', { headers: token, cert });
       assert.deepEqual([r.status, r.code], [403, 'ERR_PEER_DENIED'], name);
@@ -253,7 +229,7 @@ describe('certificate-bound tokens, peers and bind_subject_to_peer', () => {
     const r = await call(base, '/orders/1', { headers: token, cert: certs.a });
     assert.deepEqual([r.status, r.sub], [200, BILLING]);
     assert.equal((await call(base, '/orders/1', { headers: token, cert: certs.audit })).code, 'ERR_MTLS_BINDING_MISMATCH');
-    assert.equal((await call(base, '/orders/1', { headers: token, cert: certs.selfSigned })).code, 'ERR_POP_MISSING');
+    assert.equal((await call(base, '/orders/1', { headers: token, cert: certs.rogue })).code, 'ERR_POP_MISSING');
     assert.equal((await call(base, '/orders/1', { headers: token })).code, 'ERR_POP_MISSING');
   });
 });
@@ -262,11 +238,11 @@ describe('the origin of a proof', () => {
   test('plain HTTP: the socket says http; X-Forwarded-* headers are not read', async () => {
     const base = await listenPlain(middleware(verifierFor(), { now: () => NOW }));
     const token = dpopToken();
-    const own = await call(base, '/orders/1', { headers: { authorization: `DPoP ${token}`, dpop: dpopProof(bot, { htu: `${base}/orders/1`, token }) } });
+    const own = await call(base, '/orders/1', { headers: { authorization: `DPoP ${token}`, dpop: proofFor({ htu: `${base}/orders/1`, token }) } });
     assert.equal(own.status, 200);
     const forwarded = {
       authorization: `DPoP ${token}`,
-      dpop: dpopProof(bot, { htu: 'https://api.example.com/orders/1', token }),
+      dpop: proofFor({ htu: 'https://api.example.com/orders/1', token }),
       'x-forwarded-proto': 'https',
       'x-forwarded-host': 'api.example.com',
     };
@@ -282,7 +258,7 @@ describe('the origin of a proof', () => {
       const token = dpopToken();
       const ask = (htu) =>
         new Promise((resolve, reject) => {
-          const stream = session.request({ ':path': '/orders/1', authorization: `DPoP ${token}`, dpop: dpopProof(bot, { htu, token }) });
+          const stream = session.request({ ':path': '/orders/1', authorization: `DPoP ${token}`, dpop: proofFor({ htu, token }) });
           let body = '';
           stream.setEncoding('utf8');
           stream.on('response', (headers) => stream.on('end', () => resolve({ status: headers[':status'], code: body && JSON.parse(body).code })));
@@ -301,14 +277,14 @@ describe('the origin of a proof', () => {
   test('behind a proxy, dpop_origins names the public origin', async () => {
     const base = await listenPlain(middleware(verifierFor({ dpop_origins: ['https://api.example.com'] }), { now: () => NOW }));
     const token = dpopToken();
-    const headers = { authorization: `DPoP ${token}`, dpop: dpopProof(bot, { htu: 'https://api.example.com/orders/1', token }) };
+    const headers = { authorization: `DPoP ${token}`, dpop: proofFor({ htu: 'https://api.example.com/orders/1', token }) };
     assert.equal((await call(base, '/orders/1', { headers })).status, 200);
   });
 });
 
 describe('replay stores', () => {
   const proofCall = async (base, token = dpopToken()) => {
-    const headers = { authorization: `DPoP ${token}`, dpop: dpopProof(bot, { htu: `${base}/orders/1`, token }) };
+    const headers = { authorization: `DPoP ${token}`, dpop: proofFor({ htu: `${base}/orders/1`, token }) };
     return call(base, '/orders/1', { headers });
   };
 
@@ -319,16 +295,19 @@ describe('replay stores', () => {
       ['rejects', { record: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379')) }, /ECONNREFUSED/],
       ['throws', { record: () => { throw new Error('store closed'); } }, /store closed/],
       ['answers full', { record: () => 'full' }, /full/],
-      ['answers nonsense', { record: async () => 42 }, /answered number/],
+      ['answers nonsense', { record: async () => 42 }, /number/],
     ];
     for (const [name, store, reason] of stores) {
-      const base = await listenTls(middleware(v, { now: () => NOW, replayStore: store, onDecision: (record) => decisions.push(record) }));
+      const onDecision = (record, req, error) => decisions.push({ record, error });
+      const base = await listenTls(middleware(v, { now: () => NOW, replayStore: store, onDecision }));
       const r = await proofCall(base);
       assert.deepEqual([r.status, r.code, r.retryAfter], [503, 'ERR_REPLAY_STORE_UNAVAILABLE', '5'], name);
-      assert.deepEqual([decisions.at(-1).code, decisions.at(-1).status], ['ERR_REPLAY_STORE_UNAVAILABLE', 503], name);
+      const { record, error } = decisions.at(-1);
+      assert.deepEqual([record.code, record.status, error.code], ['ERR_REPLAY_STORE_UNAVAILABLE', 503, 'ERR_REPLAY_STORE_UNAVAILABLE'], name);
+      assert.match(String(error.cause?.message), reason, name);
       // The same refusal through authorize and proofRefusal, with the store's error as the cause.
       const token = dpopToken();
-      const answer = v.authorize('GET', '/orders/1', { authorization: `DPoP ${token}`, dpop: dpopProof(bot, { htu: 'https://api.example.com/orders/1', token }) }, {
+      const answer = v.authorize('GET', '/orders/1', { authorization: `DPoP ${token}`, dpop: proofFor({ htu: 'https://api.example.com/orders/1', token }) }, {
         now: NOW,
         connection: { scheme: 'https', authority: 'api.example.com' },
       });
@@ -351,13 +330,13 @@ describe('replay stores', () => {
     const slow = { record: (proof) => new Promise((resolve) => setTimeout(() => resolve(seen.has(proof.key) ? 'replayed' : (seen.add(proof.key), 'fresh')), 20)) };
     const base = await listenTls(middleware(v, { now: () => NOW, replayStore: slow }));
     const token = dpopToken();
-    const headers = { authorization: `DPoP ${token}`, dpop: dpopProof(bot, { htu: `${base}/orders/1`, token }) };
+    const headers = { authorization: `DPoP ${token}`, dpop: proofFor({ htu: `${base}/orders/1`, token }) };
     const [one, two] = await Promise.all([call(base, '/orders/1', { headers }), call(base, '/orders/1', { headers })]);
     assert.deepEqual([one.status, two.status].sort(), [200, 401]);
     // Two middlewares over one verifier share its default store: a proof used at one is used at both.
     const first = await listenTls(middleware(v, { now: () => NOW }));
     const second = await listenTls(middleware(v, { now: () => NOW }));
-    const proof = dpopProof(bot, { htu: `${first}/orders/1`, token });
+    const proof = proofFor({ htu: `${first}/orders/1`, token });
     assert.equal((await call(first, '/orders/1', { headers: { authorization: `DPoP ${token}`, dpop: proof } })).status, 200);
     assert.equal(v.replayStore.size, 1);
     const elsewhere = await call(second, '/orders/1', { headers: { authorization: `DPoP ${token}`, dpop: proof } });
@@ -369,7 +348,7 @@ describe('replay stores', () => {
     const store = memoryReplayStore({ buckets: 1, entriesPerBucket: 2 });
     const base = await listenTls(middleware(verifierFor(), { now: () => NOW, replayStore: store }));
     const token = dpopToken();
-    const proofs = [1, 2].map(() => dpopProof(bot, { htu: `${base}/orders/1`, token }));
+    const proofs = [1, 2].map(() => proofFor({ htu: `${base}/orders/1`, token }));
     for (const proof of proofs) {
       assert.equal((await call(base, '/orders/1', { headers: { authorization: `DPoP ${token}`, dpop: proof } })).status, 200);
     }

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import crypto from 'node:crypto';
 import { Verifier, EdgewardError, errorCodes, decodeUnverified } from '../index.mjs';
-import { NOW, ISSUER, AUDIENCE, keyPair, mint, claims, policy, codeOf, dpopProof, jwkThumbprint, sha256 } from './helpers.mjs';
+import { NOW, ISSUER, AUDIENCE, keyPair, mint, claims, policy, codeOf } from './helpers.mjs';
+import { dpopKey, makeProof } from '../../tests/fixtures/dpop.mjs';
 
 const es = keyPair('ES256', 'k1');
 const es2 = keyPair('ES256', 'k2');
@@ -144,7 +145,7 @@ describe('every error code is reachable from JS', () => {
   });
 
   test('proof-of-possession failures (authorize with a connection)', () => {
-    const bot = keyPair('ES256', 'bot');
+    const bot = dpopKey();
     const der = Buffer.from('a client certificate (DER)');
     const billing = 'spiffe://example.org/ns/bots/sa/billing';
     const v = new Verifier({ ...policy([es.jwk]), rules: [
@@ -153,9 +154,9 @@ describe('every error code is reachable from JS', () => {
     ] });
     const connection = { scheme: 'https', authority: 'api.example.com' };
     const htu = 'https://api.example.com/orders/1';
-    const dpopBound = mint(es, claims({ cnf: { jkt: jwkThumbprint(bot.jwk) } }));
+    const dpopBound = mint(es, claims({ cnf: { jkt: bot.jkt } }));
     const asked = (token, options = {}) =>
-      v.authorize('GET', '/orders/1', { authorization: `DPoP ${token}`, dpop: dpopProof(bot, { htu, token }) }, {
+      v.authorize('GET', '/orders/1', { authorization: `DPoP ${token}`, dpop: makeProof({ key: bot.privateKey, htm: 'GET', htu, token, iat: NOW }) }, {
         now: NOW,
         connection,
         ...options,
@@ -166,7 +167,7 @@ describe('every error code is reachable from JS', () => {
     expectCode('ERR_DPOP_PROOF_INVALID', () => asked(dpopBound, { connection: { ...connection, authority: 'other.example.com' } }), (e) =>
       assert.equal(e.denial.wwwAuthenticate, 'DPoP realm="edgeward", error="invalid_dpop_proof", algs="ES256"'),
     );
-    const certBound = mint(es, claims({ cnf: { 'x5t#S256': sha256(der) } }));
+    const certBound = mint(es, claims({ cnf: { 'x5t#S256': crypto.createHash('sha256').update(der).digest('base64url') } }));
     const withCert = (peerCertificate) =>
       v.authorize('GET', '/orders/1', { authorization: `Bearer ${certBound}` }, { now: NOW, connection: { ...connection, peerCertificate } });
     assert.equal(withCert(der).access, 'granted');
