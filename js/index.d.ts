@@ -105,6 +105,22 @@ export interface ProviderPolicy {
   from_headers?: HeaderSource[];
   forward?: boolean;
   claim_to_headers?: ClaimToHeader[];
+  /**
+   * Which tokens must be bound to a key the bot holds (docs/policy.md, "Proof of possession"):
+   * `none` (default: bearer tokens pass; a bound token still needs its proof), `mtls`, `dpop`, `any`.
+   */
+  proof_of_possession?: 'none' | 'mtls' | 'dpop' | 'any';
+  /** The algorithms a DPoP proof may use. Default `["ES256"]`. */
+  dpop_algorithms?: Algorithm[];
+  /** How old a DPoP proof's `iat` may be (1 to 3600). Default 300. */
+  dpop_max_age_seconds?: number;
+  /**
+   * The origins (`https://api.example.com`) a DPoP proof's `htu` may name, for a server behind a
+   * proxy that ends TLS or changes the host; default the request's own (the socket's scheme, `Host`).
+   */
+  dpop_origins?: string[];
+  /** The token's `sub` must be the verified client certificate's URI SAN. Default false. */
+  bind_subject_to_peer?: boolean;
 }
 
 /**
@@ -118,7 +134,8 @@ export type RouteMatch =
 /** A rule; without `requires` the request passes without a token. First match wins. */
 export interface Rule {
   match: RouteMatch;
-  requires?: { provider_name: string; scopes?: string[] };
+  /** `peers`: the URI SANs (SPIFFE IDs) of the verified client certificates that may call. */
+  requires?: { provider_name: string; scopes?: string[]; peers?: string[] };
 }
 
 /** The policy document. Unknown fields are errors (ERR_POLICY_INVALID, naming the field). */
@@ -195,6 +212,8 @@ export class EdgewardError extends Error {
   readonly line?: number;
   readonly column?: number;
   readonly denial: Denial;
+  /** The decision record, on a refusal of `authorize(…, { record: true })` (and of `proofRefusal`). */
+  readonly record?: DecisionRecord;
 }
 
 /** The protected header of a verified token. */
@@ -281,7 +300,63 @@ export interface HeaderChanges {
 
 export type AuthorizeResult =
   | ({ access: 'public' } & HeaderChanges)
-  | ({ access: 'granted'; result: VerifyResult } & HeaderChanges);
+  | ({ access: 'granted'; result: VerifyResult; proof?: ProofUse } & HeaderChanges);
+
+/**
+ * What the TLS layer knows about a request's connection (for DPoP's `htu`, certificate-bound
+ * tokens and `peers`); the middleware reads it from `req.socket`. Never from `X-Forwarded-*`.
+ */
+export interface ConnectionInfo {
+  /** `https` or `http`: the socket's, not a header's. */
+  scheme?: string;
+  /** The request's authority (`Host`, HTTP/2 `:authority`): `api.example.com`, `127.0.0.1:8443`. */
+  authority?: string;
+  /** The DER of the client certificate (`getPeerCertificate().raw`), verified by a CA or not. */
+  peerCertificate?: Uint8Array;
+  /** The first URI SAN of a client certificate the TLS layer verified (`socket.authorized`) only. */
+  peerUriSan?: string;
+}
+
+export interface AuthorizeOptions {
+  now?: number | Date;
+  /**
+   * Match every rule's path case-insensitively, as an application that routes so (Express) reads
+   * it. Default false: the policy's own `case_sensitive` per rule.
+   */
+  caseInsensitive?: boolean;
+  /** Add the decision's `record` to the answer (and to a thrown error's `record`). */
+  record?: boolean;
+  connection?: ConnectionInfo;
+}
+
+/**
+ * A DPoP proof an allowed request used: the request may go on only once a replay store recorded
+ * `key` as new, kept `ttlSeconds` (until `expiresAt`, Unix seconds).
+ */
+export interface ProofUse {
+  readonly key: string;
+  readonly ttlSeconds: number;
+  readonly expiresAt: number;
+}
+
+/** A replay store's answer: anything but `'fresh'` or `'replayed'` refuses the request (503). */
+export type ReplayAnswer = 'fresh' | 'replayed' | 'full';
+
+/**
+ * Where used DPoP proofs are kept (each accepted once within its window). `record` answers
+ * `'fresh'` the first time and `'replayed'` after, now or later (a promise); a throw, a rejection
+ * or any other answer refuses the request with ERR_REPLAY_STORE_UNAVAILABLE (503).
+ */
+export interface ReplayStore {
+  record(proof: ProofUse): ReplayAnswer | Promise<ReplayAnswer>;
+}
+
+/** The core's in-memory store (`memoryReplayStore`). */
+export interface MemoryReplayStore extends ReplayStore {
+  record(proof: ProofUse): ReplayAnswer;
+  /** Entries held (expired ones leave on their bucket's next write). */
+  readonly size: number;
+}
 
 /** Verifies tokens against a policy. Synchronous; keep one per process (it holds the cache). */
 export class Verifier {
@@ -304,18 +379,30 @@ export class Verifier {
   refusedKeys(provider: string): readonly string[];
   /** Verifies a token, or throws EdgewardError. */
   verify(token: string, options?: VerifyOptions): VerifyResult;
-  /** Decides a request by the policy's rules, or throws EdgewardError (see its `denial`). */
   /**
-   * `caseInsensitive`: match every rule's path case-insensitively, as an application that routes
-   * so (Express) reads it. Default false: the policy's own `case_sensitive` per rule.
-   * `record: true` adds the decision's `record` to the answer (and to a thrown error's `record`).
+   * Decides a request by the policy's rules, or throws EdgewardError (see its `denial`). An answer
+   * with `proof` may be acted on only once a replay store recorded the proof as new (the
+   * middleware does): else refuse it with `proofRefusal`.
    */
   authorize(
     method: string,
     path: string,
     headers: RequestHeaders,
-    options?: { now?: number | Date; caseInsensitive?: boolean; record?: boolean },
+    options?: AuthorizeOptions,
   ): AuthorizeResult & { record?: DecisionRecord };
+  /**
+   * The core's refusal of an answer whose proof the store held (`'replayed'`: ERR_DPOP_REPLAYED)
+   * or could not record (`'unavailable'`: ERR_REPLAY_STORE_UNAVAILABLE, 503, with `cause`).
+   */
+  proofRefusal(
+    answer: AuthorizeResult & { record?: DecisionRecord },
+    why: 'replayed' | 'unavailable',
+    cause?: unknown,
+  ): EdgewardError;
+  /** Whether the policy needs every request's client certificate (mtls/any, bind_subject_to_peer, peers). */
+  readonly readsPeerCertificates: boolean;
+  /** The in-memory replay store the middleware uses unless given one (one per verifier). */
+  readonly replayStore: MemoryReplayStore;
   /** `provider`'s `remote_jwks` from the policy (with defaults filled in), if it has one. */
   remoteJwksPolicy(provider: string): RemoteJwksSettings | undefined;
   /** The providers whose tokens the matching rule takes: one, or each alternative of a `requires_any` (`[]`: public or no rule). */
@@ -433,15 +520,29 @@ export interface MiddlewareRequest {
   /** Express: the full path of a mounted router. */
   originalUrl?: string;
   headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Every header as sent (name, value, …): repeated headers (two `DPoP`) stay apart. */
+  rawHeaders?: readonly string[];
+  /** The connection: its scheme, and on TLS the client certificate (node:tls's TLSSocket fits). */
+  socket?: MiddlewareSocket | null;
   /** Set by the middleware: the verified token, or undefined on a public route. */
   auth?: VerifyResult;
+}
+
+/** What the middleware reads from a request's socket (node:net's Socket and node:tls's TLSSocket fit). */
+export interface MiddlewareSocket {
+  /** True on TLS. */
+  encrypted?: boolean;
+  /** Whether the client certificate verified against the server's CAs. */
+  authorized?: boolean;
+  getPeerCertificate?(): { raw?: Uint8Array; subjectaltname?: string } | null;
+  remoteAddress?: string;
 }
 
 /** What the middleware writes on a refusal (node:http's ServerResponse fits). */
 export interface MiddlewareResponse {
   statusCode: number;
   setHeader(name: string, value: string): unknown;
-  end(body?: string): unknown;
+  end(body: string): unknown;
 }
 
 export type Middleware = (req: MiddlewareRequest, res: MiddlewareResponse, next?: (error?: unknown) => void) => void;
@@ -458,8 +559,16 @@ export interface MiddlewareOptions {
   /**
    * Called with every decision's record (allowed and refused; docs/policy.md, "Decision record"),
    * e.g. for an audit log. When given, a granted `req.auth` carries the same record as `decision`.
+   * A refusal comes with its error (for logs: its message, and the `cause` of a replay store's
+   * failure); never a token.
    */
-  onDecision?: (record: DecisionRecord, req: MiddlewareRequest) => void;
+  onDecision?: (record: DecisionRecord, req: MiddlewareRequest, error?: EdgewardError) => void;
+  /**
+   * Where the DPoP proofs the core accepted are recorded before a request goes on. Default the
+   * verifier's in-memory store (`verifier.replayStore`); several instances need a shared one
+   * (`redisReplayStore`).
+   */
+  replayStore?: ReplayStore;
 }
 
 /** What one decision was: who, holding what, by which rule, and the answer. Never the token. */
@@ -483,6 +592,34 @@ export interface DecisionRecord {
  * granted, and the core's header changes applied to `req.headers` / `req.rawHeaders` first.
  */
 export function middleware(verifier: Verifier, options?: MiddlewareOptions): Middleware;
+
+/** The core's in-memory replay store: `buckets` (default 1024) of `entriesPerBucket` (default 64). */
+export function memoryReplayStore(options?: { buckets?: number; entriesPerBucket?: number }): MemoryReplayStore;
+
+/** A node-redis (v4 and later) client, as far as the store uses it. */
+export interface NodeRedisClient {
+  set(key: string, value: string, options: { NX: true; EX: number }): PromiseLike<string | null>;
+}
+
+/** An ioredis client, as far as the store uses it. */
+export interface IoRedisClient {
+  set(key: string, value: string, ex: 'EX', seconds: number, nx: 'NX'): PromiseLike<string | null>;
+}
+
+export interface RedisReplayStoreOptions {
+  /** Prefixes every key (`edgeward:dpop:…`). Default `edgeward:`. */
+  prefix?: string;
+  /**
+   * A command without an answer within this many milliseconds refuses the request (503). Default
+   * 1000. Set the client's own command timeout too, so commands do not queue while Redis is away.
+   */
+  timeoutMs?: number;
+  /** Which client it is; default told by its API (ioredis has `defineCommand`). */
+  api?: 'node-redis' | 'ioredis';
+}
+
+/** A replay store in Redis for several instances: `SET <prefix><key> 1 NX EX <ttlSeconds>`. */
+export function redisReplayStore(client: NodeRedisClient | IoRedisClient, options?: RedisReplayStoreOptions): ReplayStore;
 
 // ---------------------------------------------------------------------------------------------
 // Tools

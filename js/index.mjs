@@ -7,6 +7,8 @@ export const {
   RemoteJwks,
   createRemoteJwks,
   middleware,
+  memoryReplayStore,
+  redisReplayStore,
   decodeUnverified,
   errorCodes,
   wasmMemoryBytes,

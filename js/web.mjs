@@ -18,6 +18,8 @@ export const {
   RemoteJwks,
   createRemoteJwks,
   middleware,
+  memoryReplayStore,
+  redisReplayStore,
   decodeUnverified,
   errorCodes,
   wasmMemoryBytes,

@@ -137,16 +137,13 @@ impl Decision {
     /// The refusal of an allowed request whose DPoP proof the replay store already held
     /// (`ERR_DPOP_REPLAYED`); a decision without a proof is left as it is.
     pub fn refuse_replayed(&mut self, policy: &Policy) {
-        self.refuse_proof(
-            |provider| Error::DpopReplayed { algs: provider.map(|p| p.pop.dpop_algs.clone()).unwrap_or_default() },
-            policy,
-        );
+        self.refuse_proof(Error::dpop_replayed_for, policy);
     }
 
     /// The refusal of an allowed request whose DPoP proof the replay store could not record
     /// (`ERR_REPLAY_STORE_UNAVAILABLE`, 503): never let through unrecorded. `reason` is for logs.
     pub fn refuse_store_unavailable(&mut self, policy: &Policy, reason: &str) {
-        self.refuse_proof(|_| Error::ReplayStoreUnavailable { reason: reason.to_owned() }, policy);
+        self.refuse_proof(|_| Error::replay_store_unavailable(reason), policy);
     }
 
     fn refuse_proof(&mut self, error: impl FnOnce(Option<&Provider>) -> Error, policy: &Policy) {
@@ -188,6 +185,21 @@ impl Decision {
             code,
             status,
         }
+    }
+}
+
+impl Error {
+    /// `ERR_DPOP_REPLAYED` for a proof used with a token of `provider` (the challenge names its
+    /// `dpop_algorithms`): what [`Decision::refuse_replayed`] gives, for a host that no longer
+    /// holds the decision when its store answers (the npm middleware awaits the store).
+    pub fn dpop_replayed_for(provider: Option<&Provider>) -> Error {
+        Error::DpopReplayed { algs: provider.map(|p| p.pop.dpop_algs.clone()).unwrap_or_default() }
+    }
+
+    /// `ERR_REPLAY_STORE_UNAVAILABLE` (503) with the store's `reason` (for logs): what
+    /// [`Decision::refuse_store_unavailable`] gives.
+    pub fn replay_store_unavailable(reason: &str) -> Error {
+        Error::ReplayStoreUnavailable { reason: reason.to_owned() }
     }
 }
 

@@ -7,10 +7,12 @@
 //
 // Every decision (policy, keys, verification, routes, HTTP answers) is the core's. This file only
 // converts arguments, turns the core's errors into EdgewardError, fetches JWKS documents and
-// writes HTTP answers the core has decided.
+// writes HTTP answers the core has decided. Proof of possession likewise: the middleware reads
+// the connection (scheme, authority, client certificate) and records each DPoP proof the core
+// names in a replay store; the core checks the proof and the binding, and says how to refuse.
 
 function makeApi(bindings, platform = {}) {
-  const { Core } = bindings;
+  const { Core, ReplayStore } = bindings;
 
   // RS256/384/512, PS256/384/512, ES384 and ES512 signatures through node:crypto (OpenSSL),
   // several times faster than the same in wasm. The core checks everything else before it asks
@@ -165,6 +167,46 @@ function makeApi(bindings, platform = {}) {
     return cleanValue(value);
   }
 
+  // `authorize`'s `connection` as the glue's four optional arguments (undefined: not known).
+  function connectionArgs(connection) {
+    if (connection === undefined) return [undefined, undefined, undefined, undefined];
+    if (connection === null || typeof connection !== 'object') throw new TypeError('connection must be an object');
+    const { scheme, authority, peerCertificate, peerUriSan } = connection;
+    for (const [name, value] of [['scheme', scheme], ['authority', authority], ['peerUriSan', peerUriSan]]) {
+      if (value !== undefined && typeof value !== 'string') throw new TypeError(`connection.${name} must be a string`);
+    }
+    if (peerCertificate !== undefined && !(peerCertificate instanceof Uint8Array)) {
+      throw new TypeError('connection.peerCertificate must be the DER bytes (a Uint8Array or Buffer)');
+    }
+    return [scheme, authority, peerCertificate, peerUriSan];
+  }
+
+  // The proof's time of decision: what it must be kept for is counted from there.
+  const decidedAt = (proof) => proof.expiresAt - proof.ttlSeconds;
+
+  /**
+   * The core's in-memory replay store (bounded buckets: a full bucket refuses a proof, 503,
+   * rather than forget one). Each process has its own: for several instances, use a shared
+   * store (`redisReplayStore`). `buckets` and `entriesPerBucket` default to 1024 and 64.
+   */
+  function memoryReplayStore(options = {}) {
+    const { buckets, entriesPerBucket } = options;
+    for (const [name, value] of [['buckets', buckets], ['entriesPerBucket', entriesPerBucket]]) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1 && value <= 0xffffffff)) {
+        throw new TypeError(`${name} must be a positive integer`);
+      }
+    }
+    const cache = new ReplayStore(buckets, entriesPerBucket);
+    return {
+      record(proof) {
+        return cache.record(proof.key, proof.expiresAt, decidedAt(proof));
+      },
+      get size() {
+        return cache.size();
+      },
+    };
+  }
+
   /** Verifies tokens against a policy (the same JSON the Envoy filter and the CLI read). */
   class Verifier {
     #core;
@@ -179,6 +221,8 @@ function makeApi(bindings, platform = {}) {
     #memoSize = 0;
     #refused = new Map(); // provider -> keys left out of its last JWKS
     #hostCrypto = false;
+    #replayStore = null;
+    #readsPeers;
 
     constructor(policy, options) {
       let text;
@@ -191,6 +235,7 @@ function makeApi(bindings, platform = {}) {
         rethrow(thrown);
       }
       this.#headerNames = JSON.parse(this.#core.header_names());
+      this.#readsPeers = this.#core.reads_peer_certificates();
       const memoize = options === undefined || options.memoize === undefined ? true : options.memoize;
       if (typeof memoize !== 'boolean') throw new TypeError('memoize must be a boolean');
       // { hostCrypto: false } keeps every signature in the core's wasm (as in browsers).
@@ -209,6 +254,20 @@ function makeApi(bindings, platform = {}) {
     /** Whether RSA, P-384 and P-521 signatures go to `node:crypto` (Node, unless `{ hostCrypto: false }`). */
     get hostCrypto() {
       return this.#hostCrypto;
+    }
+
+    /**
+     * Whether the policy needs every request's client certificate (`proof_of_possession` `mtls` or
+     * `any`, `bind_subject_to_peer`, `peers`); otherwise the middleware reads one only for a token
+     * refused for the lack of it.
+     */
+    get readsPeerCertificates() {
+      return this.#readsPeers;
+    }
+
+    /** The replay store the middleware uses unless given one: in memory, one per verifier. */
+    get replayStore() {
+      return (this.#replayStore ??= memoryReplayStore());
     }
 
     /** How many verified tokens the cache holds. */
@@ -285,12 +344,15 @@ function makeApi(bindings, platform = {}) {
      * 'granted', result, remove, set }` (the header changes the request needs before a handler
      * sees it: names to remove, `[name, value]` pairs to set), or throws EdgewardError (its
      * `denial` is the HTTP answer). `headers`: an object of lowercase names (Node's
-     * `req.headers`), a `Headers`, or a lookup function.
+     * `req.headers`), a `Headers`, or a lookup function. `connection` (`{ scheme, authority,
+     * peerCertificate, peerUriSan }`) is what the TLS layer knows, for proof of possession; an
+     * answer with `proof` may be acted on only once a replay store recorded it (`proofRefusal`).
      */
     authorize(method, path, headers, options) {
       if (typeof method !== 'string' || typeof path !== 'string') {
         throw new TypeError('method and path must be strings');
       }
+      const connection = connectionArgs(options === undefined ? undefined : options.connection);
       const now = nowSeconds(options === undefined ? undefined : options.now);
       const caseInsensitive = options === undefined || options.caseInsensitive === undefined ? false : options.caseInsensitive;
       if (typeof caseInsensitive !== 'boolean') throw new TypeError('caseInsensitive must be a boolean');
@@ -298,7 +360,7 @@ function makeApi(bindings, platform = {}) {
       const pairs = headerPairs(headers, this.#headerNames);
       let id;
       try {
-        id = this.#core.decide(method, path, pairs, now, caseInsensitive, wantRecord);
+        id = this.#core.decide(method, path, pairs, now, caseInsensitive, wantRecord, ...connection);
       } catch (thrown) {
         rethrow(thrown);
       }
@@ -313,7 +375,32 @@ function makeApi(bindings, platform = {}) {
       const { remove, set } = changes === '' ? NO_CHANGES : JSON.parse(changes);
       const answer = id === PUBLIC ? { access: 'public', remove, set } : { access: 'granted', result: fresh(this.#record(id)), remove, set };
       if (record !== undefined) answer.record = record;
+      // Only a granted answer can have used a proof.
+      const proof = id === PUBLIC ? '' : this.#core.take_proof();
+      if (proof !== '') answer.proof = Object.freeze(JSON.parse(proof));
       return answer;
+    }
+
+    /**
+     * The core's refusal of an `authorize` answer whose `proof` the replay store already held
+     * (`'replayed'`: ERR_DPOP_REPLAYED, 401 with the DPoP challenge) or could not record
+     * (`'unavailable'`: ERR_REPLAY_STORE_UNAVAILABLE, 503; `cause` says why, for logs). Its
+     * `record` is the answer's, refused.
+     */
+    proofRefusal(answer, why, cause) {
+      if (answer === null || typeof answer !== 'object' || answer.proof === undefined || answer.result === undefined) {
+        throw new TypeError('proofRefusal needs an authorize answer with a proof');
+      }
+      if (why !== 'replayed' && why !== 'unavailable') throw new TypeError("why must be 'replayed' or 'unavailable'");
+      const reason = cause === undefined ? 'no reason given' : String(cause instanceof Error ? cause.message : cause);
+      const info = JSON.parse(this.#core.proof_refusal(answer.result.provider, why === 'replayed', reason));
+      const error = new EdgewardError(info, cause === undefined ? undefined : { cause });
+      if (answer.record !== undefined) {
+        // The decision record as the refusal left it: the core's code and status.
+        const record = Object.freeze({ ...answer.record, code: info.code, status: info.status });
+        Object.defineProperty(error, 'record', { value: record, enumerable: false });
+      }
+      return error;
     }
 
     /** `provider`'s `remote_jwks` from the policy (uri and durations), if it has one. */
@@ -709,10 +796,68 @@ function makeApi(bindings, platform = {}) {
     }
   }
 
+  const text = (value) => (typeof value === 'string' ? value : undefined);
+
+  // What node:http, node:https and node:http2 know about a request's connection, for proof of
+  // possession. The scheme is the socket's (TLS or not), the authority the request's own Host
+  // (HTTP/2: :authority). X-Forwarded-* headers are never read: any client can send them (behind a
+  // proxy that ends TLS, the policy's dpop_origins names the public origin). The client
+  // certificate only `withPeer`: its DER whenever there is one (the TLS handshake proved the
+  // client holds its key: enough for a certificate-bound token, with or without a CA), its first
+  // URI SAN only when the TLS layer verified it against its CAs (`socket.authorized`): a peer ID
+  // no CA vouched for would be anyone's to claim.
+  function connectionOf(req, withPeer) {
+    const socket = req.socket;
+    const encrypted = socket != null && socket.encrypted === true;
+    const headers = req.headers ?? {};
+    const connection = {
+      scheme: socket == null ? undefined : encrypted ? 'https' : 'http',
+      authority: text(headers[':authority']) ?? text(headers.host),
+    };
+    if (withPeer && encrypted && typeof socket.getPeerCertificate === 'function') {
+      const certificate = socket.getPeerCertificate();
+      if (certificate != null && certificate.raw instanceof Uint8Array) {
+        connection.peerCertificate = certificate.raw;
+        if (socket.authorized === true) connection.peerUriSan = firstUriSan(certificate.subjectaltname);
+      }
+    }
+    return connection;
+  }
+
+  // The first `URI:` entry of node:tls's `subjectaltname` (`DNS:a, URI:spiffe://…`; since Node
+  // 17.3 a value holding a comma or a quote comes as a JSON string). Unreadable: undefined.
+  function firstUriSan(san) {
+    if (typeof san !== 'string') return undefined;
+    const entry = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,"]*)(?:, |$)/y;
+    while (entry.lastIndex < san.length) {
+      const match = entry.exec(san);
+      if (match === null) return undefined;
+      if (match[1] !== 'URI') continue;
+      if (!match[2].startsWith('"')) return match[2];
+      try {
+        return JSON.parse(match[2]);
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  const isThenable = (value) => value !== null && typeof value === 'object' && typeof value.then === 'function';
+
+  // Why a store's answer is neither 'fresh' nor 'replayed' (the request is refused, 503).
+  function unusableAnswer(answer) {
+    if (answer === 'full') return new Error('the replay store is full (its bucket holds only live proofs)');
+    const what = typeof answer === 'string' ? JSON.stringify(answer.slice(0, 32)) : typeof answer;
+    return new Error(`the replay store answered ${what}, not 'fresh' or 'replayed'`);
+  }
+
   /**
    * `(req, res, next)` for node:http and Express: decides each request by the policy's rules,
    * puts the verified token on `req.auth`, and answers refusals exactly as the core maps them.
-   * Options: `now()` gives Unix seconds (tests); the default is the clock.
+   * Options: `now()` gives Unix seconds (tests); the default is the clock. `replayStore` records
+   * each DPoP proof the core accepted (`record(proof)` → 'fresh' | 'replayed', or a promise of
+   * it); default the verifier's in-memory store.
    */
   function middleware(verifier, options = {}) {
     if (!(verifier instanceof Verifier)) throw new TypeError('verifier must be an edgeward Verifier');
@@ -720,34 +865,55 @@ function makeApi(bindings, platform = {}) {
     if (now !== undefined && typeof now !== 'function') throw new TypeError('now must be a function');
     const caseSensitive = options.caseSensitive;
     if (caseSensitive !== undefined && typeof caseSensitive !== 'boolean') throw new TypeError('caseSensitive must be a boolean');
-    // onDecision(record, req): every decision's record (allowed and refused), e.g. for audit logs.
+    // onDecision(record, req, error): every decision's record (allowed and refused), e.g. for
+    // audit logs; a refusal's EdgewardError too (its message and cause: why a store failed).
     const onDecision = options.onDecision;
     if (onDecision !== undefined && typeof onDecision !== 'function') throw new TypeError('onDecision must be a function');
+    const replayStore = options.replayStore === undefined ? verifier.replayStore : options.replayStore;
+    if (replayStore === null || typeof replayStore !== 'object' || typeof replayStore.record !== 'function') {
+      throw new TypeError('replayStore must be an object with a record(proof) method');
+    }
     // Match paths as the application will route them: Express's routers ignore case (whatever
     // the app's 'case sensitive routing' says), so behind Express every rule is read
     // case-insensitively unless `caseSensitive: true` says the app routes exactly.
     const foldCase = (req) =>
       caseSensitive === undefined ? req.app != null && typeof req.app.get === 'function' && typeof req.app.use === 'function' : !caseSensitive;
 
+    // Each refusal once (a proof's refusal is reported where it is made, and passes through the
+    // remote-keys retry below).
+    const reported = new WeakSet();
     const reportRefusal = (error, req) => {
-      if (onDecision !== undefined && error instanceof EdgewardError && error.record !== undefined) onDecision(error.record, req);
+      if (onDecision === undefined || !(error instanceof EdgewardError) || error.record === undefined) return;
+      if (reported.has(error)) return;
+      reported.add(error);
+      onDecision(error.record, req, error);
     };
 
-    // `report: false` for a first try that may be retried with fresh keys (reported by the caller).
-    function decide(req, report = true) {
+    // The core's decision with this request's connection. A policy that does not need every
+    // client certificate gets this one's only when a refusal may be for the lack of it (a
+    // certificate-bound token): getPeerCertificate() costs more than a cached decision.
+    function authorizeRequest(req) {
       const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
       const headers = Array.isArray(req.rawHeaders) ? req.rawHeaders : req.headers;
-      let outcome;
-      try {
-        outcome = verifier.authorize(req.method, path, headers, {
+      const run = (withPeer) =>
+        verifier.authorize(req.method, path, headers, {
           now: now === undefined ? undefined : now(),
           caseInsensitive: foldCase(req),
           record: onDecision !== undefined,
+          connection: connectionOf(req, withPeer),
         });
+      const upFront = verifier.readsPeerCertificates;
+      try {
+        return run(upFront);
       } catch (error) {
-        if (report) reportRefusal(error, req);
-        throw error;
+        const late = !upFront && error instanceof EdgewardError && error.code === 'ERR_POP_MISSING' && req.socket?.encrypted === true;
+        if (!late) throw error;
+        return run(true);
       }
+    }
+
+    // The request goes on: the core's header changes, req.auth, the record.
+    function admit(req, outcome) {
       applyHeaderChanges(req, outcome);
       req.auth = outcome.access === 'granted' ? outcome.result : undefined;
       if (onDecision !== undefined) {
@@ -756,10 +922,49 @@ function makeApi(bindings, platform = {}) {
       }
     }
 
+    function refuseProof(req, outcome, why, cause) {
+      const error = verifier.proofRefusal(outcome, why, cause);
+      reportRefusal(error, req);
+      return error;
+    }
+
+    // A request with a DPoP proof goes on only once the store recorded the proof as new.
+    function settleProof(req, outcome, answer) {
+      if (answer === 'fresh') return admit(req, outcome);
+      if (answer === 'replayed') throw refuseProof(req, outcome, 'replayed');
+      throw refuseProof(req, outcome, 'unavailable', unusableAnswer(answer));
+    }
+
+    // `report: false` for a first try that may be retried with fresh keys (reported by the
+    // caller). Returns undefined, or a promise when the replay store answers later.
+    function decide(req, report = true) {
+      let outcome;
+      try {
+        outcome = authorizeRequest(req);
+      } catch (error) {
+        if (report) reportRefusal(error, req);
+        throw error;
+      }
+      if (outcome.proof === undefined) return admit(req, outcome);
+      let answer;
+      try {
+        answer = replayStore.record(outcome.proof);
+      } catch (cause) {
+        throw refuseProof(req, outcome, 'unavailable', cause);
+      }
+      if (!isThenable(answer)) return settleProof(req, outcome, answer);
+      return Promise.resolve(answer).then(
+        (late) => settleProof(req, outcome, late),
+        (cause) => {
+          throw refuseProof(req, outcome, 'unavailable', cause);
+        },
+      );
+    }
+
     async function decideWithRemote(req, remoteSets) {
       await Promise.all(remoteSets.map((remote) => remote.ensureFresh()));
       try {
-        decide(req, false);
+        await decide(req, false);
       } catch (error) {
         const retry = error instanceof EdgewardError && NEEDS_KEYS.has(error.code) &&
           (await Promise.all(remoteSets.map((remote) => remote.refetchForUnknownKey()))).includes(true);
@@ -767,7 +972,7 @@ function makeApi(bindings, platform = {}) {
           reportRefusal(error, req);
           throw error;
         }
-        decide(req);
+        await decide(req);
       }
     }
 
@@ -780,28 +985,78 @@ function makeApi(bindings, platform = {}) {
         next(error);
       } else {
         res.statusCode = 500;
-        res.end();
+        res.end('');
       }
     }
 
     return function edgeward(req, res, next) {
       const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
       const remoteSets = remotesFor(verifier, req.method, path);
-      if (remoteSets === undefined) {
-        let failure;
-        try {
-          decide(req);
-        } catch (error) {
-          failure = error;
-        }
-        finish(req, res, next, failure);
+      let pending;
+      try {
+        pending = remoteSets === undefined ? decide(req) : decideWithRemote(req, remoteSets);
+      } catch (error) {
+        finish(req, res, next, error);
         return;
       }
-      decideWithRemote(req, remoteSets).then(
+      if (pending === undefined) {
+        finish(req, res, next, undefined);
+        return;
+      }
+      pending.then(
         () => finish(req, res, next, undefined),
         (error) => finish(req, res, next, error),
       );
     };
+  }
+
+  /**
+   * A replay store in Redis, shared by every instance behind one policy: `SET <prefix><key> 1 NX
+   * EX <ttlSeconds>` ('OK': fresh; null: replayed). `client` is the application's connected
+   * node-redis (v4 and later) or ioredis client, told apart by its API (or say so: `api:
+   * 'node-redis' | 'ioredis'`). A command that fails, or does not answer within `timeoutMs`
+   * (default 1000), refuses the request (503): set the client's own command timeout as well, so
+   * that commands do not queue up while Redis is away.
+   */
+  function redisReplayStore(client, options = {}) {
+    if (client === null || typeof client !== 'object' || typeof client.set !== 'function') {
+      throw new TypeError('client must be a node-redis or ioredis client');
+    }
+    const { prefix = 'edgeward:', timeoutMs = 1000 } = options;
+    if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+      throw new TypeError('timeoutMs must be a positive number of milliseconds');
+    }
+    const api = options.api === undefined ? redisApiOf(client) : options.api;
+    if (api !== 'node-redis' && api !== 'ioredis') throw new TypeError("api must be 'node-redis' or 'ioredis'");
+    const setNx =
+      api === 'ioredis'
+        ? (key, ttl) => client.set(key, '1', 'EX', ttl, 'NX')
+        : (key, ttl) => client.set(key, '1', { NX: true, EX: ttl });
+    return {
+      async record(proof) {
+        const reply = await withTimeout(() => setNx(prefix + proof.key, proof.ttlSeconds), timeoutMs);
+        if (reply === 'OK') return 'fresh';
+        if (reply === null) return 'replayed';
+        throw new Error(`Redis answered SET NX with ${typeof reply === 'string' ? JSON.stringify(reply.slice(0, 32)) : typeof reply}`);
+      },
+    };
+  }
+
+  // ioredis has defineCommand; node-redis has isOpen and the upper-case command names.
+  function redisApiOf(client) {
+    if (typeof client.defineCommand === 'function') return 'ioredis';
+    if ('isOpen' in client || typeof client.SET === 'function') return 'node-redis';
+    throw new TypeError("cannot tell the Redis client's API: pass { api: 'node-redis' } or { api: 'ioredis' }");
+  }
+
+  // `command()`'s promise, or a rejection after `ms`: a Redis that does not answer fails closed, fast.
+  function withTimeout(command, ms) {
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    });
+    return Promise.race([Promise.resolve().then(command), late]).finally(() => clearTimeout(timer));
   }
 
   /** Reads a token's header and claims WITHOUT verifying it (for display and debugging). */
@@ -830,6 +1085,8 @@ function makeApi(bindings, platform = {}) {
     RemoteJwks,
     createRemoteJwks,
     middleware,
+    memoryReplayStore,
+    redisReplayStore,
     decodeUnverified,
     errorCodes,
     wasmMemoryBytes,

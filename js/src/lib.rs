@@ -10,12 +10,20 @@
 //! to remember, and any larger number names a verified token. The same verified token (the core's cache hands back the same `Arc`) gets the
 //! same number, so the JS side decodes each verified token's JSON once and reuses it; numbers are
 //! never reused for another token.
+//!
+//! Proof of possession: `decide` takes the connection (scheme, authority, the client
+//! certificate's DER and its URI SAN) and leaves an allowed request's DPoP proof in
+//! [`Core::take_proof`]; the JS side records it in its replay store (which may answer later, with
+//! other requests decided in between) and asks [`Core::proof_refusal`] for the core's refusal when
+//! the store held it or could not answer. [`ReplayStore`] is the core's in-memory store.
 
+use edgeward::replay::{Recorded, ReplayCache};
 use edgeward::{
-    Access, Algorithm, Allowed, Error, HostCrypto, HostKey, HostVerdict, MAX_CACHED_TOKEN_BYTES, Request,
-    VerifiedToken, Verifier,
+    Access, Algorithm, Allowed, Connection, Error, HostCrypto, HostKey, HostVerdict, MAX_CACHED_TOKEN_BYTES, ProofUse,
+    Request, VerifiedToken, Verifier,
 };
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -45,6 +53,8 @@ pub struct Core {
     changes: String,
     /// The last `decide`'s record as JSON, when it was asked for (`""` otherwise).
     record: String,
+    /// The DPoP proof of the last allowed `decide`, as JSON (`""` when it used none).
+    proof: String,
     ids: TokenIds,
 }
 
@@ -234,6 +244,7 @@ impl Core {
             last: None,
             changes: String::new(),
             record: String::new(),
+            proof: String::new(),
             ids: TokenIds::default(),
         })
     }
@@ -276,7 +287,13 @@ impl Core {
     /// Decides a request by the policy's rules ([`Verifier::decide`]): `1` for a public route, a
     /// token number (≥ 2), or `0` with the error in [`Core::take_error`]. `headers` holds
     /// `name\0value` pairs joined by `\0`, names in lowercase. The header changes of an allowed
-    /// request wait in [`Core::take_changes`].
+    /// request wait in [`Core::take_changes`], its DPoP proof in [`Core::take_proof`].
+    ///
+    /// The connection (each part optional; absent for callers that know none): the `scheme` and
+    /// `authority` the request came to (DPoP's `htu`), the DER of the client certificate the TLS
+    /// handshake proved the client holds the key of (hashed here; the core compares it with a
+    /// token's `cnf["x5t#S256"]`), and the first URI SAN of a certificate the TLS layer verified.
+    #[expect(clippy::too_many_arguments, reason = "one flat call across the wasm boundary per request")]
     pub fn decide(
         &mut self,
         method: &str,
@@ -285,6 +302,10 @@ impl Core {
         now: f64,
         case_insensitive: bool,
         record: bool,
+        scheme: Option<String>,
+        authority: Option<String>,
+        peer_certificate: Option<Vec<u8>>,
+        peer_uri_san: Option<String>,
     ) -> Result<u32, String> {
         let now = seconds(now)?;
         let mut pairs = Vec::new();
@@ -292,15 +313,26 @@ impl Core {
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             pairs.push((name, value));
         }
-        let decision = self.verifier.decide(&Request { case_insensitive, ..Request::new(method, path, &pairs) }, now);
+        let connection = Connection {
+            scheme: scheme.as_deref(),
+            authority: authority.as_deref(),
+            peer_certificate_sha256: peer_certificate.map(|der| Sha256::digest(&der).into()),
+            peer_uri_san: peer_uri_san.as_deref(),
+        };
+        let request = Request { case_insensitive, connection, ..Request::new(method, path, &pairs) };
+        let decision = self.verifier.decide(&request, now);
         self.record = if record {
             serde_json::to_string(&decision.record(self.verifier.policy())).unwrap_or_default()
         } else {
             String::new()
         };
+        self.proof = String::new();
         Ok(match decision.outcome {
             Ok(allowed) => {
                 self.changes = changes_json(&allowed);
+                if let Some(proof) = &allowed.proof {
+                    self.proof = proof_json(proof, now);
+                }
                 match allowed.access {
                     Access::Public => PUBLIC,
                     // The header text bounds the token's length.
@@ -315,6 +347,34 @@ impl Core {
     /// ([`edgeward::DecisionRecord`]), or `""`; once.
     pub fn take_record(&mut self) -> String {
         std::mem::take(&mut self.record)
+    }
+
+    /// The DPoP proof the last allowed [`Core::decide`] used, as JSON text (`{"key": "dpop:…",
+    /// "ttlSeconds": n, "expiresAt": unix seconds}`: what the replay store must keep, and how
+    /// long), or `""` when it used none; once. The request may go on only once the store recorded it.
+    pub fn take_proof(&mut self) -> String {
+        std::mem::take(&mut self.proof)
+    }
+
+    /// The refusal (error JSON, as [`Core::take_error`] gives) of an allowed request whose DPoP
+    /// proof, used with a token of `provider`, the replay store already held (`replayed`:
+    /// `ERR_DPOP_REPLAYED`, the provider's DPoP challenge) or could not record
+    /// (`ERR_REPLAY_STORE_UNAVAILABLE`, 503; `reason` for logs). Needs no earlier decision: the
+    /// store answers after other requests were decided.
+    pub fn proof_refusal(&self, provider: &str, replayed: bool, reason: &str) -> String {
+        let error = if replayed {
+            Error::dpop_replayed_for(self.verifier.policy().provider(provider))
+        } else {
+            Error::replay_store_unavailable(reason)
+        };
+        error_json(&error)
+    }
+
+    /// Whether the policy reads client certificates for every request (a provider's
+    /// `proof_of_possession` is `mtls` or `any`, `bind_subject_to_peer`, or a rule's `peers`);
+    /// otherwise a host reads one only for a token that turns out bound to it.
+    pub fn reads_peer_certificates(&self) -> bool {
+        self.verifier.policy().reads_peer_certificates()
     }
 
     /// The header changes of the last allowed [`Core::decide`] as JSON text
@@ -400,6 +460,67 @@ impl Core {
         self.ids.clear();
         self.last = None;
     }
+}
+
+fn proof_json(proof: &ProofUse, now: i64) -> String {
+    json!({ "key": proof.key(), "ttlSeconds": proof.ttl_seconds(now), "expiresAt": proof.expires_at }).to_string()
+}
+
+/// The core's in-memory replay store ([`ReplayCache`]: bounded buckets; a full bucket refuses
+/// rather than forgets), for the npm package's default store.
+#[wasm_bindgen]
+pub struct ReplayStore {
+    cache: ReplayCache,
+}
+
+#[wasm_bindgen]
+impl ReplayStore {
+    /// A store of `buckets` buckets of at most `entries_per_bucket` proofs each (the core's
+    /// defaults when absent: 1,024 × 64).
+    #[wasm_bindgen(constructor)]
+    pub fn new(buckets: Option<u32>, entries_per_bucket: Option<u32>) -> ReplayStore {
+        let size = |n: Option<u32>, default: usize| n.and_then(|n| usize::try_from(n).ok()).unwrap_or(default);
+        let buckets = size(buckets, edgeward::replay::DEFAULT_BUCKETS);
+        let entries = size(entries_per_bucket, edgeward::replay::DEFAULT_BUCKET_ENTRIES);
+        ReplayStore { cache: ReplayCache::new(buckets, entries) }
+    }
+
+    /// Records the proof `key` (`dpop:` and 32 hex digits, from [`Core::take_proof`]) kept until
+    /// `expires_at`, at `now`: `"fresh"` the first time, `"replayed"` after, `"full"` when its
+    /// bucket holds only live proofs. Throws for a key that is not a proof's.
+    pub fn record(&mut self, key: &str, expires_at: f64, now: f64) -> Result<String, String> {
+        let id = proof_id(key).ok_or_else(|| "not a DPoP proof key (dpop: and 32 hex digits)".to_owned())?;
+        let proof = ProofUse { id, expires_at: seconds(expires_at)? };
+        Ok(match self.cache.record(&proof, seconds(now)?) {
+            Recorded::Fresh(_) => "fresh",
+            Recorded::Replayed => "replayed",
+            Recorded::Full => "full",
+        }
+        .to_owned())
+    }
+
+    /// Entries held (expired ones leave on their bucket's next write).
+    pub fn size(&self) -> u32 {
+        u32::try_from(self.cache.len()).unwrap_or(u32::MAX)
+    }
+}
+
+/// The 16-byte id of a proof key ([`ProofUse::key`]: `dpop:` and lowercase hex).
+fn proof_id(key: &str) -> Option<[u8; 16]> {
+    let hex = key.strip_prefix("dpop:")?.as_bytes();
+    if hex.len() != 32 {
+        return None;
+    }
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    let mut id = [0u8; 16];
+    for (byte, pair) in id.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(id)
 }
 
 fn changes_json(allowed: &Allowed) -> String {
@@ -524,7 +645,7 @@ mod tests {
     #[test]
     fn refusals_carry_the_cores_http_answer() {
         let mut core = Core::new(POLICY).unwrap();
-        assert_eq!(core.decide("GET", "/a", "", 1_800_000_000.0, false, false), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/a", "", 1_800_000_000.0, false, false, None, None, None, None), Ok(REFUSED));
         let error = info(&core.take_error());
         assert_eq!(error["code"], "ERR_JWT_MISSING");
         assert_eq!(error["status"], 401);
@@ -532,11 +653,53 @@ mod tests {
         assert_eq!(error["body"], r#"{"error":"unauthorized","code":"ERR_JWT_MISSING"}"#);
         assert_eq!(core.take_error(), "null", "an error is handed out once");
 
-        assert_eq!(core.decide("GET", "/a", "authorization\0Bearer x.y.z", 1_800_000_000.0, false, false), Ok(REFUSED));
+        assert_eq!(
+            core.decide(
+                "GET",
+                "/a",
+                "authorization\0Bearer x.y.z",
+                1_800_000_000.0,
+                false,
+                false,
+                None,
+                None,
+                None,
+                None
+            ),
+            Ok(REFUSED)
+        );
         // The header was found and its token parsed (and refused), not reported missing.
         assert_eq!(info(&core.take_error())["code"], "ERR_JWT_INVALID");
-        assert_eq!(core.decide("GET", "/b", "", 1_800_000_000.0, false, false), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/b", "", 1_800_000_000.0, false, false, None, None, None, None), Ok(REFUSED));
         assert_eq!(info(&core.take_error())["code"], "ERR_ROUTE_DENIED");
+    }
+
+    #[test]
+    fn proof_refusals_are_the_cores_without_a_decision() {
+        let core = Core::new(POLICY).unwrap();
+        let replayed = info(&core.proof_refusal("idp", true, ""));
+        assert_eq!((replayed["code"].as_str(), replayed["status"].as_u64()), (Some("ERR_DPOP_REPLAYED"), Some(401)));
+        assert_eq!(replayed["www_authenticate"], r#"DPoP realm="edgeward", error="invalid_dpop_proof", algs="ES256""#);
+        let down = info(&core.proof_refusal("idp", false, "connection refused"));
+        assert_eq!((down["code"].as_str(), down["status"].as_u64()), (Some("ERR_REPLAY_STORE_UNAVAILABLE"), Some(503)));
+        assert!(down["message"].as_str().unwrap().contains("connection refused"));
+        assert_eq!(down["body"], r#"{"error":"temporarily_unavailable","code":"ERR_REPLAY_STORE_UNAVAILABLE"}"#);
+        assert!(!core.reads_peer_certificates());
+    }
+
+    #[test]
+    fn the_memory_store_takes_a_proof_once_and_refuses_when_full() {
+        let mut store = ReplayStore::new(Some(1), Some(1));
+        let (a, b) = (format!("dpop:{}", "ab".repeat(16)), format!("dpop:{}", "0c".repeat(16)));
+        assert_eq!(store.record(&a, 100.0, 10.0).as_deref(), Ok("fresh"));
+        assert_eq!(store.record(&a, 100.0, 11.0).as_deref(), Ok("replayed"));
+        assert_eq!(store.record(&b, 100.0, 11.0).as_deref(), Ok("full"));
+        assert_eq!(store.record(&b, 200.0, 100.0).as_deref(), Ok("fresh"), "room once the first expired");
+        assert_eq!(store.size(), 1);
+        for bad in ["dpop:AB", &a.to_uppercase(), &a[5..], "dpop:zz"] {
+            assert!(store.record(bad, 100.0, 10.0).is_err(), "{bad}");
+        }
+        assert_eq!(proof_id(&a), Some([0xab; 16]));
     }
 
     #[test]

@@ -20,7 +20,9 @@ test('no `any` in the public declarations', () => {
     const code = fs
       .readFileSync(path.join(js, file), 'utf8')
       .replace(/\/\*[\s\S]*?\*\//g, '')
-      .replace(/\/\/.*$/gm, '');
+      .replace(/\/\/.*$/gm, '')
+      // String literal types are values, not the type: proof_of_possession may be 'any'.
+      .replace(/'[^'\n]*'/g, "''");
     assert.doesNotMatch(code, /\bany\b/, file);
   }
 });

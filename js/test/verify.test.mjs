@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import crypto from 'node:crypto';
 import { Verifier, EdgewardError, errorCodes, decodeUnverified } from '../index.mjs';
 import { NOW, ISSUER, AUDIENCE, keyPair, mint, claims, policy, codeOf } from './helpers.mjs';
+import { dpopKey, makeProof } from '../../tests/fixtures/dpop.mjs';
 
 const es = keyPair('ES256', 'k1');
 const es2 = keyPair('ES256', 'k2');
@@ -143,6 +144,63 @@ describe('every error code is reachable from JS', () => {
     });
   });
 
+  test('proof-of-possession failures (authorize with a connection)', () => {
+    const bot = dpopKey();
+    const der = Buffer.from('a client certificate (DER)');
+    const billing = 'spiffe://example.org/ns/bots/sa/billing';
+    const v = new Verifier({ ...policy([es.jwk]), rules: [
+      { match: { prefix: '/orders' }, requires: { provider_name: 'corp-idp', scopes: ['read:orders'] } },
+      { match: { prefix: '/peers' }, requires: { provider_name: 'corp-idp', peers: [billing] } },
+    ] });
+    const connection = { scheme: 'https', authority: 'api.example.com' };
+    const htu = 'https://api.example.com/orders/1';
+    const dpopBound = mint(es, claims({ cnf: { jkt: bot.jkt } }));
+    const asked = (token, options = {}) =>
+      v.authorize('GET', '/orders/1', { authorization: `DPoP ${token}`, dpop: makeProof({ key: bot.privateKey, htm: 'GET', htu, token, iat: NOW }) }, {
+        now: NOW,
+        connection,
+        ...options,
+      });
+    expectCode('ERR_POP_MISSING', () => v.authorize('GET', '/orders/1', { authorization: `Bearer ${dpopBound}` }, { now: NOW, connection }), (e) =>
+      assert.equal(e.denial.wwwAuthenticate, 'DPoP realm="edgeward", error="invalid_token", algs="ES256"'),
+    );
+    expectCode('ERR_DPOP_PROOF_INVALID', () => asked(dpopBound, { connection: { ...connection, authority: 'other.example.com' } }), (e) =>
+      assert.equal(e.denial.wwwAuthenticate, 'DPoP realm="edgeward", error="invalid_dpop_proof", algs="ES256"'),
+    );
+    const certBound = mint(es, claims({ cnf: { 'x5t#S256': crypto.createHash('sha256').update(der).digest('base64url') } }));
+    const withCert = (peerCertificate) =>
+      v.authorize('GET', '/orders/1', { authorization: `Bearer ${certBound}` }, { now: NOW, connection: { ...connection, peerCertificate } });
+    assert.equal(withCert(der).access, 'granted');
+    expectCode('ERR_MTLS_BINDING_MISMATCH', () => withCert(Buffer.from('another certificate')));
+    const plain = `Bearer ${mint(es, claims())}`;
+    const peer = (peerUriSan) => v.authorize('GET', '/peers', { authorization: plain }, { now: NOW, connection: { ...connection, peerUriSan } });
+    assert.equal(peer(billing).access, 'granted');
+    expectCode('ERR_PEER_DENIED', () => peer('spiffe://example.org/ns/bots/sa/audit'), (e) => assert.equal(e.denial.status, 403));
+
+    // An allowed answer names its proof; the store's answer comes back as the core's refusal.
+    const answer = asked(dpopBound, { record: true });
+    assert.match(answer.proof.key, /^dpop:[0-9a-f]{32}$/);
+    assert.equal(answer.proof.expiresAt, NOW + 300 + 2 * 30 + 1);
+    assert.equal(answer.proof.ttlSeconds, 300 + 2 * 30 + 1);
+    expectCode('ERR_DPOP_REPLAYED', () => {
+      throw v.proofRefusal(answer, 'replayed');
+    }, (e) => {
+      assert.equal(e.denial.status, 401);
+      assert.equal(e.denial.wwwAuthenticate, 'DPoP realm="edgeward", error="invalid_dpop_proof", algs="ES256"');
+      assert.deepEqual([e.record.code, e.record.status, e.record.provider], ['ERR_DPOP_REPLAYED', 401, 'corp-idp']);
+    });
+    const down = new Error('connect ECONNREFUSED');
+    expectCode('ERR_REPLAY_STORE_UNAVAILABLE', () => {
+      throw v.proofRefusal(answer, 'unavailable', down);
+    }, (e) => {
+      assert.deepEqual([e.denial.status, e.denial.retryAfter, e.cause], [503, 5, down]);
+      assert.match(e.message, /ECONNREFUSED/);
+      assert.equal(e.denial.body, '{"error":"temporarily_unavailable","code":"ERR_REPLAY_STORE_UNAVAILABLE"}');
+    });
+    assert.throws(() => v.proofRefusal({ access: 'public' }, 'replayed'), TypeError);
+    assert.throws(() => asked(dpopBound, { connection: { peerCertificate: 'pem text' } }), TypeError);
+  });
+
   test('key and policy failures', () => {
     const remoteOnly = new Verifier({
       providers: { idp: { issuer: ISSUER, audiences: [AUDIENCE], remote_jwks: { uri: 'https://idp.example.com/jwks' } } },
@@ -188,7 +246,7 @@ describe('every error code is reachable from JS', () => {
 
   test('the codes reached are exactly the core\'s list', () => {
     assert.deepEqual([...reached.keys()].sort(), [...errorCodes()].sort());
-    assert.equal(errorCodes().length, 18);
+    assert.equal(errorCodes().length, 24);
   });
 });
 

@@ -1,15 +1,21 @@
 // Compiled by test/types.test.mjs with tsc --strict: the public types as an ESM user sees them.
 import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
 import {
   Verifier,
   EdgewardError,
   createRemoteJwks,
   middleware,
+  memoryReplayStore,
+  redisReplayStore,
   decodeUnverified,
   errorCodes,
   type Policy,
   type VerifyResult,
   type ErrorCode,
+  type ReplayStore,
+  type ReplayAnswer,
 } from 'edgeward';
 
 const policy: Policy = {
@@ -65,3 +71,27 @@ void [sub, scopes, viaRemote, header.alg, claims.exp, codes];
 verifier.verify('t', { scopes: [1] });
 // @ts-expect-error unknown policy field
 new Verifier({ providers: {}, bogus: true });
+
+// Proof of possession: the connection, the proof on an answer, replay stores.
+const answer = verifier.authorize('GET', '/orders', ['authorization', 'DPoP t', 'dpop', 'p'], {
+  connection: { scheme: 'https', authority: 'api.example.com', peerCertificate: new Uint8Array(8), peerUriSan: 'spiffe://x/y' },
+});
+if (answer.access === 'granted' && answer.proof !== undefined) {
+  const ttl: number = answer.proof.ttlSeconds;
+  const refusal: EdgewardError = verifier.proofRefusal(answer, 'unavailable', new Error('down'));
+  void [ttl, refusal.record?.code];
+}
+const memory = memoryReplayStore({ buckets: 16, entriesPerBucket: 4 });
+const held: number = memory.size + verifier.replayStore.size;
+const custom: ReplayStore = { record: async (): Promise<ReplayAnswer> => 'fresh' };
+declare const nodeRedis: { set(key: string, value: string, options: { NX: true; EX: number }): Promise<string | null> };
+declare const ioredis: { set(key: string, value: string, ex: 'EX', seconds: number, nx: 'NX'): Promise<'OK' | null> };
+const shared = redisReplayStore(nodeRedis, { timeoutMs: 500 });
+redisReplayStore(ioredis, { prefix: 'api:', api: 'ioredis' });
+https.createServer({ requestCert: true, rejectUnauthorized: false }, (req, res) => middleware(verifier, { replayStore: shared })(req, res));
+http2.createSecureServer({}, (req, res) => middleware(verifier, { replayStore: custom })(req, res));
+void held;
+// @ts-expect-error a store answers 'fresh' or 'replayed'
+const wrong: ReplayStore = { record: () => true };
+// @ts-expect-error the certificate is DER bytes, not PEM text
+verifier.authorize('GET', '/', {}, { connection: { peerCertificate: '-----BEGIN' } });
