@@ -28,7 +28,7 @@ import {
   envoyConfig, makeKey, metrics, mint, nowSeconds, requestTls, startEchoUpstream, startEnvoy, stopAll, until,
 } from './lib/harness.mjs';
 import { makeCertificates, makeClientCertificate } from '../../js/test/lib/tls.mjs';
-import { ath, dpopKey, makeHs256Proof, makeProof, publicJwk } from '../../tests/fixtures/dpop.mjs';
+import { ath, dpopKey, makeHs256Proof, makeProof } from '../../tests/fixtures/dpop.mjs';
 
 const AUDIENCE = 'orders-api';
 const BILLING = 'spiffe://example.org/ns/bots/sa/billing';
