@@ -5,7 +5,7 @@ FILTER_WASM := dist/edgeward_filter.wasm
 ENVOY_NODE_TESTS := envoy/tests/filter.test.mjs envoy/tests/jwks.test.mjs envoy/tests/config.test.mjs envoy/tests/gateway.test.mjs envoy/tests/bench.test.mjs \
   envoy/tests/failclosed.test.mjs envoy/tests/spoofing.test.mjs envoy/tests/refused-key.test.mjs envoy/tests/wsgi.test.mjs envoy/tests/attack.test.mjs envoy/tests/matrix.test.mjs envoy/tests/discovery.test.mjs envoy/tests/idp.test.mjs \
   envoy/tests/host-crypto.test.mjs envoy/tests/principal.test.mjs envoy/tests/filter-state.test.mjs envoy/tests/equivalence.test.mjs \
-  envoy/tests/tls-listener.test.mjs
+  envoy/tests/tls-listener.test.mjs envoy/tests/pop.test.mjs envoy/tests/pop-idp.test.mjs
 
 RUN_TARGET := gateway
 

@@ -10,6 +10,9 @@
 //   - edgeward, pure wasm: the same filter with the VM configuration {"host_crypto": false}
 //     (vm_config.configuration), which keeps RS*/PS* off Envoy's verify_signature; a build that
 //     never reads it runs its one path, and the report says so.
+// With ES256, also DPoP (RFC 9449) on "edgeward now": one DPoP-bound token reused with a new proof
+// per request (pre-minted, distinct jti, rotated by a wrk script; each accepted once and recorded
+// in the filter's replay store), against that Envoy's cold (distinct tokens) and reused bearer runs.
 // The setups of an algorithm run side by side (idle ones cost nothing) in interleaved rounds, in a
 // rotating order; each cell is the median of its rounds. Envoy CPU per request comes from
 // /proc/<pid>/stat (utime + stime) around each run. Writes envoy/BENCHMARKS-envoy.md (or --out), with
@@ -17,17 +20,26 @@
 //
 //   node envoy/bench/bench.mjs [--seconds 10] [--warmup 2] [--rounds 3] [--connections 16]
 //     [--tokens 20000] [--algs ES256,RS256,PS256] [--old-wasm F] [--out F] [--quick]
-// --quick (or BENCH_QUICK=1): --seconds 2 --warmup 1 --rounds 1 --tokens 5000 unless given, and a
-// missing old build is replaced by the current one (labelled): a shape check of a few minutes.
+//     [--dpop-seconds 2] [--dpop-proofs 36000]
+// --quick (or BENCH_QUICK=1): --seconds 2 --warmup 1 --rounds 1 --tokens 5000 --dpop-seconds 1
+// --dpop-proofs 20000 unless given, and a missing old build is replaced by the current one
+// (labelled): a shape check of a few minutes.
+// DPoP runs are short: every request needs a proof never used before, and the replay store holds
+// 65,536 live entries (1,024 buckets of 64; a full bucket answers 503). The bench policy keeps a
+// proof's entry for dpop_max_age_seconds (30) + 2 × clock_skew_seconds (5) + 1 = 41 s, a DPoP run
+// starts only once the last one's entries have expired, and one run uses at most --dpop-proofs
+// proofs (36k: with 1,024 buckets, ~35 per bucket, a full one improbable). Any non-2xx answer
+// (a replayed proof once they ran out, a full bucket) fails the bench.
 
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, sign, constants } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign, constants } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import {
   ROOT, WASM, nowSeconds, request, startEnvoy, stopAll, wasmFilter,
 } from '../tests/lib/harness.mjs';
+import { dpopKey, makeProof } from '../../tests/fixtures/dpop.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -46,6 +58,14 @@ const CONNECTIONS = num('--connections', 16, 16);
 const ROUNDS = num('--rounds', 3, 1);
 const DISTINCT = num('--tokens', 20000, 5000);
 const ALGS = arg('--algs', 'ES256,RS256,PS256').split(',');
+const DPOP_SECONDS = Math.min(num('--dpop-seconds', 2, 1), SECONDS);
+const DPOP_PROOFS = num('--dpop-proofs', 36000, 20000);
+const DPOP = ALGS.includes('ES256');
+// The bench policy's DPoP window (edgeward now): entries leave the replay store after DPOP_KEEP_SECONDS.
+const DPOP_MAX_AGE = 30;
+const DPOP_SKEW = 5;
+const DPOP_KEEP_SECONDS = DPOP_MAX_AGE + 2 * DPOP_SKEW + 1;
+const DPOP_TARGET = 1.3; // DPoP ÷ cold bearer, Envoy CPU per request
 const OUT = resolve(arg('--out', join(ROOT, 'envoy/BENCHMARKS-envoy.md')));
 const NOW_WASM = WASM;
 const DEFAULT_OLD_WASM = join(ROOT, 'target/baseline/wasm32-wasip1/wasm/edgeward_envoy.wasm');
@@ -138,9 +158,13 @@ const rbac = {
     },
   },
 };
-const policy = (alg, jwks) => ({
+const policy = (alg, jwks, { dpop = false } = {}) => ({
   providers: {
-    bench: { issuer: ISSUER, audiences: [AUDIENCE], algorithms: [alg], local_jwks: jwks, claim_to_headers: [{ claim_name: 'sub', header_name: 'x-bot-id' }] },
+    bench: {
+      issuer: ISSUER, audiences: [AUDIENCE], algorithms: [alg], local_jwks: jwks, claim_to_headers: [{ claim_name: 'sub', header_name: 'x-bot-id' }],
+      // DPoP fields only where the DPoP load runs (an old build may not know them).
+      ...(dpop ? { dpop_max_age_seconds: DPOP_MAX_AGE, clock_skew_seconds: DPOP_SKEW } : {}),
+    },
   },
   rules: [{ match: { prefix: '/orders', methods: ['GET'] }, requires: { provider_name: 'bench', scopes: [SCOPE] } }],
   token_cache_size: CACHE,
@@ -165,7 +189,7 @@ function filtersFor(setup, alg, jwks) {
     case S.none: return [router];
     case S.native: return [jwtAuthn(jwks), rbac, router];
     case S.old: return [wasmFilter(policy(alg, jwks), OLD_WASM), router];
-    case S.now: return [wasmFilter(policy(alg, jwks), NOW_WASM), router];
+    case S.now: return [wasmFilter(policy(alg, jwks, { dpop: alg === 'ES256' }), NOW_WASM), router];
     case S.pure: return [withVmConfiguration(wasmFilter(policy(alg, jwks), NOW_WASM), PURE_WASM_VM_CONFIG), router];
     default: throw new Error(setup);
   }
@@ -228,12 +252,75 @@ function wrk(url, seconds, { header, script }) {
 const MODES = ['reused token', `${DISTINCT / 1000}k distinct tokens`];
 const REUSED = MODES[0];
 const DISTINCT_MODE = MODES[1];
-const cellSeconds = ALGS.length * SETUPS.length * MODES.length * (ROUNDS * SECONDS + WARMUP_SECONDS);
+const DPOP_MODE = 'DPoP, fresh proof';
+const cellSeconds = ALGS.length * SETUPS.length * MODES.length * (ROUNDS * SECONDS + WARMUP_SECONDS)
+  + (DPOP ? (ROUNDS + (WARMUP_SECONDS > 0 ? 1 : 0)) * DPOP_SECONDS : 0);
 console.log(
   `bench-envoy: ${ALGS.join(', ')} × ${MODES.length} loads × ${SETUPS.length} setups × ${ROUNDS} round(s) of ${SECONDS} s ` +
     `(+ ${WARMUP_SECONDS} s warm-up each): about ${Math.ceil(cellSeconds / 60)} min of wrk, plus minting ${ALGS.length} × ${DISTINCT} tokens ` +
-    `and ${ALGS.length * SETUPS.length} Envoy starts${oldIsNow ? '; no old build: the old column is the current filter' : ''}`,
+    `and ${ALGS.length * SETUPS.length} Envoy starts${oldIsNow ? '; no old build: the old column is the current filter' : ''}` +
+    `${DPOP ? `; ES256 DPoP: ${ROUNDS} run(s) of ${DPOP_SECONDS} s, up to ${DPOP_PROOFS} proofs each` : ''}`,
 );
+
+// ---- DPoP ----
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+/** The DPoP load of one Envoy: a bound token, its key, and runs that never reuse a proof. */
+function dpopLoad(key, envoy) {
+  const bot = dpopKey('ES256');
+  const token = key.mint({ ...claims('dpop'), cnf: { jkt: bot.jkt } });
+  const ath = createHash('sha256').update(token, 'ascii').digest('base64url');
+  const htu = `${envoy.url}/orders`; // wrk sends Host: 127.0.0.1:<port>; the listener is http
+  const proof = () => makeProof({ key: bot.privateKey, jwk: bot.jwk, htm: 'GET', htu, ath, jti: randomBytes(12).toString('base64url') });
+  const file = join(dir, 'dpop.txt');
+  const script = join(dir, 'dpop.lua');
+  // One wrk thread (-t 1): one Lua state, so each proof goes out once. Past the last proof the
+  // script starts over: those replays are refused, and the bench fails on the non-2xx answers.
+  writeFileSync(script, `
+local lines = {}
+for line in io.lines("${file}") do lines[#lines + 1] = line end
+local auth = "DPoP " .. lines[1]
+local i = 1
+request = function()
+  i = i + 1
+  if i > #lines then i = 2 end
+  return wrk.format("GET", "/orders", { ["authorization"] = auth, ["dpop"] = lines[i] })
+end
+`);
+  let storeFreeAt = 0;
+  return {
+    /** The setup must verify proofs: a fresh one passes, once; the token as Bearer is refused. */
+    async check(label) {
+      const one = proof();
+      const headers = { authorization: `DPoP ${token}`, dpop: one };
+      const ok = await request(envoy, '/orders', { headers });
+      const again = await request(envoy, '/orders', { headers });
+      const bearer = await request(envoy, '/orders', { headers: { authorization: `Bearer ${token}` } });
+      if (ok.status !== 200 || again.json?.code !== 'ERR_DPOP_REPLAYED' || bearer.json?.code !== 'ERR_POP_MISSING') {
+        throw new Error(`${label} DPoP: a fresh proof got ${ok.status}, its replay ${again.status} ${again.json?.code}, the token as Bearer ${bearer.status} ${bearer.json?.code}`);
+      }
+    },
+    /** One run of `seconds` with fresh proofs, after the previous run's entries left the store. */
+    async run(label, seconds) {
+      const wait = storeFreeAt - Date.now();
+      if (wait > 0) {
+        console.log(`${label} DPoP: waiting ${(wait / 1000).toFixed(0)} s for the last run's proofs to leave the replay store`);
+        await sleep(wait);
+      }
+      const mintStart = Date.now();
+      writeFileSync(file, `${token}\n${Array.from({ length: DPOP_PROOFS }, proof).join('\n')}\n`);
+      const minted = (Date.now() - mintStart) / 1000;
+      const before = cpuTicks(envoy.child.pid);
+      const result = wrk(`${envoy.url}/orders`, seconds, { script });
+      const ticks = cpuTicks(envoy.child.pid) - before;
+      storeFreeAt = Date.now() + (DPOP_KEEP_SECONDS + 1) * 1000;
+      if (result.non2xx > 0 || result.errors) {
+        throw new Error(`${label} DPoP: ${result.non2xx} non-2xx answers of ${result.requests} (${DPOP_PROOFS} proofs${result.requests > DPOP_PROOFS ? ': they ran out, so proofs were replayed; lower --dpop-seconds or raise --dpop-proofs' : '; a full replay-store bucket answers 503'})${result.errors ? `, socket errors ${result.errors}` : ''}`);
+      }
+      return { ...result, cpuUs: (ticks / CLK_TCK) * 1e6 / result.requests, minted };
+    },
+  };
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeward-bench-'));
 const samples = new Map(); // `${alg}|${setup}|${mode}` -> runs
@@ -261,6 +348,7 @@ end
     const loadFor = (mode) => (mode === REUSED ? { header: `authorization: Bearer ${reused}` } : { script });
 
     const running = [];
+    let dpop = null;
     for (const setup of SETUPS) {
       const envoy = await startEnvoy(config(filtersFor(setup, alg, jwks)), { concurrency: 1, logLevel: 'warn' });
       envoys.push(envoy);
@@ -279,6 +367,11 @@ end
         throw new Error(`${alg} ${setup}: no token got ${none.status}, a token without the scope ${unscoped.status}, a bad signature ${forged.status}`);
       }
       if (WARMUP_SECONDS > 0) for (const mode of MODES) wrk(`${envoy.url}/orders`, WARMUP_SECONDS, loadFor(mode));
+      if (DPOP && alg === 'ES256' && setup === S.now) {
+        dpop = dpopLoad(key, envoy);
+        await dpop.check(`${alg} ${setup}`);
+        if (WARMUP_SECONDS > 0) await dpop.run(`${alg} ${setup} warm-up`, Math.min(WARMUP_SECONDS, DPOP_SECONDS));
+      }
     }
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const mode of MODES) {
@@ -294,6 +387,12 @@ end
           samples.set(id, [...(samples.get(id) ?? []), { ...result, cpuUs }]);
           console.log(`${alg} round ${round + 1}  ${setup.padEnd(34)} ${mode.padEnd(20)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  ${cpuUs.toFixed(1)} µs CPU/req  non-2xx ${result.non2xx}`);
         }
+      }
+      if (dpop) {
+        const result = await dpop.run(`${alg} round ${round + 1}`, DPOP_SECONDS);
+        const id = `${alg}|${S.now}|${DPOP_MODE}`;
+        samples.set(id, [...(samples.get(id) ?? []), result]);
+        console.log(`${alg} round ${round + 1}  ${S.now.padEnd(34)} ${DPOP_MODE.padEnd(20)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  ${result.cpuUs.toFixed(1)} µs CPU/req  non-2xx ${result.non2xx}  (${result.requests} of ${DPOP_PROOFS} proofs, minted in ${result.minted.toFixed(1)} s)`);
       }
     }
     await stopAll(running);
@@ -368,6 +467,38 @@ for (const [alg, goal] of Object.entries(PURE_WASM_TARGET)) {
 }
 if (DISTINCT <= CACHE) targets.push(`- **The ${DISTINCT} distinct tokens fit in both caches: the distinct-token verdicts above judge cache hits, not the targets' load.**`);
 
+let dpopSection = '';
+if (DPOP) {
+  const d = cell('ES256', S.now, DPOP_MODE);
+  const cold = cell('ES256', S.now, DISTINCT_MODE);
+  const warm = cell('ES256', S.now, REUSED);
+  const used = samples.get(`ES256|${S.now}|${DPOP_MODE}`).map((r) => r.requests);
+  const row = (load, r, ratio) => `| ${load} | ${r.cpuUs.toFixed(1)} (${r.spread}) | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} | ${r.non2xx} |`;
+  const ratio = d.cpuUs / cold.cpuUs;
+  dpopSection = `
+## DPoP (ES256)
+
+"edgeward now", ES256: one DPoP-bound token (\`cnf.jkt\`) reused, with a new ES256 proof per request
+(\`authorization: DPoP …\` and \`dpop: …\`, \`htu\` http://127.0.0.1:<port>/orders), against the bearer runs of
+the same Envoy in the same rounds: cold (${DISTINCT_MODE}) and a reused token. Proofs are minted before each
+${DPOP_SECONDS} s run (${DPOP_PROOFS} of them, distinct \`jti\`; a run used ${Math.min(...used)}–${Math.max(...used)}) and rotated by a wrk
+script, each sent once; every accepted one is recorded in the filter's replay store (shared data, one
+compare-and-set per request). Its entries stay ${DPOP_KEEP_SECONDS} s (the bench policy: \`dpop_max_age_seconds\`
+${DPOP_MAX_AGE}, \`clock_skew_seconds\` ${DPOP_SKEW}); a run waits until the previous one's are gone, so its buckets end
+with ~${Math.round(Math.max(...used) / 1024)} entries on average (a store near its 64-entry limit reads and writes ~1.5 KiB per request instead).
+The proof's signature is verified on every request (the token comes from the cache; the proof key is
+kept verified-ready by thumbprint). A run with any non-2xx answer fails the bench.
+
+| load | Envoy CPU µs/req (range) | req/s | p50 ms | p99 ms | DPoP ÷ this | non-2xx |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${row(`DPoP: reused bound token, fresh proof`, d, '—')}
+${row(`bearer: ${DISTINCT_MODE} (cold)`, cold, x2(ratio))}
+${row('bearer: reused token', warm, x2(d.cpuUs / warm.cpuUs))}
+
+- DPoP ÷ cold bearer ≤ ${DPOP_TARGET.toFixed(1)}×: ${d.cpuUs.toFixed(1)} ÷ ${cold.cpuUs.toFixed(1)} µs = **${x2(ratio)}** — ${verdict(ratio <= DPOP_TARGET)}.${DISTINCT <= CACHE ? ' **The distinct tokens of this run fit in the cache: "cold" is a cache hit here.**' : ''}
+`;
+}
+
 const oldNote = oldIsNow
   ? '**No old build was given: the old column is the current filter**, so it says nothing about the baseline.'
   : `"edgeward old" is the filter built from ${OLD_REV} (a git worktree of it, \`make bench-envoy\`)` +
@@ -402,7 +533,7 @@ ${summary.join('\n')}
 Edgeward now ÷ native is Envoy CPU per request, this run.
 
 ${targets.join('\n')}
-
+${dpopSection}
 ## Every cell
 
 | alg | tokens | setup | req/s | p50 ms | p99 ms | Envoy CPU µs/req (range) | filter cost µs/req | edgeward ÷ native | non-2xx |

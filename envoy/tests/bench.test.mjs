@@ -2,8 +2,9 @@
 // and PS256 every setup (no filter, native jwt_authn + RBAC, edgeward old, now and pure wasm with
 // the VM configuration {"host_crypto": false}) enforces the same policy (the bench refuses to
 // measure otherwise: a valid token passes, no token, a bad signature and a token without the scope
-// are refused), the report holds every cell, the ratios and the targets' verdicts. Skipped where
-// wrk is not installed.
+// are refused), the report holds every cell, the ratios and the targets' verdicts, and the ES256
+// DPoP section (fresh proofs, none refused) with its ratio to the bearer runs. Skipped where wrk is
+// not installed.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -42,6 +43,12 @@ test('bench-envoy runs and reports every algorithm, load and setup', { skip: !ha
     assert.match(report, /^- RS256, 0\.2k distinct tokens: edgeward now ≤ 1\.00× native: .*\*\*[\d.]+×\*\* — (reached|\*\*not reached\*\*)\.$/m);
     assert.match(report, /^- RS256, 0\.2k distinct tokens: the pure-wasm path ≥ 1\.5× faster than old .*\*\*[\d.]+×\*\*/m);
     assert.match(report, /fit in both caches/, 'a smoke run says its distinct tokens are cache hits');
+    // ES256 DPoP: a bound token with a fresh proof per request, against the cold and reused bearer runs.
+    assert.match(report, /^## DPoP \(ES256\)$/m);
+    for (const load of ['DPoP: reused bound token, fresh proof', 'bearer: 0\\.2k distinct tokens \\(cold\\)', 'bearer: reused token']) {
+      assert.match(report, new RegExp(`^\\| ${load} \\| [\\d.]+ \\([\\d–]+\\) \\| \\d+ \\| [\\d.]+ \\| [\\d.]+ \\| (—|[\\d.]+×) \\| 0 \\|$`, 'm'), load);
+    }
+    assert.match(report, /^- DPoP ÷ cold bearer ≤ 1\.3×: .*\*\*[\d.]+×\*\* — (reached|\*\*not reached\*\*)\./m);
     assert.doesNotMatch(report, /\| [1-9]\d* \|$/m, 'no non-2xx answers during the runs');
   } finally {
     rmSync(dir, { recursive: true, force: true });
