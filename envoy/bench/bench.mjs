@@ -25,10 +25,10 @@
 // --dpop-proofs 20000 unless given, and a missing old build is replaced by the current one
 // (labelled): a shape check of a few minutes.
 // DPoP runs are short: every request needs a proof never used before, and the replay store holds
-// 65,536 live entries (1,024 buckets of 64; a full bucket answers 503). The bench policy keeps a
+// 1,048,576 live entries (16,384 buckets of 64; a full bucket answers 503). The bench policy keeps a
 // proof's entry for dpop_max_age_seconds (30) + 2 × clock_skew_seconds (5) + 1 = 41 s, a DPoP run
 // starts only once the last one's entries have expired, and one run uses at most --dpop-proofs
-// proofs (36k: with 1,024 buckets, ~35 per bucket, a full one improbable). Any non-2xx answer
+// proofs (36k: with 16,384 buckets, ~2 per bucket, a full one improbable). Any non-2xx answer
 // (a replayed proof once they ran out, a full bucket) fails the bench.
 
 import { spawnSync } from 'node:child_process';
@@ -485,7 +485,7 @@ ${DPOP_SECONDS} s run (${DPOP_PROOFS} of them, distinct \`jti\`; a run used ${Ma
 script, each sent once; every accepted one is recorded in the filter's replay store (shared data, one
 compare-and-set per request). Its entries stay ${DPOP_KEEP_SECONDS} s (the bench policy: \`dpop_max_age_seconds\`
 ${DPOP_MAX_AGE}, \`clock_skew_seconds\` ${DPOP_SKEW}); a run waits until the previous one's are gone, so its buckets end
-with ~${Math.round(Math.max(...used) / 1024)} entries on average (a store near its 64-entry limit reads and writes ~1.5 KiB per request instead).
+with ~${Math.round(Math.max(...used) / 16384)} entries on average (a store near its 64-entry limit reads and writes ~1.5 KiB per request instead).
 The proof's signature is verified on every request (the token comes from the cache; the proof key is
 kept verified-ready by thumbprint). A run with any non-2xx answer fails the bench.
 

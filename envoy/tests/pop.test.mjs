@@ -158,10 +158,10 @@ async function onWhichWorker(envoy, send) {
   return { res, worker: moved[0] };
 }
 
-/** DPoP proof ids as the core makes them (src/pop.rs): SHA-256 of `thumbprint.jti`, first 16 bytes; the bucket is its first 8 bytes mod 1024. */
+/** DPoP proof ids as the core makes them (src/pop.rs): SHA-256 of `thumbprint.jti`, first 16 bytes; the bucket is its first 8 bytes mod 16,384 (edgeward::replay::DEFAULT_BUCKETS). */
 function replayBucket(jkt, jti) {
   const id = createHash('sha256').update(`${jkt}.${jti}`).digest();
-  return Number(id.readBigUInt64BE(0) % 1024n);
+  return Number(id.readBigUInt64BE(0) % 16384n);
 }
 
 describe('proof of possession in Envoy: TLS listener, client certificates required, --concurrency 2', () => {
@@ -375,7 +375,7 @@ describe('proof of possession in Envoy: TLS listener, client certificates requir
   });
 
   describe('the replay store', () => {
-    // Last: it leaves one bucket full, where any later proof (1 in 1,024) would be refused.
+    // Last: it leaves one bucket full, where any later proof (1 in 16,384) would be refused.
     test('a full replay-store bucket: 503 ERR_REPLAY_STORE_UNAVAILABLE, never a forgotten proof', async () => {
       // 65 proofs whose entries fall in one bucket (64 entries each by default).
       const tok = dpopToken();
