@@ -569,6 +569,12 @@ export interface MiddlewareOptions {
    * (`redisReplayStore`).
    */
   replayStore?: ReplayStore;
+  /**
+   * How long a store's promise may take (milliseconds, every store): no answer by then refuses
+   * the request, 503 ERR_REPLAY_STORE_UNAVAILABLE, its `cause` saying it timed out (`code`
+   * `ETIMEDOUT`); a late answer is ignored. Default 1000; at most 2147483647.
+   */
+  replayTimeoutMs?: number;
 }
 
 /** What one decision was: who, holding what, by which rule, and the answer. Never the token. */
@@ -610,10 +616,11 @@ export interface RedisReplayStoreOptions {
   /** Prefixes every key (`edgeward:dpop:…`). Default `edgeward:`. */
   prefix?: string;
   /**
-   * A command without an answer within this many milliseconds refuses the request (503). Default
-   * 1000. Set the client's own command timeout too, so commands do not queue while Redis is away.
+   * Not an option (a TypeError): how long a command may go unanswered is the middleware's
+   * `replayTimeoutMs`, one bound for every store. Set the client's own timeouts too, so commands
+   * do not queue while Redis is away.
    */
-  timeoutMs?: number;
+  timeoutMs?: never;
   /** Which client it is; default told by its API (ioredis has `defineCommand`). */
   api?: 'node-redis' | 'ioredis';
 }

@@ -13,13 +13,17 @@
 //   - jose (async, WebCrypto), fast-jwt without its cache, node:crypto (a floor, not a JWT library).
 // Warm (one token again and again), ES256 and RS256 as before: ops/s against fast-jwt with and
 // without its cache, jsonwebtoken and jose. The issue 11 targets are judged from the run.
+// Proof of possession (ES256, when ES256 is benched): requests through verifier.authorize (what
+// the middleware calls), a DPoP-bound token used again with a new proof each call (pre-minted,
+// distinct jti), without a store and with the in-memory replay store, against a cold bearer token
+// (distinct tokens) and one bearer token again; jose doing the same DPoP checks by hand.
 //
 // Every library checks the same things: signature, algorithm, issuer, audience, exp; each is
 // checked to refuse a bad signature, a wrong issuer or audience and an expired token before it is
 // timed. Tokens are minted with node:crypto. Each cell is bounded by time and iterations.
 //
 //   node bench/bench.mjs [--rounds 3] [--cold-ms 1500] [--warm-ms 1000] [--warmup-ms 200]
-//     [--pool 2000] [--algs ES256,RS256,...] [--old-pkg DIR] [--out FILE] [--quick]
+//     [--pool 2000] [--proofs 20000] [--algs ES256,RS256,...] [--old-pkg DIR] [--out FILE] [--quick]
 // --quick (or BENCH_QUICK=1): one round, short cells, a small pool; a missing old package is
 // replaced by js/pkg (labelled). The BENCH_* variables of the same names set the defaults.
 import crypto from 'node:crypto';
@@ -29,8 +33,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { Verifier } from '../index.mjs';
+import { Verifier, memoryReplayStore } from '../index.mjs';
 import { ALGORITHMS, AUDIENCE, ISSUER, keyDescription, keys } from './keys.mjs';
+import { ath, dpopKey, makeProof } from '../../tests/fixtures/dpop.mjs';
 
 const require = createRequire(import.meta.url);
 const jose = await import('jose');
@@ -60,10 +65,14 @@ const COLD_MS = setting('--cold-ms', 'BENCH_COLD_MS', 1500, 150);
 const WARMUP_MS = setting('--warmup-ms', 'BENCH_WARMUP_MS', 200, 20);
 const POOL = setting('--pool', 'BENCH_POOL', 2000, 200); // distinct tokens for the cold runs
 const CACHE = Math.floor(POOL / 2); // every cache in the cold runs is smaller than the pool: every call misses
+// Distinct DPoP proofs, cycled: a cell with the replay store takes a new store each time round
+// (once per PROOFS calls), so that every proof it records is new.
+const PROOFS = setting('--proofs', 'BENCH_PROOFS', 20000, 2000);
 const MAX_ITERATIONS = 5_000_000;
 const COLD_ALGS = arg('--algs', process.env.BENCH_ALGS ?? ALGORITHMS.join(',')).split(',');
 for (const a of COLD_ALGS) if (!ALGORITHMS.includes(a)) throw new Error(`--algs: unknown algorithm ${a} (${ALGORITHMS.join(', ')})`);
 const WARM_ALGS = ['ES256', 'RS256'].filter((a) => COLD_ALGS.includes(a));
+const POP_ALGS = ['ES256'].filter((a) => COLD_ALGS.includes(a));
 const OUT = path.resolve(arg('--out', path.join(js, 'BENCHMARKS-node.md')));
 const OLD_REV = process.env.EDGEWARD_OLD_REV ?? '6293655';
 
@@ -71,6 +80,9 @@ const OLD_REV = process.env.EDGEWARD_OLD_REV ?? '6293655';
 // jose; the pure-wasm RS256 path at least 1.5× cheaper than the old build's.
 const JOSE_TARGET = { RS256: 2.0, PS256: 2.0 };
 const PURE_WASM_TARGET = { RS256: 1.5 };
+// Proof of possession: a DPoP request (a reused bound token, a new proof) at most this many times a
+// cold bearer request's CPU.
+const DPOP_TARGET = 1.3;
 // Earlier bars, still reported: issue 4 (warm ≥ 10× fast-jwt with its cache), issue 5 (ES256 cold
 // ≤ 2.5× node:crypto's CPU per op).
 const WARM_BAR = 10;
@@ -223,6 +235,113 @@ function contender(name, alg, k) {
   return { supports: true, isAsync: false, mayRefuse: false, ...all[name] };
 }
 
+// ---- proof of possession: DPoP against bearer, through verifier.authorize ----
+
+// Every request is GET /orders/1 at https://api.example.com (the connection the middleware would
+// pass); the rule only asks for a token of the provider. dpop_max_age_seconds is the most the core
+// takes (3600) so that proofs minted before the run stay young enough for all of it.
+const POP_PATH = '/orders/1';
+const POP_HTU = `https://api.example.com${POP_PATH}`;
+const POP_CONNECTION = Object.freeze({ scheme: 'https', authority: 'api.example.com' });
+const POP_NAMES = {
+  bearerCold: 'edgeward, bearer, cold (distinct tokens)',
+  bearerWarm: 'edgeward, bearer, one token again',
+  dpop: 'edgeward, DPoP: one bound token, a new proof each call',
+  dpopStore: 'edgeward, DPoP + memoryReplayStore',
+  joseBearer: 'jose, bearer, cold (distinct tokens)',
+  joseDpop: 'jose, DPoP by hand: proof (EmbeddedJWK), thumbprint, ath, token',
+};
+const POP = Object.values(POP_NAMES);
+const DPOP_ROWS = new Set([POP_NAMES.dpop, POP_NAMES.dpopStore, POP_NAMES.joseDpop]);
+
+// The DPoP material of one algorithm: the bot's key, a token bound to it, PROOFS proofs of it for
+// that token (each a headers object as the middleware hands them over), and requests every DPoP
+// contender must refuse before it is timed.
+function popMaterial(k) {
+  const bot = dpopKey('ES256');
+  const token = k.mint('bound', { cnf: { jkt: bot.jkt } });
+  const proof = (changes = {}) => makeProof({ key: bot.privateKey, htm: 'GET', htu: POP_HTU, token, ...changes });
+  const proofs = Array.from({ length: PROOFS }, () => ({ authorization: `DPoP ${token}`, dpop: proof() }));
+  const other = dpopKey('ES256');
+  const bad = {
+    'a proof by another key': { authorization: `DPoP ${token}`, dpop: makeProof({ key: other.privateKey, htm: 'GET', htu: POP_HTU, token }) },
+    'a proof for another URL': { authorization: `DPoP ${token}`, dpop: proof({ htu: 'https://api.example.com/orders/2' }) },
+    'a proof for another token': { authorization: `DPoP ${token}`, dpop: proof({ ath: ath(k.mint('other')) }) },
+    'an old proof': { authorization: `DPoP ${token}`, dpop: proof({ iat: Math.floor(Date.now() / 1000) - 7200 }) },
+    'the bound token as Bearer': { authorization: `Bearer ${token}` },
+  };
+  return { bot, token, proofs, bad };
+}
+
+// jose's DPoP check, the same checks as the core's (RFC 9449 §4.3) by hand: the proof's signature
+// by its own header key (EmbeddedJWK, typ dpop+jwt, ES256, iat within the age), htm, htu, ath and a
+// jti; the key's RFC 7638 thumbprint against the token's cnf.jkt; the access token verified (jose
+// has no cache: every call). No replay store (as the edgeward row without one).
+function joseDpop(k) {
+  const sha256 = (text) => crypto.createHash('sha256').update(text, 'ascii').digest('base64url');
+  return async (headers) => {
+    const auth = headers.authorization;
+    if (typeof auth !== 'string' || !auth.startsWith('DPoP ') || typeof headers.dpop !== 'string') throw new Error('not a DPoP request');
+    const token = auth.slice(5);
+    const { payload, protectedHeader } = await jose.jwtVerify(headers.dpop, jose.EmbeddedJWK, {
+      typ: 'dpop+jwt', algorithms: ['ES256'], maxTokenAge: 3600, clockTolerance: 60,
+    });
+    if (payload.htm !== 'GET' || payload.htu !== POP_HTU || typeof payload.jti !== 'string') throw new Error('htm, htu or jti');
+    const { payload: claims } = await jose.jwtVerify(token, k.publicKey, { algorithms: ['ES256'], issuer: ISSUER, audience: AUDIENCE });
+    if (payload.ath !== sha256(token)) throw new Error('ath');
+    if ((await jose.calculateJwkThumbprint(protectedHeader.jwk, 'sha256')) !== claims.cnf?.jkt) throw new Error('cnf.jkt');
+    return claims;
+  };
+}
+
+// What the store cell is handed to take its next proof.
+const POP_NEXT = Object.freeze({});
+
+function popContender(name, k, proofs) {
+  const verifier = () =>
+    new Verifier({
+      providers: { idp: { issuer: ISSUER, audiences: [AUDIENCE], algorithms: ['ES256'], local_jwks: { keys: [k.jwk] }, dpop_max_age_seconds: 3600 } },
+      rules: [{ match: { prefix: '/orders' }, requires: { provider_name: 'idp' } }],
+      token_cache_size: CACHE,
+    });
+  const authorize = (v) => (headers) => v.authorize('GET', POP_PATH, headers, { connection: POP_CONNECTION });
+  const all = {
+    [POP_NAMES.bearerCold]: { make: () => authorize(verifier()) },
+    [POP_NAMES.bearerWarm]: { make: () => authorize(verifier()) },
+    // The answer names the proof; without a store nothing records it.
+    [POP_NAMES.dpop]: { make: () => authorize(verifier()) },
+    // As the middleware does: the answer's proof recorded before the request goes on. The default
+    // store (1,024 buckets of 64) holds PROOFS proofs without a full bucket; every answer must be
+    // 'fresh' (a replay or a full bucket is loud). The cell takes the proofs in its own order (the
+    // measuring loop starts its requests over after its first checks) and a new store each time
+    // round them. A request given by the caller (a bad one, before timing) is decided as given.
+    [POP_NAMES.dpopStore]: {
+      make: () => {
+        const decide = authorize(verifier());
+        let store = memoryReplayStore();
+        let next = 0;
+        return (headers) => {
+          if (headers !== POP_NEXT) return decide(headers);
+          if (next === proofs.length) {
+            store = memoryReplayStore();
+            next = 0;
+          }
+          const answer = decide(proofs[next++]);
+          const said = store.record(answer.proof);
+          if (said !== 'fresh') throw new Error(`the replay store answered ${said}`);
+          return answer;
+        };
+      },
+    },
+    [POP_NAMES.joseBearer]: {
+      isAsync: true,
+      make: () => (headers) => jose.jwtVerify(headers.authorization.slice(7), k.publicKey, { algorithms: ['ES256'], issuer: ISSUER, audience: AUDIENCE }),
+    },
+    [POP_NAMES.joseDpop]: { isAsync: true, make: () => joseDpop(k) },
+  };
+  return { isAsync: false, ...all[name] };
+}
+
 // ---- the run ----
 
 const fmt = (ops) => Math.round(ops).toLocaleString('en-US');
@@ -230,9 +349,11 @@ const fmtUs = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us
 const line = (cell, name, text) => process.stdout.write(`${cell.padEnd(14)} ${name.padEnd(52)} ${text}\n`);
 
 const cells = []; // { mode, alg, name, verify?, isAsync, na? }
-const estimate = ROUNDS * (WARM_ALGS.length * WARM.length * (WARM_MS + WARMUP_MS) + COLD_ALGS.length * COLD.length * (COLD_MS + WARMUP_MS)) / 1000;
+const estimate = ROUNDS * (WARM_ALGS.length * WARM.length * (WARM_MS + WARMUP_MS) +
+  (COLD_ALGS.length * COLD.length + POP_ALGS.length * POP.length) * (COLD_MS + WARMUP_MS)) / 1000;
 console.log(
-  `bench-node: ${ROUNDS} round(s) × (${WARM_ALGS.length} warm × ${WARM.length} + ${COLD_ALGS.length} cold × ${COLD.length} cells), ` +
+  `bench-node: ${ROUNDS} round(s) × (${WARM_ALGS.length} warm × ${WARM.length} + ${COLD_ALGS.length} cold × ${COLD.length} ` +
+    `+ ${POP_ALGS.length} proof-of-possession × ${POP.length} cells), ` +
     `about ${Math.ceil(estimate / 60)} min of timed cells after minting ${COLD_ALGS.length} × ${POOL} tokens` +
     `${oldIsNow ? '; no old package: the old column is js/pkg' : ''}`,
 );
@@ -241,6 +362,7 @@ for (const alg of COLD_ALGS) {
   const k = keys(alg);
   keyring.set(alg, { k, pool: Array.from({ length: POOL }, (_, i) => k.mint(i)) });
 }
+for (const alg of POP_ALGS) keyring.get(alg).pop = popMaterial(keyring.get(alg).k);
 console.log(`minted in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
 // Every contender is made once and checked to refuse the bad tokens before any timing.
@@ -266,12 +388,36 @@ for (const [mode, algs, names] of [['warm', WARM_ALGS, WARM], ['cold', COLD_ALGS
     }
   }
 }
+// The proof-of-possession cells: requests (headers objects), each contender checked to refuse the
+// bad ones (the bearer rows: the bad tokens as bearer tokens; the DPoP rows: the bad proofs).
+for (const alg of POP_ALGS) {
+  const { k, pool, pop } = keyring.get(alg);
+  const bearers = pool.map((token) => ({ authorization: `Bearer ${token}` }));
+  const requests = {
+    [POP_NAMES.bearerCold]: bearers,
+    [POP_NAMES.bearerWarm]: [bearers[0]],
+    [POP_NAMES.dpop]: pop.proofs,
+    [POP_NAMES.dpopStore]: [POP_NEXT],
+    [POP_NAMES.joseBearer]: bearers,
+    [POP_NAMES.joseDpop]: pop.proofs,
+  };
+  const badBearers = Object.entries(badTokens(k, pool)).map(([what, token]) => [what, { authorization: `Bearer ${token}` }]);
+  for (const name of POP) {
+    const c = popContender(name, k, pop.proofs);
+    const cell = { mode: 'pop', alg, name, isAsync: c.isAsync, tokens: requests[name], verify: c.make() };
+    cells.push(cell);
+    // A refusal records nothing, so the store cell is checked as it will be timed.
+    for (const [what, request] of DPOP_ROWS.has(name) ? Object.entries(pop.bad) : badBearers) {
+      if (await accepts(cell.verify, request, cell.isAsync)) throw new Error(`${name} accepted ${what} (${alg})`);
+    }
+  }
+}
 for (const cell of cells) if (cell.na) line(`${cell.alg} ${cell.mode}`, cell.name, `n/a (${cell.na})`);
 
 // Rounds outermost, the contenders of a cell group in a rotating order: load from elsewhere on a
 // shared machine spreads over every column instead of landing on one.
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [mode, algs, names] of [['warm', WARM_ALGS, WARM], ['cold', COLD_ALGS, COLD]]) {
+  for (const [mode, algs, names] of [['warm', WARM_ALGS, WARM], ['cold', COLD_ALGS, COLD], ['pop', POP_ALGS, POP]]) {
     for (const alg of algs) {
       const group = names.map((name) => cells.find((c) => c.mode === mode && c.alg === alg && c.name === name));
       const order = group.map((_, i) => group[(i + round) % group.length]);
@@ -426,6 +572,51 @@ if (WARM_ALGS.length) {
     '- Warm, edgeward answers a repeated call (same token, provider, scopes and second) from a small JS memo of ' +
       "the core's answer, without crossing into wasm; the core's own cache is behind it. The \"memo off\" row is every " +
       'call going through wasm-bindgen into the core and its token cache.',
+  );
+  lines.push('');
+}
+const pop = (alg, name) => result('pop', alg, name);
+for (const alg of POP_ALGS) {
+  const base = pop(alg, POP_NAMES.bearerCold);
+  lines.push(`## Proof of possession: DPoP against bearer (${alg}, through \`verifier.authorize\`)`, '');
+  lines.push(
+    `Each call is one request as the middleware hands it to the core: \`verifier.authorize('GET', '${POP_PATH}', headers, ` +
+      `{ connection: { scheme: 'https', authority: 'api.example.com' } })\` under a rule asking for the provider's token ` +
+      `(\`proof_of_possession\` left at \`none\`: bearer tokens pass, a bound token needs its proof). **Cold bearer**: the ` +
+      `${POOL.toLocaleString('en-US')} distinct tokens of the cold table, cache ${CACHE.toLocaleString('en-US')}, every call ` +
+      'verifies a signature. **Bearer again**: one token, from the core\'s token cache. **DPoP**: one DPoP-bound token ' +
+      `(\`cnf.jkt\`, from the cache after its first use) with a new proof each call (${PROOFS.toLocaleString('en-US')} ` +
+      'pre-minted ES256 proofs of one key, distinct `jti`, cycled): the proof\'s signature by its own `jwk`, `typ`, `alg`, ' +
+      '`htm`, `htu`, `iat`, `ath` and the key\'s thumbprint against `cnf.jkt`; without a store (nothing recorded), and with ' +
+      'the default `memoryReplayStore()` recording each proof as the middleware does (every answer checked to be `fresh`; a ' +
+      'new store each time round the proofs, once per ' + `${PROOFS.toLocaleString('en-US')} calls). **jose, DPoP by hand**: ` +
+      '`jwtVerify(proof, EmbeddedJWK, { typ: \'dpop+jwt\', algorithms: [\'ES256\'], maxTokenAge })`, `htm`/`htu`/`jti`, ' +
+      '`ath` by node:crypto SHA-256, `calculateJwkThumbprint` against `cnf.jkt` and `jwtVerify` of the access token (jose has ' +
+      'no cache: each call), no replay store. Every DPoP contender first refuses a proof by another key, for another URL, ' +
+      'for another token, an old one, and the bound token as Bearer.',
+    '',
+  );
+  lines.push('| request | CPU µs/op | ops/s | CPU ÷ edgeward cold bearer |');
+  lines.push('| --- | ---: | ---: | ---: |');
+  for (const name of POP) {
+    const r = pop(alg, name);
+    lines.push(`| ${name} | ${r ? fmtUs(r.cpuUs) : 'n/a'} | ${r ? fmt(r.ops) : 'n/a'} | ${r && base ? x2(r.cpuUs / base.cpuUs) : 'n/a'} |`);
+  }
+  lines.push('');
+  const dpopRatio = pop(alg, POP_NAMES.dpop).cpuUs / base.cpuUs;
+  const storeRatio = pop(alg, POP_NAMES.dpopStore).cpuUs / base.cpuUs;
+  const joseBearer = pop(alg, POP_NAMES.joseBearer);
+  const joseDpopRow = pop(alg, POP_NAMES.joseDpop);
+  lines.push(
+    `- DPoP ≤ ${DPOP_TARGET.toFixed(1)}× a cold bearer request's CPU: ${fmtUs(pop(alg, POP_NAMES.dpop).cpuUs)} µs ÷ ` +
+      `${fmtUs(base.cpuUs)} µs = **${x2(dpopRatio)}** — ${verdict(dpopRatio <= DPOP_TARGET)}; with the replay store ` +
+      `**${x2(storeRatio)}** — ${verdict(storeRatio <= DPOP_TARGET)}.`,
+  );
+  lines.push(
+    `- Against jose: edgeward's DPoP request is **${x2(joseDpopRow.cpuUs / pop(alg, POP_NAMES.dpop).cpuUs)}** cheaper ` +
+      `(jose ${fmtUs(joseDpopRow.cpuUs)} µs ÷ edgeward ${fmtUs(pop(alg, POP_NAMES.dpop).cpuUs)} µs); jose's DPoP costs ` +
+      `**${x2(joseDpopRow.cpuUs / joseBearer.cpuUs)}** its own cold bearer check: it imports the proof's key and verifies two ` +
+      'signatures each call, where edgeward takes the bound token from its cache.',
   );
   lines.push('');
 }

@@ -1,6 +1,7 @@
-// make bench-node in miniature (--quick, 50 ms cells, 100 tokens, about ten seconds): every
-// contender refuses the bad tokens and accepts the good ones for every algorithm (the bench refuses
-// to measure otherwise), and the report holds every cell, the ratios and the targets' verdicts.
+// make bench-node in miniature (--quick, 50 ms cells, 100 tokens, 500 DPoP proofs, about ten
+// seconds): every contender refuses the bad tokens (and the DPoP ones the bad proofs) and accepts
+// the good ones for every algorithm (the bench refuses to measure otherwise), and the report holds
+// every cell, the ratios and the targets' verdicts, the proof-of-possession table included.
 // Run by make test-js beside test/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -18,7 +19,7 @@ test('bench-node runs and reports every algorithm and contender', () => {
   try {
     const out = path.join(dir, 'BENCH.md');
     const result = spawnSync(process.execPath,
-      ['bench/bench.mjs', '--quick', '--pool', '100', '--cold-ms', '50', '--warm-ms', '50', '--warmup-ms', '10', '--out', out],
+      ['bench/bench.mjs', '--quick', '--pool', '100', '--proofs', '500', '--cold-ms', '50', '--warm-ms', '50', '--warmup-ms', '10', '--out', out],
       { cwd: js, encoding: 'utf8', timeout: 180000 });
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
     const report = fs.readFileSync(out, 'utf8');
@@ -33,6 +34,19 @@ test('bench-node runs and reports every algorithm and contender', () => {
     }
     assert.match(report, /^- RS256 pure-wasm path ≥ 1\.5× faster than old .*\*\*[\d.]+×\*\* — (reached|\*\*not reached\*\*)/m);
     assert.match(report, /^\| edgeward now \| [\d,]+ \| 1\.0 \| [\d,]+ \| 1\.0 \|$/m, 'the warm table');
+    // Proof of possession (ES256): DPoP against bearer through authorize, and jose's DPoP by hand.
+    assert.match(report, /^## Proof of possession: DPoP against bearer \(ES256, through `verifier\.authorize`\)$/m);
+    const rows = [
+      'edgeward, bearer, cold (distinct tokens)', 'edgeward, bearer, one token again',
+      'edgeward, DPoP: one bound token, a new proof each call', 'edgeward, DPoP + memoryReplayStore',
+      'jose, bearer, cold (distinct tokens)', 'jose, DPoP by hand: proof (EmbeddedJWK), thumbprint, ath, token',
+    ];
+    for (const row of rows) {
+      const name = row.replace(/[()+.]/g, '\\$&');
+      assert.match(report, new RegExp(`^\\| ${name} \\| [\\d.]+ \\| [\\d,]+ \\| [\\d.]+× \\|$`, 'm'), row);
+    }
+    assert.match(report, /^- DPoP ≤ 1\.3× a cold bearer request's CPU: .*\*\*[\d.]+×\*\* — (reached|\*\*not reached\*\*); with the replay store \*\*[\d.]+×\*\* — (reached|\*\*not reached\*\*)\.$/m);
+    assert.match(report, /^- Against jose: edgeward's DPoP request is \*\*[\d.]+×\*\* cheaper \(jose [\d.]+ µs ÷ edgeward [\d.]+ µs\); jose's DPoP costs \*\*[\d.]+×\*\*/m);
     assert.match(report, /Quick run/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -852,12 +852,30 @@ function makeApi(bindings, platform = {}) {
     return new Error(`the replay store answered ${what}, not 'fresh' or 'replayed'`);
   }
 
+  // The most a timer can wait (setTimeout takes a 32-bit signed delay; longer fires at once).
+  const MAX_TIMER_MS = 0x7fffffff;
+
+  // `answer` (a store's promise), or a rejection after `ms`: a store that never answers refuses
+  // the request, fast. The store's late answer (or rejection) is then ignored.
+  function withinTimeout(answer, ms) {
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`the replay store timed out: no answer within ${ms} ms`);
+        error.code = 'ETIMEDOUT';
+        reject(error);
+      }, ms);
+    });
+    return Promise.race([Promise.resolve(answer), late]).finally(() => clearTimeout(timer));
+  }
+
   /**
    * `(req, res, next)` for node:http and Express: decides each request by the policy's rules,
    * puts the verified token on `req.auth`, and answers refusals exactly as the core maps them.
    * Options: `now()` gives Unix seconds (tests); the default is the clock. `replayStore` records
    * each DPoP proof the core accepted (`record(proof)` → 'fresh' | 'replayed', or a promise of
-   * it); default the verifier's in-memory store.
+   * it); default the verifier's in-memory store. `replayTimeoutMs` (default 1000) bounds a
+   * store's promise: no answer by then refuses the request (503, the cause says it timed out).
    */
   function middleware(verifier, options = {}) {
     if (!(verifier instanceof Verifier)) throw new TypeError('verifier must be an edgeward Verifier');
@@ -872,6 +890,10 @@ function makeApi(bindings, platform = {}) {
     const replayStore = options.replayStore === undefined ? verifier.replayStore : options.replayStore;
     if (replayStore === null || typeof replayStore !== 'object' || typeof replayStore.record !== 'function') {
       throw new TypeError('replayStore must be an object with a record(proof) method');
+    }
+    const { replayTimeoutMs = 1000 } = options;
+    if (typeof replayTimeoutMs !== 'number' || !(replayTimeoutMs > 0) || !(replayTimeoutMs <= MAX_TIMER_MS)) {
+      throw new TypeError(`replayTimeoutMs must be a positive number of milliseconds (at most ${MAX_TIMER_MS})`);
     }
     // Match paths as the application will route them: Express's routers ignore case (whatever
     // the app's 'case sensitive routing' says), so behind Express every rule is read
@@ -953,7 +975,7 @@ function makeApi(bindings, platform = {}) {
         throw refuseProof(req, outcome, 'unavailable', cause);
       }
       if (!isThenable(answer)) return settleProof(req, outcome, answer);
-      return Promise.resolve(answer).then(
+      return withinTimeout(answer, replayTimeoutMs).then(
         (late) => settleProof(req, outcome, late),
         (cause) => {
           throw refuseProof(req, outcome, 'unavailable', cause);
@@ -1014,18 +1036,19 @@ function makeApi(bindings, platform = {}) {
    * A replay store in Redis, shared by every instance behind one policy: `SET <prefix><key> 1 NX
    * EX <ttlSeconds>` ('OK': fresh; null: replayed). `client` is the application's connected
    * node-redis (v4 and later) or ioredis client, told apart by its API (or say so: `api:
-   * 'node-redis' | 'ioredis'`). A command that fails, or does not answer within `timeoutMs`
-   * (default 1000), refuses the request (503): set the client's own command timeout as well, so
-   * that commands do not queue up while Redis is away.
+   * 'node-redis' | 'ioredis'`). A command that fails refuses the request (503); how long one may
+   * go unanswered is the middleware's `replayTimeoutMs` (one bound for every store). Set the
+   * client's own timeouts as well, so that commands do not queue up while Redis is away.
    */
   function redisReplayStore(client, options = {}) {
     if (client === null || typeof client !== 'object' || typeof client.set !== 'function') {
       throw new TypeError('client must be a node-redis or ioredis client');
     }
-    const { prefix = 'edgeward:', timeoutMs = 1000 } = options;
+    const { prefix = 'edgeward:' } = options;
     if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-      throw new TypeError('timeoutMs must be a positive number of milliseconds');
+    // This store once had its own bound; a value silently ignored would not be the one asked for.
+    if (options.timeoutMs !== undefined) {
+      throw new TypeError("redisReplayStore has no timeoutMs: the middleware's replayTimeoutMs bounds every store");
     }
     const api = options.api === undefined ? redisApiOf(client) : options.api;
     if (api !== 'node-redis' && api !== 'ioredis') throw new TypeError("api must be 'node-redis' or 'ioredis'");
@@ -1035,7 +1058,7 @@ function makeApi(bindings, platform = {}) {
         : (key, ttl) => client.set(key, '1', { NX: true, EX: ttl });
     return {
       async record(proof) {
-        const reply = await withTimeout(() => setNx(prefix + proof.key, proof.ttlSeconds), timeoutMs);
+        const reply = await setNx(prefix + proof.key, proof.ttlSeconds);
         if (reply === 'OK') return 'fresh';
         if (reply === null) return 'replayed';
         throw new Error(`Redis answered SET NX with ${typeof reply === 'string' ? JSON.stringify(reply.slice(0, 32)) : typeof reply}`);
@@ -1048,15 +1071,6 @@ function makeApi(bindings, platform = {}) {
     if (typeof client.defineCommand === 'function') return 'ioredis';
     if ('isOpen' in client || typeof client.SET === 'function') return 'node-redis';
     throw new TypeError("cannot tell the Redis client's API: pass { api: 'node-redis' } or { api: 'ioredis' }");
-  }
-
-  // `command()`'s promise, or a rejection after `ms`: a Redis that does not answer fails closed, fast.
-  function withTimeout(command, ms) {
-    let timer;
-    const late = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-    });
-    return Promise.race([Promise.resolve().then(command), late]).finally(() => clearTimeout(timer));
   }
 
   /** Reads a token's header and claims WITHOUT verifying it (for display and debugging). */

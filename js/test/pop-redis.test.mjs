@@ -1,7 +1,7 @@
 // redisReplayStore against a real redis-server (js/test/lib/redis.mjs) with node-redis, the client
 // a user passes in: two gateway instances share one store (a proof used at one is a replay at the
 // other), the key and its expiry are what the core said, and an outage (the server frozen) fails
-// closed within the store's timeout, then recovers. Requests over loopback; tokens never printed.
+// closed within the middleware's replayTimeoutMs, then recovers. Requests over loopback; tokens never printed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -38,9 +38,9 @@ after(async () => {
 });
 
 // One gateway instance: its own Verifier (its own memory), the shared Redis store.
-async function instance(store) {
+async function instance(store, options = {}) {
   const verifier = new Verifier(policy([idp.jwk], { dpop_origins: ['https://api.example.com'] }));
-  const mw = middleware(verifier, { now: () => NOW, replayStore: store });
+  const mw = middleware(verifier, { now: () => NOW, replayStore: store, ...options });
   const server = http.createServer((req, res) => mw(req, res, () => res.end('ok')));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   servers.push(server);
@@ -74,9 +74,9 @@ test('two instances share one Redis store: a proof used at one is a replay at th
   }
 });
 
-test('a Redis outage fails closed within timeoutMs (503), and the store recovers after it', async () => {
-  const store = redisReplayStore(client, { timeoutMs: 300 });
-  const base = await instance(store);
+test("a Redis outage fails closed within the middleware's replayTimeoutMs (503), and the store recovers after it", async () => {
+  const store = redisReplayStore(client);
+  const base = await instance(store, { replayTimeoutMs: 300 });
   redis.pause();
   try {
     const started = Date.now();

@@ -11,7 +11,8 @@
 //   fetch presenting the client certificate (fetchTrusting of js/test/lib/tls.mjs), for the IdP and
 //   for the resource requests alike; `client.TlsClientAuth()` authenticates the client by it.
 // `lastRequest` is what the last resource request sent (url, method, headers including
-// `authorization` and `dpop`), for tests that replay it as is.
+// `authorization` and `dpop`), for tests that replay it as is. A refusal with a `WWW-Authenticate`
+// challenge (which openid-client throws as a WWWAuthenticateChallengeError) resolves as an answer.
 
 import * as client from 'openid-client';
 import { CLIENT_ID, CLIENT_SECRET, MTLS_CLIENT_ID, RESOURCE } from './idp.mjs';
@@ -75,7 +76,15 @@ export async function createPopBot({
 
   async function request(url, { method = 'GET', headers = {}, body = undefined, token: given } = {}) {
     const used = given ?? (await token());
-    const response = await client.fetchProtectedResource(configuration, used, new URL(url), method, body, new Headers(headers), options);
+    let response;
+    try {
+      response = await client.fetchProtectedResource(configuration, used, new URL(url), method, body, new Headers(headers), options);
+    } catch (error) {
+      // A refusal with a `WWW-Authenticate` challenge is an error to openid-client (after its one
+      // retry for `use_dpop_nonce`); here it is an answer like any other.
+      if (!(error instanceof client.WWWAuthenticateChallengeError)) throw error;
+      response = error.response;
+    }
     const text = await response.text();
     let json = null;
     try { json = JSON.parse(text); } catch { /* not JSON */ }

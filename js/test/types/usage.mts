@@ -86,9 +86,11 @@ const held: number = memory.size + verifier.replayStore.size;
 const custom: ReplayStore = { record: async (): Promise<ReplayAnswer> => 'fresh' };
 declare const nodeRedis: { set(key: string, value: string, options: { NX: true; EX: number }): Promise<string | null> };
 declare const ioredis: { set(key: string, value: string, ex: 'EX', seconds: number, nx: 'NX'): Promise<'OK' | null> };
-const shared = redisReplayStore(nodeRedis, { timeoutMs: 500 });
+const shared = redisReplayStore(nodeRedis);
 redisReplayStore(ioredis, { prefix: 'api:', api: 'ioredis' });
-https.createServer({ requestCert: true, rejectUnauthorized: false }, (req, res) => middleware(verifier, { replayStore: shared })(req, res));
+// @ts-expect-error the bound is the middleware's replayTimeoutMs
+redisReplayStore(nodeRedis, { timeoutMs: 500 });
+https.createServer({ requestCert: true, rejectUnauthorized: false }, (req, res) => middleware(verifier, { replayStore: shared, replayTimeoutMs: 500 })(req, res));
 http2.createSecureServer({}, (req, res) => middleware(verifier, { replayStore: custom })(req, res));
 void held;
 // @ts-expect-error a store answers 'fresh' or 'replayed'
