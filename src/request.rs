@@ -87,6 +87,11 @@ pub struct Decision {
     /// The token that verified, also when the rule then refused it (not admitted, lacking a
     /// scope): who was refused, for the decision record.
     pub token: Option<Arc<VerifiedToken>>,
+    /// The scopes of the requirement that decided: the one that let the token through, else the
+    /// one whose refusal is given (a verified token not admitted or lacking scope, else the rule's
+    /// first alternative). Empty for a public rule, an unmatched route and an `allow_missing`
+    /// requirement passed without a token.
+    pub required_scopes: Vec<String>,
 }
 
 /// What `decide_with` found: the outcome (the rule's index, the access and the DPoP proof used),
@@ -96,6 +101,7 @@ struct Decided {
     cache: CacheUse,
     rule: Option<usize>,
     token: Option<Arc<VerifiedToken>>,
+    required_scopes: Vec<String>,
 }
 
 /// A requirement's refusal, with the token when it verified (not admitted, lacking a scope).
@@ -131,6 +137,15 @@ pub struct DecisionRecord {
     pub code: Option<&'static str>,
     /// The status edgeward answered with, or 200 when it let the request through.
     pub status: u16,
+    /// The scopes the deciding requirement asks for ([`Decision::required_scopes`]).
+    #[serde(default)]
+    pub required_scopes: Vec<String>,
+    /// The verified token's `iat` (whole seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Its `exp` (whole seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
 }
 
 impl Decision {
@@ -175,6 +190,7 @@ impl Decision {
             Ok(_) => (None, 200),
             Err(e) => (Some(e.code()), e.denial().status),
         };
+        let seconds = |name: &str| token.and_then(|t| t.claims.get(name)).and_then(crate::record::whole_seconds);
         DecisionRecord {
             provider: token.map(|t| t.provider.clone()),
             iss: text("iss"),
@@ -184,6 +200,9 @@ impl Decision {
             rule,
             code,
             status,
+            required_scopes: self.required_scopes.clone(),
+            iat: seconds("iat"),
+            exp: seconds("exp"),
         }
     }
 }
@@ -225,13 +244,13 @@ impl Verifier {
         let dpop: Vec<&str> = request.headers.iter().filter(|(name, _)| *name == "dpop").map(|(_, v)| *v).collect();
         let evidence =
             Evidence { method: request.method, path: request.path, dpop: &dpop, connection: request.connection };
-        let Decided { outcome, cache, rule, token } =
+        let Decided { outcome, cache, rule, token, required_scopes } =
             self.decide_with(request.case_insensitive, &overrides, &mut token_for, &evidence, now);
         let outcome = outcome.map(|(rule, access, proof)| {
             let (remove, set) = header_changes(&policy, &access, request.headers, &normalized);
             Allowed { access, rule, remove, set, proof }
         });
-        Decision { outcome, cache, rule, token }
+        Decision { outcome, cache, rule, token, required_scopes }
     }
 
     /// Decides a request to `method` and `path` that carries `token` (or none), by the same rules
@@ -257,12 +276,13 @@ impl Verifier {
         let mut token_for = |_: &Provider| token.map(|token| Presented { token: token.to_owned(), dpop_scheme });
         let proofs: Vec<&str> = dpop_proof.into_iter().collect();
         let evidence = Evidence { method, path, dpop: &proofs, connection };
-        let Decided { outcome, cache, rule, token } = self.decide_with(false, &[], &mut token_for, &evidence, now);
+        let Decided { outcome, cache, rule, token, required_scopes } =
+            self.decide_with(false, &[], &mut token_for, &evidence, now);
         let outcome = outcome.map(|(rule, access, proof)| {
             let (_, set) = header_changes(&policy, &access, &[], &[]);
             Allowed { access, rule, remove: Vec::new(), set, proof }
         });
-        Decision { outcome, cache, rule, token }
+        Decision { outcome, cache, rule, token, required_scopes }
     }
 
     /// The rule of `method` (and of every overriding method), each one's token check; the
@@ -280,6 +300,7 @@ impl Verifier {
         let (method, path) = (evidence.method, evidence.path);
         let mut matched = None;
         let mut refused_token = None;
+        let mut required: &[String] = &[];
         let mut run = || -> Result<(usize, Access, Option<ProofUse>), Error> {
             let (index, rule) = policy.rule_for_case(method, path, case_insensitive)?;
             matched = Some(index);
@@ -294,7 +315,12 @@ impl Verifier {
                 if rule.requires.is_empty() {
                     continue;
                 }
-                match self.satisfy(&policy, &rule.requires, token_for, evidence, now) {
+                let mut decided = None;
+                let satisfied = self.satisfy(&policy, &rule.requires, token_for, evidence, now, &mut decided);
+                if let Some(requirement) = decided.and_then(|i| rule.requires.get(i)) {
+                    required = &requirement.scopes;
+                }
+                match satisfied {
                     Ok(Some((verified, used))) => {
                         access = Access::Granted(verified);
                         proof = used.or(proof);
@@ -317,7 +343,7 @@ impl Verifier {
         } else {
             CacheUse::None
         };
-        Decided { outcome, cache, rule: matched, token: refused_token }
+        Decided { outcome, cache, rule: matched, token: refused_token, required_scopes: required.to_vec() }
     }
 
     /// Whether one of a rule's requirements (alternatives) passes: `Some(token)` for the first
@@ -325,7 +351,9 @@ impl Verifier {
     /// When none passes, the most useful refusal: the 403 of an alternative whose token verified
     /// but was not admitted or lacked scope, else the first error of an alternative whose issuer
     /// the token names (a rotated key of the second provider is said as a key error, and asks for
-    /// its keys early), else the first alternative's error.
+    /// its keys early), else the first alternative's error. `decided` gets the index of the
+    /// alternative that decided (the one that passed, the 403's, else the first; `None` for an
+    /// `allow_missing` pass without a token), for the decision record's required scopes.
     fn satisfy(
         &mut self,
         policy: &Policy,
@@ -333,6 +361,7 @@ impl Verifier {
         token_for: &mut dyn FnMut(&Provider) -> Option<Presented>,
         evidence: &Evidence<'_>,
         now: i64,
+        decided: &mut Option<usize>,
     ) -> Result<Option<Granted>, Refusal> {
         let mut first: Option<Error> = None;
         let mut other_issuer: Option<Error> = None;
@@ -342,7 +371,8 @@ impl Verifier {
         let issuer_of = |r: &crate::policy::Requirement| policy.provider(&r.provider_name).map(|p| p.issuer.as_str());
         let several_issuers = alternatives.iter().any(|r| issuer_of(r) != alternatives.first().and_then(issuer_of));
         let mut claimed: Option<(String, Option<String>)> = None;
-        for requirement in alternatives {
+        let mut forbidden_at = None;
+        for (index, requirement) in alternatives.iter().enumerate() {
             let provider = policy.provider(&requirement.provider_name).ok_or((Error::RouteDenied, None))?;
             let error = match token_for(provider) {
                 None if requirement.allow_missing => return Ok(None),
@@ -369,12 +399,18 @@ impl Verifier {
                         let error = match admits(requirement, &verified, evidence.connection.peer_uri_san) {
                             Err(error) => error,
                             Ok(()) => match crate::claims::check_scopes(&verified.scopes, &requirement.scopes) {
-                                Ok(()) => return Ok(Some((verified, proof))),
+                                Ok(()) => {
+                                    *decided = Some(index);
+                                    return Ok(Some((verified, proof)));
+                                }
                                 Err(e) => e,
                             },
                         };
                         // A verified token's 403 is the most useful refusal (the first one).
-                        forbidden.get_or_insert((error, verified));
+                        if forbidden.is_none() {
+                            forbidden = Some((error, verified));
+                            forbidden_at = Some(index);
+                        }
                         continue;
                     }
                     Err(e) => match issuer_mismatch(&e, &presented.token, provider, policy.max_token_bytes) {
@@ -388,6 +424,7 @@ impl Verifier {
             };
             first.get_or_insert(error);
         }
+        *decided = forbidden_at.or(Some(0));
         match forbidden {
             Some((error, verified)) => Err((error, Some(verified))),
             None => Err((first.or(other_issuer).unwrap_or(Error::RouteDenied), None)),

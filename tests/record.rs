@@ -63,3 +63,62 @@ fn rule_names_are_checked_at_load() {
         assert_eq!(err.path(), Some("rules[1].name"), "{bad}");
     }
 }
+
+#[test]
+fn records_carry_the_required_scopes_and_the_tokens_dates() {
+    let mut v = named();
+    let good = token(key(Algorithm::ES256), &claims_with(json!({"scope": "read:orders write:orders"})));
+    let r = record(&mut v, "GET", "/orders/1", Some(&good));
+    assert_eq!(r.required_scopes, ["read:orders"], "the requirement that let it through");
+    assert_eq!((r.iat, r.exp), (Some(NOW - 60), Some(NOW + 600)));
+    // Refused for lacking a scope: the scopes it needed.
+    let r = record(&mut v, "POST", "/orders/1", Some(&good));
+    assert_eq!(
+        (r.code, r.required_scopes.as_slice()),
+        (Some("ERR_SCOPE_INSUFFICIENT"), &["write:order_status".to_owned()][..])
+    );
+    // Refused before the token: still what the rule needs; nothing of a token.
+    let r = record(&mut v, "POST", "/orders/1", None);
+    assert_eq!((r.required_scopes.as_slice(), r.iat, r.exp), (&["write:order_status".to_owned()][..], None, None));
+    // Public and unmatched: nothing required.
+    assert!(record(&mut v, "GET", "/healthz", None).required_scopes.is_empty());
+    assert!(record(&mut v, "GET", "/nowhere", Some(&good)).required_scopes.is_empty());
+    // Fractional dates are cut to whole seconds.
+    let frac = token(key(Algorithm::ES256), &claims_with(json!({"scope": "read:orders", "iat": 1_999_999_940.5})));
+    assert_eq!(record(&mut v, "GET", "/orders/1", Some(&frac)).iat, Some(NOW - 60));
+}
+
+#[test]
+fn requires_any_records_the_alternative_that_decided() {
+    let mut policy = policy_json();
+    set(
+        &mut policy,
+        "/rules/1",
+        json!({ "match": { "prefix": "/orders", "methods": ["GET"] }, "requires_any": [
+            { "provider_name": PROVIDER, "scopes": ["admin"] },
+            { "provider_name": PROVIDER, "scopes": ["read:orders"], "claims": { "client_id": ["billing-bot"] } },
+        ] }),
+    );
+    let mut v = verifier(&policy);
+    let billing =
+        token(key(Algorithm::ES256), &claims_with(json!({"scope": "read:orders", "client_id": "billing-bot"})));
+    assert_eq!(record(&mut v, "GET", "/orders/1", Some(&billing)).required_scopes, ["read:orders"]);
+    // Neither passes: the first 403 (the admin alternative's).
+    let other = token(key(Algorithm::ES256), &claims_with(json!({"scope": "read:orders", "client_id": "other"})));
+    let r = record(&mut v, "GET", "/orders/1", Some(&other));
+    assert_eq!((r.code, r.required_scopes.as_slice()), (Some("ERR_SCOPE_INSUFFICIENT"), &["admin".to_owned()][..]));
+}
+
+#[test]
+fn the_decision_line_of_a_request_never_holds_the_token() {
+    let mut v = named();
+    let good = token(key(Algorithm::ES256), &claims_with(json!({"scope": "read:orders", "client_id": "billing-bot"})));
+    let line =
+        record(&mut v, "GET", "/orders/1", Some(&good)).json_line(2_000_000_000_123, "GET", "/orders/1?access_token=x");
+    let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(parsed["time"], "2033-05-18T03:33:20.123Z");
+    assert_eq!((parsed["path"].as_str(), parsed["rule"].as_str()), (Some("/orders/1"), Some("orders-read")));
+    assert_eq!((parsed["required_scopes"].as_str(), parsed["status"].as_u64()), (Some("read:orders"), Some(200)));
+    assert_eq!(parsed["iat"], (NOW - 60).to_string());
+    assert!(!line.contains(good.rsplit('.').next().unwrap()) && !line.contains("access_token"), "{line}");
+}
