@@ -5,7 +5,7 @@ FILTER_WASM := dist/edgeward_filter.wasm
 ENVOY_NODE_TESTS := envoy/tests/filter.test.mjs envoy/tests/jwks.test.mjs envoy/tests/config.test.mjs envoy/tests/gateway.test.mjs envoy/tests/bench.test.mjs \
   envoy/tests/failclosed.test.mjs envoy/tests/spoofing.test.mjs envoy/tests/refused-key.test.mjs envoy/tests/wsgi.test.mjs envoy/tests/attack.test.mjs envoy/tests/matrix.test.mjs envoy/tests/discovery.test.mjs envoy/tests/idp.test.mjs \
   envoy/tests/host-crypto.test.mjs envoy/tests/principal.test.mjs envoy/tests/filter-state.test.mjs envoy/tests/equivalence.test.mjs \
-  envoy/tests/tls-listener.test.mjs envoy/tests/pop.test.mjs envoy/tests/pop-idp.test.mjs
+  envoy/tests/tls-listener.test.mjs envoy/tests/pop.test.mjs envoy/tests/pop-idp.test.mjs envoy/tests/decision-log.test.mjs
 
 RUN_TARGET := gateway
 
@@ -37,8 +37,9 @@ lint-envoy:
 	$(CARGO) clippy --locked -p edgeward-envoy --target wasm32-wasip1 --profile wasm -- -D warnings
 
 # Native unit tests of the plain modules run with the workspace (`cargo test --workspace`);
-# these run the filter in a real Envoy 1.40.
-test-envoy: build-envoy build-envoy-trap lint-envoy
+# these run the filter in a real Envoy 1.40 (decision-log.test.mjs also runs the npm middleware
+# and `edgeward report` on the same requests: hence build-js and build-core).
+test-envoy: build-envoy build-envoy-trap lint-envoy build-js build-core
 	@$(SETUP) envoy node wrk openssl
 	EDGEWARD_TRAP_WASM=$(TRAP_WASM) node --test --test-concurrency=1 $(ENVOY_NODE_TESTS)
 

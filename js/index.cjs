@@ -4,4 +4,4 @@
 const bindings = require('./pkg/edgeward_js.js');
 const makeApi = require('./pkg/api.cjs');
 
-module.exports = makeApi(bindings, { crypto: require('node:crypto') });
+module.exports = makeApi(bindings, { crypto: require('node:crypto'), fs: require('node:fs') });

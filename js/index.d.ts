@@ -545,7 +545,10 @@ export interface MiddlewareResponse {
   end(body: string): unknown;
 }
 
-export type Middleware = (req: MiddlewareRequest, res: MiddlewareResponse, next?: (error?: unknown) => void) => void;
+export type Middleware = ((req: MiddlewareRequest, res: MiddlewareResponse, next?: (error?: unknown) => void) => void) & {
+  /** The logger the `decisionLog` option made (absent without it). */
+  readonly decisionLog?: DecisionLogger;
+};
 
 export interface MiddlewareOptions {
   /** Unix seconds; default the clock (for tests). */
@@ -563,6 +566,12 @@ export interface MiddlewareOptions {
    * failure); never a token.
    */
   onDecision?: (record: DecisionRecord, req: MiddlewareRequest, error?: EdgewardError) => void;
+  /**
+   * Append every decision's line (the core's decision line, as Envoy's access log writes it with
+   * envoy/decision-log.yaml) to this file, or write it to this stream: `decisionLogger(decisionLog)`,
+   * called before `onDecision`. The logger is the middleware's `decisionLog`.
+   */
+  decisionLog?: string | DecisionLogStream;
   /**
    * Where the DPoP proofs the core accepted are recorded before a request goes on. Default the
    * verifier's in-memory store (`verifier.replayStore`); several instances need a shared one
@@ -591,7 +600,36 @@ export interface DecisionRecord {
   readonly code?: ErrorCode;
   /** The status edgeward answered, or 200 when it let the request through. */
   readonly status: number;
+  /** The scopes of the requirement that decided (that let the token through, or whose refusal it is). */
+  readonly required_scopes: readonly string[];
+  /** The verified token's `iat` and `exp`, whole seconds. */
+  readonly iat?: number;
+  readonly exp?: number;
 }
+
+/** Where a decision log writes: a node:fs WriteStream, process.stdout, or anything with `write`. */
+export interface DecisionLogStream {
+  write(text: string): unknown;
+  readonly writableLength?: number;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** An `onDecision` writing each decision's line (`decisionLogger`). */
+export interface DecisionLogger {
+  (record: DecisionRecord, req: MiddlewareRequest, error?: EdgewardError): void;
+  /** Lines not written: the stream held over 8 MiB unwritten, or the file failed. */
+  readonly dropped: number;
+  /** Why the file failed, if it did. */
+  readonly error?: Error;
+  /** Closes a file the logger opened (a stream it was given stays open). */
+  close(): Promise<void>;
+}
+
+/**
+ * Writes each decision's line (docs/policy.md, "Decision record"), one JSON object per line, to a
+ * file (appended; Node only) or a stream; pass it as `onDecision`. `now()` gives Unix milliseconds.
+ */
+export function decisionLogger(target: string | DecisionLogStream, options?: { now?: () => number }): DecisionLogger;
 
 /**
  * `(req, res, next)` for node:http and Express: 401/403/503 as docs/policy.md says, `req.auth` when

@@ -7,6 +7,7 @@ export const {
   RemoteJwks,
   createRemoteJwks,
   middleware,
+  decisionLogger,
   memoryReplayStore,
   redisReplayStore,
   decodeUnverified,

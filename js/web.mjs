@@ -18,6 +18,7 @@ export const {
   RemoteJwks,
   createRemoteJwks,
   middleware,
+  decisionLogger,
   memoryReplayStore,
   redisReplayStore,
   decodeUnverified,

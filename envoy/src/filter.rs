@@ -525,19 +525,25 @@ fn test_signature_verdict(value: &str) -> String {
 
 /// With `filter_state: true` in the VM configuration: the decision record (docs/policy.md,
 /// "Decision record") in the request's filter state, for
-/// Envoy's access log (`%FILTER_STATE(wasm.edgeward.sub:PLAIN)%`), its RBAC filter
-/// (`filter_state` matchers on `wasm.edgeward.client_id`) and later filters: one property per
-/// field that has a value (`edgeward.provider`, `.iss`, `.sub`, `.client_id`, `.scopes` space
-/// separated, `.rule`, `.code` for refusals). Never the token.
+/// Envoy's access log (`%FILTER_STATE(wasm.edgeward.sub:PLAIN)%`; envoy/decision-log.yaml writes
+/// the core's decision line), its RBAC filter (`filter_state` matchers on
+/// `wasm.edgeward.client_id`) and later filters: one property per field that has a value
+/// (`edgeward.provider`, `.iss`, `.sub`, `.client_id`, `.scopes` and `.required_scopes` space
+/// separated, `.rule`, `.iat` and `.exp` in decimal seconds, `.code` for refusals). Never the token.
 fn write_record(record: &edgeward::DecisionRecord) {
     let scopes = record.scopes.join(" ");
-    let fields: [(&str, Option<&str>); 7] = [
+    let required = record.required_scopes.join(" ");
+    let (iat, exp) = (record.iat.map(|s| s.to_string()), record.exp.map(|s| s.to_string()));
+    let fields: [(&str, Option<&str>); 10] = [
         ("edgeward.provider", record.provider.as_deref()),
         ("edgeward.iss", record.iss.as_deref()),
         ("edgeward.sub", record.sub.as_deref()),
         ("edgeward.client_id", record.client_id.as_deref()),
         ("edgeward.scopes", Some(scopes.as_str()).filter(|s| !s.is_empty())),
+        ("edgeward.required_scopes", Some(required.as_str()).filter(|s| !s.is_empty())),
         ("edgeward.rule", record.rule.as_deref()),
+        ("edgeward.iat", iat.as_deref()),
+        ("edgeward.exp", exp.as_deref()),
         ("edgeward.code", record.code),
     ];
     for (name, value) in fields {

@@ -885,8 +885,15 @@ function makeApi(bindings, platform = {}) {
     if (caseSensitive !== undefined && typeof caseSensitive !== 'boolean') throw new TypeError('caseSensitive must be a boolean');
     // onDecision(record, req, error): every decision's record (allowed and refused), e.g. for
     // audit logs; a refusal's EdgewardError too (its message and cause: why a store failed).
-    const onDecision = options.onDecision;
-    if (onDecision !== undefined && typeof onDecision !== 'function') throw new TypeError('onDecision must be a function');
+    const userOnDecision = options.onDecision;
+    if (userOnDecision !== undefined && typeof userOnDecision !== 'function') throw new TypeError('onDecision must be a function');
+    // decisionLog (a file path or a writable stream): each decision's line appended there
+    // (decisionLogger), before onDecision sees the record.
+    const log = options.decisionLog === undefined ? undefined : decisionLogger(options.decisionLog);
+    const onDecision = log === undefined ? userOnDecision : userOnDecision === undefined ? log : (record, req, error) => {
+      log(record, req, error);
+      userOnDecision(record, req, error);
+    };
     const replayStore = options.replayStore === undefined ? verifier.replayStore : options.replayStore;
     if (replayStore === null || typeof replayStore !== 'object' || typeof replayStore.record !== 'function') {
       throw new TypeError('replayStore must be an object with a record(proof) method');
@@ -1011,7 +1018,7 @@ function makeApi(bindings, platform = {}) {
       }
     }
 
-    return function edgeward(req, res, next) {
+    const handler = function edgeward(req, res, next) {
       const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
       const remoteSets = remotesFor(verifier, req.method, path);
       let pending;
@@ -1030,6 +1037,68 @@ function makeApi(bindings, platform = {}) {
         (error) => finish(req, res, next, error),
       );
     };
+    // The logger `decisionLog` made (its `close()`, `dropped`), if any.
+    if (log !== undefined) Object.defineProperty(handler, 'decisionLog', { value: log });
+    return handler;
+  }
+
+  // Lines a decision log may hold unwritten (a stream that does not keep up): beyond, lines are
+  // dropped and counted (`dropped`), never buffered without bound.
+  const MAX_PENDING_LOG_BYTES = 8 * 1024 * 1024;
+
+  /**
+   * An `onDecision` that writes each decision's line (docs/policy.md, "Decision record": the
+   * core's `DecisionRecord::json_line`, the same line Envoy's access log writes with
+   * envoy/decision-log.yaml) to `target`: a file path (appended to; Node only) or a stream (any
+   * object with `write(text)`). `options.now()` gives Unix milliseconds (default `Date.now`).
+   * The function has `close()` (a promise; closes a file it opened, ends nothing it was given)
+   * and `dropped` (lines not written: the stream held over 8 MiB unwritten, or the file failed;
+   * `error` is the failure). Never the token.
+   */
+  function decisionLogger(target, options = {}) {
+    const now = options.now === undefined ? Date.now : options.now;
+    if (typeof now !== 'function') throw new TypeError('now must be a function');
+    let stream;
+    let owned = false;
+    if (typeof target === 'string') {
+      if (platform.fs === undefined) throw new TypeError('a decision log file needs Node (pass a stream instead)');
+      stream = platform.fs.createWriteStream(target, { flags: 'a' });
+      owned = true;
+    } else if (target !== null && typeof target === 'object' && typeof target.write === 'function') {
+      stream = target;
+    } else {
+      throw new TypeError('decisionLogger takes a file path or a stream with write()');
+    }
+    let dropped = 0;
+    let failure;
+    if (typeof stream.on === 'function') stream.on('error', (error) => { failure = error; });
+    const logger = function decisionLog(record, req) {
+      if (record === undefined || record === null) return;
+      const url = req == null ? '' : typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
+      const method = req == null || typeof req.method !== 'string' ? '' : req.method;
+      let line;
+      try {
+        line = bindings.decision_line(JSON.stringify(record), now(), method, typeof url === 'string' ? url : '');
+      } catch (thrown) {
+        throw new TypeError(`decisionLog: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+      }
+      if (failure !== undefined || (typeof stream.writableLength === 'number' && stream.writableLength > MAX_PENDING_LOG_BYTES)) {
+        dropped += 1;
+        return;
+      }
+      stream.write(`${line}\n`);
+    };
+    Object.defineProperties(logger, {
+      dropped: { get: () => dropped },
+      error: { get: () => failure },
+      close: {
+        value: () => new Promise((resolve) => {
+          if (!owned || stream.closed || stream.destroyed) return resolve();
+          stream.end(() => resolve());
+        }),
+      },
+    });
+    return logger;
   }
 
   /**
@@ -1099,6 +1168,7 @@ function makeApi(bindings, platform = {}) {
     RemoteJwks,
     createRemoteJwks,
     middleware,
+    decisionLogger,
     memoryReplayStore,
     redisReplayStore,
     decodeUnverified,

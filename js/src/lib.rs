@@ -600,6 +600,21 @@ pub fn check_discovery(document: &[u8], issuer: &str) -> Result<String, String> 
     edgeward::Discovery::from_bytes(document, issuer).map(|found| found.jwks_uri).map_err(|e| error_json(&e))
 }
 
+/// The decision line (docs/policy.md, "Decision record"; [`edgeward::DecisionRecord::json_line`])
+/// of a record as `decide` gave it (its JSON), for a request to `method` and `path` (the query is
+/// left out) at `time_ms` (Unix milliseconds): what the middleware's decision log appends, and
+/// what Envoy's access log writes with envoy/decision-log.yaml. Throws on a record it never gave.
+#[wasm_bindgen]
+pub fn decision_line(record: &str, time_ms: f64, method: &str, path: &str) -> Result<String, String> {
+    let record = edgeward::DecisionRecord::from_json(record).ok_or("not a decision record")?;
+    if !time_ms.is_finite() {
+        return Err("time must be a finite number of milliseconds".to_owned());
+    }
+    #[expect(clippy::as_conversions, reason = "a finite time in ms; saturates at the i64 bounds")]
+    let time_ms = time_ms.floor() as i64;
+    Ok(record.json_line(time_ms, method, path))
+}
+
 /// Every stable error code, as a JSON array.
 #[wasm_bindgen]
 pub fn error_codes() -> String {

@@ -36,20 +36,23 @@ const last = () => records.at(-1);
 test('an allowed request: who, holding what, by which rule', async () => {
   const t = token({ sub: 'bot-1', client_id: 'billing-bot', scope: 'read:orders' });
   assert.equal(await call('/orders/1', t), 200);
-  assert.deepEqual(last().record, { provider: 'corp-idp', iss: ISSUER, sub: 'bot-1', client_id: 'billing-bot', scopes: ['read:orders'], rule: 'orders-read', status: 200 });
+  const { iat, exp } = JSON.parse(Buffer.from(t.split('.')[1], 'base64url'));
+  assert.deepEqual(last().record, { provider: 'corp-idp', iss: ISSUER, sub: 'bot-1', client_id: 'billing-bot', scopes: ['read:orders'], rule: 'orders-read', status: 200, required_scopes: ['read:orders'], iat, exp });
   assert.deepEqual(seen.decision, last().record);
   assert.ok(!JSON.stringify(records).includes(t.split('.')[2]), 'no token in a record');
 });
 
 test('refusals: the code and status, and who when the token verified', async () => {
   assert.equal(await call('/orders/2', token({ sub: 'bot-2', azp: 'audit-bot', scope: 'other' })), 403);
-  assert.deepEqual(last().record, { provider: 'corp-idp', iss: ISSUER, sub: 'bot-2', client_id: 'audit-bot', scopes: ['other'], rule: 'orders-read', code: 'ERR_SCOPE_INSUFFICIENT', status: 403 });
+  const { iat, exp } = last().record;
+  assert.deepEqual(last().record, { provider: 'corp-idp', iss: ISSUER, sub: 'bot-2', client_id: 'audit-bot', scopes: ['other'], rule: 'orders-read', code: 'ERR_SCOPE_INSUFFICIENT', status: 403, required_scopes: ['read:orders'], iat, exp });
+  assert.ok(Number.isInteger(iat) && exp === iat + 300);
   assert.equal(await call('/orders/3'), 401);
-  assert.deepEqual(last().record, { scopes: [], rule: 'orders-read', code: 'ERR_JWT_MISSING', status: 401 });
+  assert.deepEqual(last().record, { scopes: [], rule: 'orders-read', code: 'ERR_JWT_MISSING', status: 401, required_scopes: ['read:orders'] });
   assert.equal(await call('/elsewhere'), 403);
-  assert.deepEqual(last().record, { scopes: [], code: 'ERR_ROUTE_DENIED', status: 403 });
+  assert.deepEqual(last().record, { scopes: [], code: 'ERR_ROUTE_DENIED', status: 403, required_scopes: [] });
   assert.equal(await call('/healthz'), 200);
-  assert.deepEqual(last().record, { scopes: [], rule: '1', status: 200 }, 'an unnamed rule is its index');
+  assert.deepEqual(last().record, { scopes: [], rule: '1', status: 200, required_scopes: [] }, 'an unnamed rule is its index');
 });
 
 test('onDecision must be a function', () => {

@@ -138,10 +138,12 @@ export async function startJwksServer(keys = []) {
  * SANITIZE_SET with the URI SANs and the PEM; XFCC always has the certificate's Hash).
  * `routeHeaders`: `{ name: value }` added to every request to the upstream (`request_headers_to_add`;
  * values may use Envoy's formatters, e.g. %DOWNSTREAM_PEER_FINGERPRINT_256%).
+ * `accessLogs`: access-log entries as written under the connection manager's `access_log` (e.g.
+ * envoy/decision-log.yaml's), after `accessLog`'s.
  */
 export function envoyConfig({
   adminPort = 0, listenerPort = 0, upstreamPort, jwksPort, policy, wasm = WASM, vmId = 'edgeward', vmConfiguration,
-  afterFilter = [], accessLog, vmEnv, tls, forwardClientCert, routeHeaders,
+  afterFilter = [], accessLog, accessLogs = [], vmEnv, tls, forwardClientCert, routeHeaders,
 }) {
   const clusters = [staticCluster('upstream', upstreamPort)];
   if (jwksPort) clusters.push(staticCluster('idp', jwksPort));
@@ -165,15 +167,15 @@ export function envoyConfig({
                       forward_client_cert_details: forwardClientCert.details ?? 'SANITIZE_SET',
                       set_current_client_cert_details: forwardClientCert.set ?? { uri: true, cert: true },
                     } : {}),
-                    ...(accessLog ? {
-                      access_log: [{
+                    ...(accessLog || accessLogs.length > 0 ? {
+                      access_log: [...(accessLog ? [{
                         name: 'envoy.access_loggers.file',
                         typed_config: {
                           '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
                           path: accessLog.path,
                           log_format: { text_format_source: { inline_string: accessLog.format } },
                         },
-                      }],
+                      }] : []), ...accessLogs],
                     } : {}),
                     route_config: {
                       virtual_hosts: [{

@@ -7,6 +7,7 @@ import {
   EdgewardError,
   createRemoteJwks,
   middleware,
+  decisionLogger,
   memoryReplayStore,
   redisReplayStore,
   decodeUnverified,
@@ -62,6 +63,15 @@ const viaRemote: Promise<VerifyResult> = remote.verify('t', { scopes: 'read:orde
 
 const mw = middleware(verifier);
 http.createServer((req, res) => mw(req, res, () => res.end(JSON.stringify(req.headers))));
+// Decision lines to a file or a stream.
+const logged = middleware(verifier, { decisionLog: '/var/log/decisions.log' });
+const dropped: number | undefined = logged.decisionLog?.dropped;
+const toStdout = decisionLogger(process.stdout, { now: () => Date.now() });
+middleware(verifier, { onDecision: toStdout });
+const closed: Promise<void> = toStdout.close();
+void [dropped, closed];
+// @ts-expect-error a log is a path or a stream
+middleware(verifier, { decisionLog: 5 });
 
 const { header, claims } = decodeUnverified('t');
 const codes: ErrorCode[] = errorCodes();
