@@ -53,6 +53,56 @@ pub enum Command {
     /// Sign a DPoP proof for one request with a bot's private JWK (the bot's side, for tests).
     #[command(args_override_self = true, long_about = PROOF_LONG_ABOUT, after_long_help = PROOF_EXAMPLES)]
     Proof(ProofArgs),
+    /// Sum up decision records per bot against a policy: scopes granted vs exercised, refusals, token lifetimes.
+    #[command(args_override_self = true, long_about = REPORT_LONG_ABOUT, after_long_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
+}
+
+const REPORT_LONG_ABOUT: &str = "\
+Read decision records (one JSON line per request: the Envoy access log of envoy/decision-log.yaml,
+or the npm middleware's decisionLog; docs/policy.md, \"Decision record\") and sum them up per
+principal (iss and sub, with its client_id): first and last seen, the rules it used, the scopes its
+tokens were granted and the ones it exercised (required by the rules that let it through), the
+unused ones (\"reduce to ...\"), wildcard grants, its longest token lifetime against the policy's
+bound, its refusals by code and missing scope; and which principals only ever used long-lived
+tokens (over an hour). From the policy alone: every rule's scopes and identities, the public routes.
+
+Records are streamed: any number of them in bounded memory. At most --max-principals principals
+are summed up (the report says when more were seen); lines that are not decision records, or are
+over 64 KiB, are counted as skipped. Nothing of a token is ever in a record.";
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  edgeward report --policy policy.json /var/log/envoy/edgeward-decisions.log
+  edgeward report --policy policy.json --format json decisions-*.log > report.json
+  zcat old.log.gz | edgeward report --policy policy.json --format html - > report.html";
+
+/// `edgeward report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The policy JSON file the records were decided by.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// How to print the report.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Most principals summed up; the records of later ones are counted only.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_principals: u32,
+    /// Files of decision records, one JSON object per line ('-': stdin).
+    #[arg(value_name = "RECORDS", required = true)]
+    pub records: Vec<PathBuf>,
+}
+
+/// `edgeward report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Tables for a terminal.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One self-contained HTML page (no network: inline CSS and an SVG chart).
+    Html,
 }
 
 const PROOF_LONG_ABOUT: &str = "\

@@ -11,6 +11,7 @@ mod fetch;
 mod io;
 mod keygen;
 mod mint;
+mod report;
 mod usage;
 mod verify;
 
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Mint(args) => mint::run(args),
         Command::Proof(args) => mint::proof(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
