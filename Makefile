@@ -27,13 +27,14 @@ test: lint test-core tour
 # Last: a 60-second soak of the Envoy filter and the Node middleware under mixed load.
 test: soak-short
 
-.PHONY: help setup build build-core test lint test-core run tour bench fuzz fuzz-differential clean
+.PHONY: help setup build build-core test lint test-core run tour bench bench-report fuzz fuzz-differential clean
 
 help:
 	@echo "make run     the demo ($(RUN_TARGET))"
 	@echo "make test    all tests (installs what they need first)"
 	@echo "make build   CLI at target/release/edgeward, dist/edgeward_filter.wasm, the npm package in js/"
 	@echo "make bench   criterion benchmarks -> BENCHMARKS.md    make fuzz   each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make bench-report   edgeward report over 2M generated decision records -> cli/BENCHMARKS-report.md"
 
 setup:
 	@$(SETUP) all
@@ -80,6 +81,12 @@ fuzz-differential:
 bench:
 	@$(SETUP) rust
 	scripts/bench.sh
+
+# `edgeward report` over 2M generated decision records (REPORT_RECORDS, REPORT_PRINCIPALS,
+# REPORT_ROUNDS): records per second and peak memory -> cli/BENCHMARKS-report.md and its section of
+# BENCHMARKS.md (make bench includes that file as well). About a minute.
+bench-report: build-core
+	scripts/bench-report.sh
 
 clean:
 	$(CARGO) clean
