@@ -69,6 +69,14 @@ export function readDecisionLog(text) {
   return root;
 }
 
+test("envoy/README.md's snippet is envoy/decision-log.yaml", () => {
+  const file = readFileSync(join(ROOT, 'envoy/decision-log.yaml'), 'utf8').split('\n').filter((l) => !/^\s*(#.*)?$/.test(l));
+  const readme = readFileSync(join(ROOT, 'envoy/README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Decision log'));
+  const snippet = section.slice(section.indexOf('```yaml\n') + 8, section.indexOf('\n```', section.indexOf('```yaml\n')));
+  assert.deepEqual(snippet.split('\n'), file);
+});
+
 describe('the decision line from Envoy and from the middleware', () => {
   let upstream, envoy, server, base, dir, envoyLog, nodeLog, mw, now;
   const tokens = {};
