@@ -35,6 +35,7 @@ pub mod refresh;
 pub mod replay;
 pub mod report;
 mod request;
+pub mod rotation;
 mod rsa_fast;
 mod token;
 

@@ -56,6 +56,63 @@ pub enum Command {
     /// Sum up decision records per bot against a policy: scopes granted vs exercised, refusals, token lifetimes.
     #[command(args_override_self = true, long_about = REPORT_LONG_ABOUT, after_long_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
+    /// Key set tools: what a key rotation does to a provider's verifiers.
+    #[command(subcommand)]
+    Jwks(JwksCommand),
+}
+
+/// `edgeward jwks …`.
+#[derive(Debug, Subcommand)]
+pub enum JwksCommand {
+    /// Compare a provider's old and new JWKS: keys added, removed or changed, and which tokens that would refuse (exit 0 safe, 1 needs care, 2 bad input).
+    #[command(args_override_self = true, long_about = JWKS_DIFF_LONG_ABOUT)]
+    Diff(JwksDiffArgs),
+}
+
+const JWKS_DIFF_LONG_ABOUT: &str = "\
+Compare the JWKS gateways hold (OLD) with the one the IdP will publish (NEW), each loaded as the
+provider loads a fetched document (its algorithms and limits; unusable keys left out), and say
+what the rotation does:
+
+  new-key               a key NEW adds: publish it at least cache_duration_seconds before the IdP
+                        signs with it (until a gateway refetches, its tokens are refused)
+  removed-key           a key NEW drops: its tokens are refused at once, yet may be valid for up to
+                        max_lifetime_seconds + clock_skew_seconds after its last use
+  changed-key           a kid that names other key material (or alg/use/key_ops) than before
+  keys-left-out         keys of NEW the provider cannot use (their tokens are refused)
+  new-document-refused  NEW has no key the provider can use: gateways keep OLD
+
+Exit status: 0 when the rotation only adds keys (new-key reminds of the timing), 1 when a finding
+needs care, 2 bad usage, an unreadable file, a policy or an OLD document that does not load.
+docs/rotation.md in the edgeward repository is the runbook.";
+
+/// `edgeward jwks diff`.
+#[derive(Debug, Args)]
+pub struct JwksDiffArgs {
+    /// The JWKS gateways hold now.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The JWKS the IdP will publish.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// The policy JSON file (the provider's algorithms, lifetime bound, skew and cache duration).
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The provider the key sets belong to (default: the only one).
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
+    /// Output: a line per key and finding, or one JSON document.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+}
+
+/// `--format` of `jwks diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON document: {"keys": [...], "findings": [...], "safe": bool}.
+    Json,
 }
 
 const REPORT_LONG_ABOUT: &str = "\

@@ -9,6 +9,7 @@ mod args;
 mod check;
 mod fetch;
 mod io;
+mod jwks;
 mod keygen;
 mod mint;
 mod report;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Command::Mint(args) => mint::run(args),
         Command::Proof(args) => mint::proof(args),
         Command::Report(args) => report::run(args),
+        Command::Jwks(args::JwksCommand::Diff(args)) => jwks::diff(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
