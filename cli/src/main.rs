@@ -1,5 +1,5 @@
-//! `edgeward`: verify a JWT access token against a policy, make signing keys, and mint
-//! development tokens, from a shell or CI.
+//! `edgeward`: verify a JWT access token against a policy, make signing keys, mint
+//! development tokens, and scan code and history for tokens, from a shell or CI.
 //!
 //! Exit status: 0 success, 1 a refused token (or a failed operation), 2 bad usage, an
 //! unreadable file or an invalid policy, 3 `--fetch-keys` could not get a provider's keys. Every failure is one line on stderr; the token and key
@@ -11,6 +11,7 @@ mod fetch;
 mod io;
 mod keygen;
 mod mint;
+mod scan;
 mod usage;
 mod verify;
 
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Mint(args) => mint::run(args),
         Command::Proof(args) => mint::proof(args),
+        Command::Scan(args) => scan::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
