@@ -23,6 +23,8 @@ A first session, from nothing to a verified token:
   edgeward verify --policy policy.json --method GET --path /orders < token.txt
   edgeward check --policy policy.json --example-token token.txt
 
+Tokens left in code, configuration or git history: edgeward scan --help.
+
 Exit status: 0 success (token accepted), 1 token refused, 2 bad usage, file or policy,
 3 --fetch-keys could not get a provider's keys.";
 

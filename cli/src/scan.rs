@@ -11,7 +11,7 @@ use crate::args::{FailOn, ScanArgs, ScanFormat};
 use crate::io::{self, Failure, usage};
 use edgeward::audit::{AuditOptions, Severity, TokenAudit, audit_token};
 use edgeward::{DEFAULT_MAX_LIFETIME_SECONDS, DEFAULT_MAX_TOKEN_BYTES, Verifier};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -271,7 +271,7 @@ pub fn run(args: &ScanArgs) -> Result<(), Failure> {
     if let Some(repo) = &repo {
         let mut searcher = search::Searcher::new(max_token_bytes);
         // A token is reported once from the history: where it first appeared.
-        let mut seen: HashMap<String, ()> = HashMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut history: Vec<Report> = Vec::new();
         git::search_history(repo, &mut searcher, args.max_filesize, |event| match event {
             git::Event::Hit(blob, hit) => {
@@ -285,7 +285,7 @@ pub fn run(args: &ScanArgs) -> Result<(), Failure> {
                 consider(location, &hit.token, &mut stats, &mut history);
                 if history.len() > before {
                     let fingerprint = history[before].audit.fingerprint.clone();
-                    if seen.insert(fingerprint, ()).is_some() {
+                    if !seen.insert(fingerprint) {
                         history.pop();
                         stats.repeated_in_history += 1;
                     }

@@ -331,7 +331,8 @@ fn git_history_finds_a_deleted_token_with_the_commit_that_added_it() {
     // On a branch too: every ref is searched.
     git(repo, &["checkout", "-qb", "side"]);
     let side = signed(&key, json!({ "iss": ISSUER, "iat": NOW - 10, "exp": NOW - 5 }));
-    dir.write("side.txt", &side);
+    // A path that looks like git log's own fields, not ASCII, with a space.
+    dir.write("commit :é side.txt", &side);
     git(repo, &["add", "."]);
     git(repo, &["commit", "-qm", "side"]);
     git(repo, &["checkout", "-q", "-"]);
@@ -351,7 +352,7 @@ fn git_history_finds_a_deleted_token_with_the_commit_that_added_it() {
     assert_eq!((first["line"].clone(), first["column"].clone()), (json!(2), json!(32)));
     assert_eq!(first["sub"], json!("ci-bot"));
     assert_eq!(findings(first), ["still-valid", "long-lived"]);
-    assert_eq!(tokens[1]["path"], json!("side.txt"));
+    assert_eq!(tokens[1]["path"], json!("commit :é side.txt"));
     let table = scan(repo, &["--git-history"]);
     assert!(table.stdout.contains(&format!("{}:deploy.sh:2:32", &added[..12])), "{}", table.stdout);
     assert!(table.stdout.contains("blobs of the git history"), "{}", table.stdout);

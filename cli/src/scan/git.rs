@@ -119,7 +119,8 @@ pub fn search_history(
             let mut seen: HashSet<Vec<u8>> = HashSet::new();
             let mut reader = BufReader::new(log_out);
             let mut commit = String::new();
-            let mut pending: Option<Vec<u8>> = None; // a new blob's id, waiting for its path
+            // After a ":meta" field comes its path: `Some(id)` for a new blob, `Some(None)` else.
+            let mut path_of: Option<Option<Vec<u8>>> = None;
             let mut field = Vec::new();
             loop {
                 field.clear();
@@ -130,28 +131,34 @@ pub fn search_history(
                 if field.last() == Some(&0) {
                     field.pop();
                 }
-                let text = field.strip_prefix(b"\n").unwrap_or(&field);
-                if let Some(id) = pending.take() {
-                    let blob = Blob { commit: commit.clone(), path: String::from_utf8_lossy(text).into_owned() };
+                if let Some(id) = path_of.take() {
+                    let Some(id) = id else { continue };
+                    let blob = Blob { commit: commit.clone(), path: String::from_utf8_lossy(&field).into_owned() };
                     if writeln!(cat_in, "{}", String::from_utf8_lossy(&id)).is_err() {
                         break;
                     }
                     let mut blobs = queue.blobs.lock().unwrap_or_else(|e| e.into_inner());
                     blobs.0.push_back(blob);
                     queue.ready.notify_one();
-                } else if let Some(hash) = text.strip_prefix(b"commit ") {
+                    continue;
+                }
+                // A commit's first raw entry follows a newline.
+                let text = field.strip_prefix(b"\n").unwrap_or(&field);
+                if let Some(hash) = text.strip_prefix(b"commit ") {
                     commit = String::from_utf8_lossy(hash).into_owned();
                 } else if let Some(meta) = text.strip_prefix(b":") {
                     // ":old-mode new-mode old-id new-id status": a blob (100644, 100755) or a
                     // symlink (120000) that this commit adds or changes.
                     let parts: Vec<&[u8]> = meta.split(|b| *b == b' ').collect();
+                    let mut new_blob = None;
                     if let [_, mode, _, id, status] = parts.as_slice() {
                         let is_blob = mode.starts_with(b"100") || mode.starts_with(b"120");
                         let present = id.iter().any(|b| *b != b'0') && !status.starts_with(b"D");
                         if is_blob && present && seen.insert(id.to_vec()) {
-                            pending = Some(id.to_vec());
+                            new_blob = Some(id.to_vec());
                         }
                     }
+                    path_of = Some(new_blob);
                 }
             }
             drop(cat_in);
