@@ -27,7 +27,7 @@ test: lint test-core tour
 # Last: a 60-second soak of the Envoy filter and the Node middleware under mixed load.
 test: soak-short
 
-.PHONY: help setup build build-core test lint test-core run tour bench bench-report fuzz fuzz-differential clean
+.PHONY: help setup build build-core test lint test-core run tour bench bench-report bench-scan fuzz fuzz-differential clean
 
 help:
 	@echo "make run     the demo ($(RUN_TARGET))"
@@ -35,6 +35,7 @@ help:
 	@echo "make build   CLI at target/release/edgeward, dist/edgeward_filter.wasm, the npm package in js/"
 	@echo "make bench   criterion benchmarks -> BENCHMARKS.md    make fuzz   each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make bench-report   edgeward report over 2M generated decision records -> cli/BENCHMARKS-report.md"
+	@echo "make bench-scan   edgeward scan against ripgrep -> cli/BENCHMARKS-scan.md"
 
 setup:
 	@$(SETUP) all
@@ -52,6 +53,7 @@ lint:
 	node scripts/check-links.mjs
 
 test-core:
+	@$(SETUP) rust sarif
 	$(CARGO) test --workspace --locked
 	# The RSA differential and Wycheproof again on the wasm builds' RSA kernel (natively: feature rsa-kernel).
 	$(CARGO) test --locked -p edgeward --features rsa-kernel --test rsa_differential --test wycheproof
@@ -87,6 +89,13 @@ bench:
 # BENCHMARKS.md (make bench includes that file as well). About a minute.
 bench-report: build-core
 	scripts/bench-report.sh
+
+# `edgeward scan` against ripgrep on the same trees and pattern -> cli/BENCHMARKS-scan.md and its
+# section of BENCHMARKS.md (make bench folds the file in too). About 3 minutes with the defaults
+# (BENCH_SCAN_GIB=2, BENCH_SCAN_ROUNDS=3); needs ~3 GiB of free space under TMPDIR, removed after.
+bench-scan:
+	@$(SETUP) rust ripgrep
+	scripts/bench-scan.sh
 
 clean:
 	$(CARGO) clean

@@ -96,7 +96,7 @@ if dpop["bearer_cold"] is not None:
         cost = f"{v / base:.2f}×" if v is not None and base else "—"
         print(f"| {label} | {fmt(v)} | {cost} |")
     print()
-for extra in ["envoy/BENCHMARKS-envoy.md", "js/BENCHMARKS-node.md", "cli/BENCHMARKS-report.md"]:
+for extra in ["envoy/BENCHMARKS-envoy.md", "js/BENCHMARKS-node.md", "cli/BENCHMARKS-report.md", "cli/BENCHMARKS-scan.md"]:
     if os.path.exists(extra):
         print(f"## From `{extra}`\n")
         with open(extra) as f:

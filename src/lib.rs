@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 mod algorithm;
+pub mod audit;
 pub mod base64url;
 mod cache;
 mod claims;

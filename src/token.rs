@@ -122,7 +122,7 @@ impl<'a> UnverifiedToken<'a> {
     }
 }
 
-fn decode_object(segment: &str) -> Result<Map<String, Value>, Error> {
+pub(crate) fn decode_object(segment: &str) -> Result<Map<String, Value>, Error> {
     json_object(&base64url::decode(segment).ok_or(Error::Malformed(Malformed::Base64))?)
 }
 

@@ -23,6 +23,8 @@ A first session, from nothing to a verified token:
   edgeward verify --policy policy.json --method GET --path /orders < token.txt
   edgeward check --policy policy.json --example-token token.txt
 
+Tokens left in code, configuration or git history: edgeward scan --help.
+
 Exit status: 0 success (token accepted), 1 token refused, 2 bad usage, file or policy,
 3 --fetch-keys could not get a provider's keys.";
 
@@ -59,6 +61,9 @@ pub enum Command {
     /// Key set tools: what a key rotation does to a provider's verifiers.
     #[command(subcommand)]
     Jwks(JwksCommand),
+    /// Find tokens in code, configuration and git history, and what makes each a risk (exit 0 clean, 1 findings at or above --fail-on, 2 bad usage).
+    #[command(args_override_self = true, long_about = SCAN_LONG_ABOUT, after_long_help = SCAN_EXAMPLES)]
+    Scan(ScanArgs),
 }
 
 /// `edgeward jwks …`.
@@ -160,6 +165,127 @@ pub enum ReportFormat {
     Json,
     /// One self-contained HTML page (no network: inline CSS and an SVG chart).
     Html,
+}
+
+const SCAN_LONG_ABOUT: &str = "\
+Find JWTs (compact JWS, and JWE) in files and, with --git-history, in every blob reachable from
+any ref of the git repository, and report what makes each one a risk. Tokens are decoded, never
+trusted: no signature is checked unless --policy is given.
+
+Files are walked as ripgrep walks them: .gitignore, .ignore and git's excludes are respected
+(--no-ignore: not), hidden files and directories are skipped (--hidden: searched), .git is never
+walked, symbolic links are not followed. A file with a NUL byte is binary: searched up to it.
+Files over --max-filesize are skipped, each named on stderr. Memory stays bounded whatever the
+input: files are read in 256 KiB chunks, and a candidate longer than the policy's
+max_token_bytes (16384 without --policy) is skipped.
+
+Each token is reported with its place (path:line:column, byte column; for the history the
+first commit that added it, commit:path:line:column), type, alg, kid, iss, sub or client_id,
+aud, scopes, iat, exp and lifetime, and its findings, by severity:
+
+  critical  alg-none        unsecured (alg none): anyone can make one like it
+            accepted        with --policy: the policy accepts it now (a working credential)
+  high      still-valid     not expired at --now: anyone who reads it can use it
+            no-exp          no exp claim: it never expires
+            embedded-key    the header carries a key or key URL (jwk, jku, x5u, x5c)
+  medium    long-lived      lifetime (exp - iat, else exp - nbf, else exp - now) over --max-lifetime
+            wildcard-scope  a scope with *
+            hmac            signed with a shared secret (HS256, HS384, HS512)
+            encrypted       a JWE: lifetime and scopes unknown
+            unparsed        edgeward's strict decoder refuses its header or claims
+  low       (none)          a token, nothing worse known
+
+With --policy, each token is also checked against that policy's keys (local_jwks, --fetch-keys
+for remote_jwks): whether a key of its provider verifies the signature, and whether the policy
+accepts it now.
+
+A token is never printed: only its redacted form, its first 10 characters and a fingerprint
+(eyJhbGciOi…[sha256:3f9a1c2b4d5e]), the same for the same token in every run. To suppress a
+finding, put its fingerprint (or the redacted form) on a line of .edgeward-scan-ignore in a
+scanned directory, or of --ignore-file; '#' starts a comment.
+
+Exit status: 0 nothing at or above --fail-on (default medium), 1 something is, 2 bad usage, an
+unreadable suppression file or policy, or git failing, 3 --fetch-keys could not get a
+provider's keys.";
+
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  edgeward scan                                   # the current directory, as a table
+  edgeward scan src config --hidden --git-history # and every blob of the history
+  edgeward scan --format sarif > edgeward.sarif   # for a code-scanning dashboard
+  edgeward scan --format json | jq -r 'select(.severity == \"critical\") | .path'
+  edgeward scan --max-lifetime 15m --fail-on high # CI: fail on live or unsecured tokens only
+  edgeward scan --policy policy.json --fetch-keys # which found tokens the policy accepts
+  echo 'sha256:3f9a1c2b4d5e  # the test fixture token' >> .edgeward-scan-ignore";
+
+/// `edgeward scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan [default: .].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also search hidden files and directories.
+    #[arg(long)]
+    pub hidden: bool,
+    /// Search files .gitignore, .ignore and git's excludes leave out.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Also search every blob reachable from any ref of the repository holding the first PATH (each once, with the first commit that added it).
+    #[arg(long)]
+    pub git_history: bool,
+    /// Output: a table, JSON lines (one object per token), or a SARIF 2.1.0 log.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ScanFormat,
+    /// Exit 1 when a token's most severe finding is at or above this.
+    #[arg(long, value_enum, default_value = "medium")]
+    pub fail_on: FailOn,
+    /// A lifetime over this is long-lived: seconds, or with s, m, h, d [default: 3600, the policy default].
+    #[arg(long, value_name = "DURATION", value_parser = crate::scan::parse_duration)]
+    pub max_lifetime: Option<u64>,
+    /// The time for still-valid, in Unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub now: Option<i64>,
+    /// Also check each token against this policy's keys, and take its max_token_bytes.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Fetching the keys of remote_jwks providers (with --policy).
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+    /// A suppression file (fingerprints, one a line) besides each scanned directory's .edgeward-scan-ignore.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// Skip files (and blobs) larger than this: bytes, or with K, M, G.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = crate::scan::parse_size)]
+    pub max_filesize: u64,
+    /// Threads walking and searching files [default: the number of CPUs].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// Aligned columns and a summary line.
+    Table,
+    /// One JSON object per token, one a line.
+    Json,
+    /// A SARIF 2.1.0 log.
+    Sarif,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any token.
+    Low,
+    /// Long-lived, wildcard scopes, HMAC, encrypted, or worse.
+    Medium,
+    /// Still valid, no exp, a key in the header, or worse.
+    High,
+    /// Unsecured, or accepted by --policy.
+    Critical,
+    /// Never (report only).
+    Never,
 }
 
 const PROOF_LONG_ABOUT: &str = "\

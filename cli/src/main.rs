@@ -1,5 +1,5 @@
-//! `edgeward`: verify a JWT access token against a policy, make signing keys, and mint
-//! development tokens, from a shell or CI.
+//! `edgeward`: verify a JWT access token against a policy, make signing keys, mint
+//! development tokens, and scan code and history for tokens, from a shell or CI.
 //!
 //! Exit status: 0 success, 1 a refused token (or a failed operation), 2 bad usage, an
 //! unreadable file or an invalid policy, 3 `--fetch-keys` could not get a provider's keys. Every failure is one line on stderr; the token and key
@@ -13,6 +13,7 @@ mod jwks;
 mod keygen;
 mod mint;
 mod report;
+mod scan;
 mod usage;
 mod verify;
 
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         Command::Proof(args) => mint::proof(args),
         Command::Report(args) => report::run(args),
         Command::Jwks(args::JwksCommand::Diff(args)) => jwks::diff(args),
+        Command::Scan(args) => scan::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

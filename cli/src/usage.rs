@@ -7,7 +7,7 @@ use clap::error::ErrorKind;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-const SUBCOMMANDS: [&str; 7] = ["verify", "check", "keygen", "mint", "proof", "report", "jwks"];
+const SUBCOMMANDS: [&str; 8] = ["verify", "check", "keygen", "mint", "proof", "report", "jwks", "scan"];
 
 /// Parses the arguments, or prints help, version or a one-line error and gives the exit status.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, ExitCode> {
