@@ -6,18 +6,17 @@
 // and no request beyond the page itself (it is self-contained). Screenshot: js/artifacts/report.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { runCli } from './lib/cli.mjs';
 
 const js = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(js, '..');
 const fixtures = path.join(root, 'cli/tests/fixtures/decisions');
 const artifacts = path.join(js, 'artifacts');
-const CLI = process.env.EDGEWARD_CLI || path.join(root, 'target/release/edgeward');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 let dir, profile, context, page;
@@ -25,8 +24,8 @@ const requests = [];
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeward-report-html-'));
-  const run = spawnSync(CLI, ['report', '--policy', 'policy.json', '--format', 'html', 'envoy.log'], { cwd: fixtures, encoding: 'utf8' });
-  assert.equal(run.status, 0, run.stderr);
+  const run = runCli(['report', '--policy', 'policy.json', '--format', 'html', 'envoy.log'], { cwd: fixtures });
+  assert.equal(run.code, 0, run.stderr);
   fs.writeFileSync(path.join(dir, 'report.html'), run.stdout);
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeward-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
