@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes BENCHMARKS.md from criterion's estimates (median of the samples, per verification)."""
 import json, os, platform, subprocess, sys, datetime
+from machine import cpu_model
 
 root = sys.argv[1]
 # Criterion results of the same cold benchmark built with `crate-verify` (before issue 5), if given.
@@ -22,14 +23,7 @@ def fmt(v):
 def ratio(a, b):
     return "—" if a is None or b is None else f"{b / a:.2f}×"
 
-cpu = "unknown CPU"
-try:
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-except OSError:
-    pass
+cpu = cpu_model()
 rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
 
 print("# Benchmarks\n")

@@ -11,6 +11,7 @@ WORKDIR is a scratch directory the caller removes. The pattern is read from src/
 (TOKEN_PATTERN), so both tools always search for the same thing.
 """
 import base64, datetime, hashlib, hmac, json, os, platform, random, re, statistics, subprocess, sys, time
+from machine import cpu_model
 
 rounds = int(os.environ.get("BENCH_SCAN_ROUNDS", "3"))
 gib = min(16.0, float(os.environ.get("BENCH_SCAN_GIB", "2")))
@@ -184,14 +185,7 @@ for label, root, files, size, extra in trees:
                  count_lines(out_rg), count_lines(out_ew)))
 load_after = load()
 
-cpu = "unknown CPU"
-try:
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-except OSError:
-    pass
+cpu = cpu_model()
 rg_version = subprocess.run(["rg", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 
 print("# `edgeward scan` against ripgrep\n")

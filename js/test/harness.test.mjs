@@ -6,36 +6,27 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './lib/chromium.mjs';
 import { serve } from '../harness/serve.mjs';
 import { NOW, ISSUER, AUDIENCE, keyPair, mint, claims, policy } from './helpers.mjs';
 
 const js = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(js, '..');
 const artifacts = path.join(js, 'artifacts');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 let server;
 let url;
-let profile;
+let browser;
 let context;
 let page;
 const requests = [];
 
 before(async () => {
   ({ server, url } = await serve(0));
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeward-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1360, height: 1000 },
-    timeout: 60_000,
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launchChromium({ width: 1360 });
+  ({ context, page } = browser);
   page.on('request', (request) => requests.push({ url: request.url(), method: request.method(), body: request.postData() }));
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
@@ -45,10 +36,9 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   server?.closeAllConnections();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-  if (profile) fs.rmSync(profile, { recursive: true, force: true });
 });
 
 // `make harness` as a newcomer runs it (build-js marked done with -o: the suite runs on a built

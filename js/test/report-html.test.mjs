@@ -10,16 +10,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './lib/chromium.mjs';
 import { runCli } from './lib/cli.mjs';
 
 const js = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(js, '..');
 const fixtures = path.join(root, 'cli/tests/fixtures/decisions');
 const artifacts = path.join(js, 'artifacts');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-let dir, profile, context, page;
+let dir, browser, context, page;
 const requests = [];
 
 before(async () => {
@@ -27,15 +26,8 @@ before(async () => {
   const run = runCli(['report', '--policy', 'policy.json', '--format', 'html', 'envoy.log'], { cwd: fixtures });
   assert.equal(run.code, 0, run.stderr);
   fs.writeFileSync(path.join(dir, 'report.html'), run.stdout);
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeward-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1600, height: 1000 },
-    timeout: 60_000,
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launchChromium({ width: 1600 });
+  ({ context, page } = browser);
   page.on('request', (request) => requests.push(request.url()));
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
@@ -45,8 +37,8 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
-  for (const d of [dir, profile]) if (d) fs.rmSync(d, { recursive: true, force: true });
+  await browser?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('one row per principal, with its unused scopes and what to reduce to', async () => {
