@@ -688,34 +688,68 @@ struct RequirementDoc {
     peers: Option<Vec<String>>,
 }
 
+/// A per-route guard's conditions (the npm package's `requireScopes` / `requireClaims`): the
+/// same checks as a rule's `requires.scopes` and `requires.claims`, read from `{"scopes": […],
+/// "claims": {name: [values]}}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuardDoc {
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    claims: BTreeMap<String, Vec<Value>>,
+}
+
+impl Requirement {
+    /// A requirement for a per-route guard, outside the policy's rules: `json` is `{"scopes":
+    /// […], "claims": {name: [values]}}` (both optional), validated as a rule's `requires` is
+    /// (paths in errors start with `guard`). It names no provider: it is only checked against a
+    /// token that already verified ([`crate::Verifier::check_requirement`]).
+    pub fn for_guard(json: &str) -> Result<Requirement, Error> {
+        let doc: GuardDoc = serde_json::from_str(json).map_err(|e| Error::policy("guard", e.to_string()))?;
+        let (scopes, claims) = checked_conditions("guard", doc.scopes, doc.claims)?;
+        Ok(Requirement { provider_name: String::new(), scopes, claims, allow_missing: false, peers: Vec::new() })
+    }
+}
+
+/// A requirement's scopes and claim conditions, validated (`path`: where they are, for errors).
+fn checked_conditions(
+    path: &str,
+    scopes: Vec<String>,
+    conditions: BTreeMap<String, Vec<Value>>,
+) -> Result<(Vec<String>, Vec<ClaimCondition>), Error> {
+    for (i, scope) in scopes.iter().enumerate() {
+        if !is_scope_token(scope) {
+            return refuse(format!("{path}.scopes[{i}]"), "not a valid scope (one word, no spaces)");
+        }
+    }
+    if conditions.len() > MAX_CLAIM_CONDITIONS {
+        return refuse(format!("{path}.claims"), format!("at most {MAX_CLAIM_CONDITIONS} claims"));
+    }
+    let mut claims = Vec::with_capacity(conditions.len());
+    for (claim, values) in conditions {
+        let at = format!("{path}.claims.{claim}");
+        check_claim_name(&at, &claim)?;
+        if values.is_empty() || values.len() > MAX_CLAIM_VALUES {
+            return refuse(at, format!("expected 1 to {MAX_CLAIM_VALUES} values"));
+        }
+        for (i, value) in values.iter().enumerate() {
+            if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+                return refuse(format!("{at}[{i}]"), "expected a string, number or boolean");
+            }
+        }
+        claims.push(ClaimCondition { claim, values });
+    }
+    Ok((scopes, claims))
+}
+
 impl RequirementDoc {
     /// `path` is the requirement's own (`rules[0].requires`, `rules[0].requires_any[1]`).
     fn validate(self, path: &str, providers: &[Provider]) -> Result<Requirement, Error> {
         if !providers.iter().any(|p| p.name == self.provider_name) {
             return refuse(format!("{path}.provider_name"), format!("unknown provider \"{}\"", self.provider_name));
         }
-        for (i, scope) in self.scopes.iter().enumerate() {
-            if !is_scope_token(scope) {
-                return refuse(format!("{path}.scopes[{i}]"), "not a valid scope (one word, no spaces)");
-            }
-        }
-        if self.claims.len() > MAX_CLAIM_CONDITIONS {
-            return refuse(format!("{path}.claims"), format!("at most {MAX_CLAIM_CONDITIONS} claims"));
-        }
-        let mut claims = Vec::with_capacity(self.claims.len());
-        for (claim, values) in self.claims {
-            let at = format!("{path}.claims.{claim}");
-            check_claim_name(&at, &claim)?;
-            if values.is_empty() || values.len() > MAX_CLAIM_VALUES {
-                return refuse(at, format!("expected 1 to {MAX_CLAIM_VALUES} values"));
-            }
-            for (i, value) in values.iter().enumerate() {
-                if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
-                    return refuse(format!("{at}[{i}]"), "expected a string, number or boolean");
-                }
-            }
-            claims.push(ClaimCondition { claim, values });
-        }
+        let (scopes, claims) = checked_conditions(path, self.scopes, self.claims)?;
         let peers = match self.peers {
             None => Vec::new(),
             Some(peers) if peers.is_empty() || peers.len() > MAX_PEERS => {
@@ -738,7 +772,7 @@ impl RequirementDoc {
         };
         Ok(Requirement {
             provider_name: self.provider_name,
-            scopes: self.scopes,
+            scopes,
             claims,
             allow_missing: self.allow_missing,
             peers,

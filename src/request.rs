@@ -285,6 +285,82 @@ impl Verifier {
         Decision { outcome, cache, rule, token, required_scopes }
     }
 
+    /// Authenticates one request without the policy's rules (a per-route guard: the npm package's
+    /// `authenticate`): the token `provider`'s `from_headers` find, verified, with its proof of
+    /// possession checked against the request (DPoP header, connection). Without `provider`, each
+    /// provider's sources are read and the token's `iss` picks the provider, as in a rule's
+    /// `requires_any` (with one provider: that one). No scopes and no claim conditions: those are
+    /// [`Verifier::check_requirement`]'s. A token is needed (`ERR_TOKEN_MISSING` without one); an
+    /// allowed request gets the same header changes as under a rule. `rule` is `None`.
+    pub fn authenticate(&mut self, request: &Request<'_>, provider: Option<&str>, now: i64) -> Decision {
+        let policy = Arc::clone(self.policy_arc());
+        let guard = |name: &str| crate::policy::Requirement {
+            provider_name: name.to_owned(),
+            scopes: Vec::new(),
+            claims: Vec::new(),
+            allow_missing: false,
+            peers: Vec::new(),
+        };
+        let alternatives: Vec<crate::policy::Requirement> = match provider {
+            Some(name) if policy.provider(name).is_none() => {
+                let error = Error::policy("provider", format!("unknown provider \"{name}\""));
+                return Decision {
+                    outcome: Err(error),
+                    cache: CacheUse::None,
+                    rule: None,
+                    token: None,
+                    required_scopes: Vec::new(),
+                };
+            }
+            Some(name) => vec![guard(name)],
+            None => policy.providers.iter().map(|p| guard(&p.name)).collect(),
+        };
+        let normalized: Vec<Cow<'_, str>> =
+            request.headers.iter().map(|(name, _)| normalized_header_name(name)).collect();
+        let mut token_for = |provider: &Provider| provider.extract_presented(|name| request.header(name));
+        let dpop: Vec<&str> = request.headers.iter().filter(|(name, _)| *name == "dpop").map(|(_, v)| *v).collect();
+        let evidence =
+            Evidence { method: request.method, path: request.path, dpop: &dpop, connection: request.connection };
+        let before = self.cache_stats();
+        let mut decided = None;
+        let satisfied = self.satisfy(&policy, &alternatives, &mut token_for, &evidence, now, &mut decided);
+        let after = self.cache_stats();
+        let cache = if after.misses > before.misses {
+            CacheUse::Miss
+        } else if after.hits > before.hits || after.replayed_failures > before.replayed_failures {
+            CacheUse::Hit
+        } else {
+            CacheUse::None
+        };
+        let (outcome, token) = match satisfied {
+            Ok(Some((verified, proof))) => {
+                let access = Access::Granted(verified);
+                let (remove, set) = header_changes(&policy, &access, request.headers, &normalized);
+                (Ok(Allowed { access, rule: 0, remove, set, proof }), None)
+            }
+            // No alternative allows a missing token: unreachable, refused all the same.
+            Ok(None) => (Err(Error::Missing), None),
+            Err((error, verified)) => (Err(error), verified),
+        };
+        Decision { outcome, cache, rule: None, token, required_scopes: Vec::new() }
+    }
+
+    /// Whether a verified token meets a per-route guard's `requirement` ([`Requirement::for_guard`]
+    /// or a rule's): its claim conditions first (`ERR_PRINCIPAL_DENIED`, 403; a bot the guard
+    /// does not admit is not told its scopes), then its scopes (`ERR_SCOPE_INSUFFICIENT`, 403,
+    /// with the scopes in the challenge), by the same checks a rule makes. `peer_uri_san`: the
+    /// verified client certificate's URI SAN, for a requirement with `peers`.
+    ///
+    /// [`Requirement::for_guard`]: crate::Requirement::for_guard
+    pub fn check_requirement(
+        &self,
+        token: &VerifiedToken,
+        requirement: &crate::policy::Requirement,
+        peer_uri_san: Option<&str>,
+    ) -> Result<(), Error> {
+        requirement.check(&token.claims, &token.scopes, peer_uri_san)
+    }
+
     /// The rule of `method` (and of every overriding method), each one's token check; the
     /// access of the last protected rule, or public.
     fn decide_with(
@@ -396,7 +472,7 @@ impl Verifier {
                                 continue;
                             }
                         };
-                        let error = match admits(requirement, &verified, evidence.connection.peer_uri_san) {
+                        let error = match admits(requirement, &verified.claims, evidence.connection.peer_uri_san) {
                             Err(error) => error,
                             Ok(()) => match crate::claims::check_scopes(&verified.scopes, &requirement.scopes) {
                                 Ok(()) => {
@@ -432,13 +508,17 @@ impl Verifier {
     }
 }
 
-/// Whether `requirement` admits this bot: the client certificate's URI SAN among its `peers`,
-/// and every claim condition.
-fn admits(requirement: &crate::policy::Requirement, verified: &VerifiedToken, peer: Option<&str>) -> Result<(), Error> {
+/// Whether `requirement` admits this bot (its verified `claims`): the client certificate's URI
+/// SAN among its `peers`, and every claim condition.
+fn admits(
+    requirement: &crate::policy::Requirement,
+    claims: &serde_json::Map<String, serde_json::Value>,
+    peer: Option<&str>,
+) -> Result<(), Error> {
     if !requirement.peers.is_empty() && !peer.is_some_and(|peer| requirement.peers.iter().any(|p| p == peer)) {
         return Err(Error::PeerDenied);
     }
-    match requirement.claims.iter().find(|c| !c.admits(verified.claim(&c.claim))) {
+    match requirement.claims.iter().find(|c| !c.admits(crate::policy::claim_at(claims, &c.claim))) {
         Some(failed) => Err(Error::PrincipalDenied { claim: failed.claim.clone() }),
         None => Ok(()),
     }
@@ -541,4 +621,18 @@ fn header_changes(
 /// leading or trailing whitespace. Anything else is left out (the header stays removed).
 fn is_header_value(value: &str) -> bool {
     value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) && value.trim() == value
+}
+
+impl crate::policy::Requirement {
+    /// [`Verifier::check_requirement`] over a verified token's `claims` and `scopes` (for hosts
+    /// that hold the token's JSON, not the token: the npm glue).
+    pub fn check(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+        scopes: &[String],
+        peer_uri_san: Option<&str>,
+    ) -> Result<(), Error> {
+        admits(self, claims, peer_uri_san)?;
+        crate::claims::check_scopes(scopes, &self.scopes)
+    }
 }

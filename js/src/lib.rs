@@ -307,40 +307,56 @@ impl Core {
         peer_certificate: Option<Vec<u8>>,
         peer_uri_san: Option<String>,
     ) -> Result<u32, String> {
-        let now = seconds(now)?;
-        let mut pairs = Vec::new();
-        let mut parts = headers.split('\0');
-        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-            pairs.push((name, value));
-        }
-        let connection = Connection {
-            scheme: scheme.as_deref(),
-            authority: authority.as_deref(),
-            peer_certificate_sha256: peer_certificate.map(|der| Sha256::digest(&der).into()),
-            peer_uri_san: peer_uri_san.as_deref(),
+        self.decide_as(
+            Check::Rules { case_insensitive },
+            (method, path, headers),
+            now,
+            record,
+            (scheme, authority, peer_certificate, peer_uri_san),
+        )
+    }
+
+    /// Authenticates a request without the policy's rules ([`Verifier::authenticate`]: a
+    /// per-route guard): the token of `provider` (absent: the one provider, or the one the token's
+    /// `iss` names), verified, its proof of possession checked. Answers as [`Core::decide`] does
+    /// (never `1`: a guard always needs a token), with the same connection arguments.
+    #[expect(clippy::too_many_arguments, reason = "one flat call across the wasm boundary per request")]
+    pub fn authenticate(
+        &mut self,
+        provider: Option<String>,
+        method: &str,
+        path: &str,
+        headers: &str,
+        now: f64,
+        record: bool,
+        scheme: Option<String>,
+        authority: Option<String>,
+        peer_certificate: Option<Vec<u8>>,
+        peer_uri_san: Option<String>,
+    ) -> Result<u32, String> {
+        self.decide_as(
+            Check::Guard { provider: provider.as_deref() },
+            (method, path, headers),
+            now,
+            record,
+            (scheme, authority, peer_certificate, peer_uri_san),
+        )
+    }
+
+    /// The token `provider`'s `from_headers` find in `headers` (`name\0value` pairs, as
+    /// [`Core::decide`] takes them), by the core's rules ([`edgeward::Provider::extract_token`]);
+    /// absent `provider`: the policy's only one. `None`: no token (or an unknown provider, which
+    /// the wrapper refuses first).
+    pub fn extract_token(&self, provider: Option<String>, headers: &str) -> Option<String> {
+        let policy = self.verifier.policy();
+        let found = match provider.as_deref() {
+            Some(name) => policy.provider(name)?,
+            None if policy.providers.len() == 1 => policy.providers.first()?,
+            None => return None,
         };
-        let request = Request { case_insensitive, connection, ..Request::new(method, path, &pairs) };
-        let decision = self.verifier.decide(&request, now);
-        self.record = if record {
-            serde_json::to_string(&decision.record(self.verifier.policy())).unwrap_or_default()
-        } else {
-            String::new()
-        };
-        self.proof = String::new();
-        Ok(match decision.outcome {
-            Ok(allowed) => {
-                self.changes = changes_json(&allowed);
-                if let Some(proof) = &allowed.proof {
-                    self.proof = proof_json(proof, now);
-                }
-                match allowed.access {
-                    Access::Public => PUBLIC,
-                    // The header text bounds the token's length.
-                    Access::Granted(verified) => self.granted(verified, headers.len()),
-                }
-            }
-            Err(e) => self.refuse(e),
-        })
+        let pairs = header_list(headers);
+        let request = Request::new("GET", "/", &pairs);
+        found.extract_token(|name| request.header(name))
     }
 
     /// The record of the last [`Core::decide`] asked for one, as JSON text
@@ -462,8 +478,108 @@ impl Core {
     }
 }
 
+/// Which decision [`Core::decide_as`] makes: by the policy's rules, or a per-route guard's.
+#[derive(Clone, Copy)]
+enum Check<'a> {
+    Rules { case_insensitive: bool },
+    Guard { provider: Option<&'a str> },
+}
+
+/// `name\0value` pairs joined by `\0` as `(name, value)` pairs.
+fn header_list(headers: &str) -> Vec<(&str, &str)> {
+    let mut pairs = Vec::new();
+    let mut parts = headers.split('\0');
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        pairs.push((name, value));
+    }
+    pairs
+}
+
+/// The connection arguments of [`Core::decide`]: scheme, authority, certificate DER, URI SAN.
+type ConnectionArgs = (Option<String>, Option<String>, Option<Vec<u8>>, Option<String>);
+
+impl Core {
+    /// [`Core::decide`] and [`Core::authenticate`]: the decision, its record, header changes and
+    /// proof kept for the `take_*` calls.
+    fn decide_as(
+        &mut self,
+        check: Check<'_>,
+        (method, path, headers): (&str, &str, &str),
+        now: f64,
+        record: bool,
+        (scheme, authority, peer_certificate, peer_uri_san): ConnectionArgs,
+    ) -> Result<u32, String> {
+        let now = seconds(now)?;
+        let pairs = header_list(headers);
+        let connection = Connection {
+            scheme: scheme.as_deref(),
+            authority: authority.as_deref(),
+            peer_certificate_sha256: peer_certificate.map(|der| Sha256::digest(&der).into()),
+            peer_uri_san: peer_uri_san.as_deref(),
+        };
+        let decision = match check {
+            Check::Rules { case_insensitive } => {
+                let request = Request { case_insensitive, connection, ..Request::new(method, path, &pairs) };
+                self.verifier.decide(&request, now)
+            }
+            Check::Guard { provider } => {
+                let request = Request { connection, ..Request::new(method, path, &pairs) };
+                self.verifier.authenticate(&request, provider, now)
+            }
+        };
+        self.record = if record {
+            serde_json::to_string(&decision.record(self.verifier.policy())).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        self.proof = String::new();
+        Ok(match decision.outcome {
+            Ok(allowed) => {
+                self.changes = changes_json(&allowed);
+                if let Some(proof) = &allowed.proof {
+                    self.proof = proof_json(proof, now);
+                }
+                match allowed.access {
+                    Access::Public => PUBLIC,
+                    // The header text bounds the token's length.
+                    Access::Granted(verified) => self.granted(verified, headers.len()),
+                }
+            }
+            Err(e) => self.refuse(e),
+        })
+    }
+}
+
 fn proof_json(proof: &ProofUse, now: i64) -> String {
     json!({ "key": proof.key(), "ttlSeconds": proof.ttl_seconds(now), "expiresAt": proof.expires_at }).to_string()
+}
+
+/// A per-route guard's requirement (`requireScopes` / `requireClaims`), validated once by the
+/// core ([`edgeward::Requirement::for_guard`]) and checked by it against verified tokens.
+#[wasm_bindgen]
+pub struct Guard {
+    requirement: edgeward::Requirement,
+}
+
+#[wasm_bindgen]
+impl Guard {
+    /// `{"scopes": […], "claims": {name: [values]}}`; throws the error's JSON text.
+    #[wasm_bindgen(constructor)]
+    pub fn new(requirement: &str) -> Result<Guard, String> {
+        Ok(Guard { requirement: edgeward::Requirement::for_guard(requirement).map_err(|e| error_json(&e))? })
+    }
+
+    /// Checks a verified token's `claims` (a JSON object) and `scopes` (a JSON array of strings),
+    /// as the middleware handed them out: `""` when the guard admits it, else the refusal's error
+    /// JSON (`ERR_PRINCIPAL_DENIED`, `ERR_SCOPE_INSUFFICIENT`: 403 with the core's challenge).
+    pub fn check(&self, claims: &str, scopes: &str) -> Result<String, String> {
+        let claims: serde_json::Map<String, Value> = serde_json::from_str(claims).map_err(|e| e.to_string())?;
+        let scopes: Vec<String> = serde_json::from_str(scopes).map_err(|e| e.to_string())?;
+        Ok(match self.requirement.check(&claims, &scopes, None) {
+            Ok(()) => String::new(),
+            Err(e) => error_json(&e),
+        })
+    }
 }
 
 /// The core's in-memory replay store ([`ReplayCache`]: bounded buckets; a full bucket refuses
