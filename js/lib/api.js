@@ -349,18 +349,62 @@ function makeApi(bindings, platform = {}) {
      * answer with `proof` may be acted on only once a replay store recorded it (`proofRefusal`).
      */
     authorize(method, path, headers, options) {
+      const caseInsensitive = options === undefined || options.caseInsensitive === undefined ? false : options.caseInsensitive;
+      if (typeof caseInsensitive !== 'boolean') throw new TypeError('caseInsensitive must be a boolean');
+      return this.#decideRequest(method, path, headers, options, (pairs, now, wantRecord, connection) =>
+        this.#core.decide(method, path, pairs, now, caseInsensitive, wantRecord, ...connection));
+    }
+
+    /**
+     * Authenticates a request without the policy's rules (what the `authenticate` guard asks):
+     * the token of `options.provider` (default: the only provider, else the one the token's
+     * `iss` names) from its `from_headers`, verified, its proof of possession checked with the
+     * `DPoP` header and `connection`. Answers as `authorize` does (`access` is always
+     * 'granted'), or throws EdgewardError (ERR_TOKEN_MISSING without a token).
+     */
+    authenticate(method, path, headers, options) {
+      const provider = optionalProvider(options === undefined ? undefined : options.provider);
+      return this.#decideRequest(method, path, headers, options, (pairs, now, wantRecord, connection) =>
+        this.#core.authenticate(provider, method, path, pairs, now, wantRecord, ...connection));
+    }
+
+    /**
+     * The token a request carries for `options.provider` (default: the policy's only provider),
+     * found by its `from_headers` exactly as the middleware finds it (`Authorization: Bearer …`,
+     * `DPoP …` where DPoP is allowed, custom headers), or `undefined`. `req`: a node:http, Express
+     * or Fastify request, a `Headers`, or an object of headers. For code that calls `verify()`.
+     */
+    bearerToken(req, options) {
+      let provider = optionalProvider(options === undefined ? undefined : options.provider);
+      const providers = this.providers;
+      if (provider === undefined) {
+        if (providers.length !== 1) throw new TypeError('the policy has several providers: pass { provider }');
+        provider = providers[0];
+      } else if (!providers.includes(provider)) {
+        throw new TypeError(`unknown provider ${JSON.stringify(provider)}`);
+      }
+      let headers = req;
+      if (req != null && typeof req === 'object' && typeof req.get !== 'function') {
+        const raw = req.raw != null && typeof req.raw === 'object' ? req.raw : req;
+        if (Array.isArray(raw.rawHeaders)) headers = raw.rawHeaders;
+        else if (raw.headers != null && typeof raw.headers === 'object') headers = raw.headers;
+      }
+      return this.#core.extract_token(provider, headerPairs(headers, this.#headerNames)) ?? undefined;
+    }
+
+    // authorize and authenticate: the arguments checked, the core asked (`ask(pairs, now,
+    // wantRecord, connection)`), the answer built.
+    #decideRequest(method, path, headers, options, ask) {
       if (typeof method !== 'string' || typeof path !== 'string') {
         throw new TypeError('method and path must be strings');
       }
       const connection = connectionArgs(options === undefined ? undefined : options.connection);
       const now = nowSeconds(options === undefined ? undefined : options.now);
-      const caseInsensitive = options === undefined || options.caseInsensitive === undefined ? false : options.caseInsensitive;
-      if (typeof caseInsensitive !== 'boolean') throw new TypeError('caseInsensitive must be a boolean');
       const wantRecord = options !== undefined && options.record === true;
       const pairs = headerPairs(headers, this.#headerNames);
       let id;
       try {
-        id = this.#core.decide(method, path, pairs, now, caseInsensitive, wantRecord, ...connection);
+        id = ask(pairs, now, wantRecord, connection);
       } catch (thrown) {
         rethrow(thrown);
       }
@@ -758,6 +802,14 @@ function makeApi(bindings, platform = {}) {
     return new RemoteJwks(verifier, provider, uri, options);
   }
 
+  // The remote key sets of these providers (none: undefined).
+  function remotesOf(verifier, providers) {
+    const byProvider = remotes.get(verifier);
+    if (byProvider === undefined) return undefined;
+    const found = providers.map((p) => byProvider.get(p)).filter((r) => r !== undefined);
+    return found.length === 0 ? undefined : found;
+  }
+
   // The remote key sets the rule for this request may need (none: undefined).
   function remotesFor(verifier, method, path) {
     const byProvider = remotes.get(verifier);
@@ -766,11 +818,11 @@ function makeApi(bindings, platform = {}) {
     return found.length === 0 ? undefined : found;
   }
 
-  function deny(res, error) {
-    const { denial } = error;
-    res.statusCode = denial.status;
-    for (const [name, value] of denial.headers) res.setHeader(name, value);
-    res.end(denial.body);
+  function deny(res, error, req, onRefusal) {
+    const { headers, body } = refusalBody(error, req, onRefusal);
+    res.statusCode = error.denial.status;
+    for (const [name, value] of headers) res.setHeader(name, value);
+    res.end(body);
   }
 
   // The core's header changes, applied to what a handler reads: `req.headers` (keys in any case)
@@ -876,17 +928,169 @@ function makeApi(bindings, platform = {}) {
    * each DPoP proof the core accepted (`record(proof)` → 'fresh' | 'replayed', or a promise of
    * it); default the verifier's in-memory store. `replayTimeoutMs` (default 1000) bounds a
    * store's promise: no answer by then refuses the request (503, the cause says it timed out).
+   * `onRefusal(error, req)` shapes a refusal's body (status and headers stay the core's).
+   * The path decided is `req.originalUrl` (Express: the URL before a mounted router rewrote
+   * `req.url`), else `req.url`. In Fastify, pass it to a hook as `(request, reply)`: it answers
+   * through `reply` (or register `edgeward.fastify`).
    */
   function middleware(verifier, options = {}) {
     if (!(verifier instanceof Verifier)) throw new TypeError('verifier must be an edgeward Verifier');
-    const now = options.now;
-    if (now !== undefined && typeof now !== 'function') throw new TypeError('now must be a function');
     const caseSensitive = options.caseSensitive;
     if (caseSensitive !== undefined && typeof caseSensitive !== 'boolean') throw new TypeError('caseSensitive must be a boolean');
+    // Match paths as the application will route them: Express's routers ignore case (whatever
+    // the app's 'case sensitive routing' says), so behind Express every rule is read
+    // case-insensitively unless `caseSensitive: true` says the app routes exactly.
+    const foldCase = (req) =>
+      caseSensitive === undefined ? req.app != null && typeof req.app.get === 'function' && typeof req.app.use === 'function' : !caseSensitive;
+    const gate = makeGate(verifier, options, {
+      decide: (req, path, headers, common) => verifier.authorize(req.method, path, headers, { ...common, caseInsensitive: foldCase(req) }),
+      remotes: (req, path) => remotesFor(verifier, req.method, path),
+    });
+    return gate.handler('edgeward');
+  }
+
+  /**
+   * A per-route guard: verifies the request's token (the policy's rules are not asked), puts the
+   * result on `req.auth` and refuses as the core maps it (401 without a token, 401/403 for one
+   * that fails, proof of possession checked as under a rule: the DPoP header and the TLS client
+   * certificate, each proof recorded in the replay store). `provider`: whose token (default: the
+   * policy's only provider, else the one the token's `iss` names, as `verify` does). The other
+   * options are the middleware's (`now`, `replayStore`, `replayTimeoutMs`, `onDecision`,
+   * `decisionLog`, `onRefusal`). Express and node:http: `(req, res, next)`; Fastify: a hook.
+   */
+  function authenticate(verifier, options = {}) {
+    if (!(verifier instanceof Verifier)) throw new TypeError('verifier must be an edgeward Verifier');
+    const provider = optionalProvider(options.provider);
+    if (provider !== undefined && !verifier.providers.includes(provider)) throw new TypeError(`unknown provider ${JSON.stringify(provider)}`);
+    const gate = makeGate(verifier, options, {
+      decide: (req, path, headers, common) => verifier.authenticate(req.method, path, headers, { ...common, provider }),
+      remotes: () => remotesOf(verifier, provider === undefined ? verifier.providers : [provider]),
+    });
+    return gate.handler('edgewardAuthenticate');
+  }
+
+  // The results the middleware and the guards put on `req.auth`: what requireScopes and
+  // requireClaims accept (a result made elsewhere is no verified token).
+  const issued = new WeakSet();
+
+  /**
+   * A per-route guard after `authenticate` (or the middleware): the token on `req.auth` must
+   * carry every scope, else 403 ERR_SCOPE_INSUFFICIENT with the core's challenge. Decided by the
+   * core, as a rule's `scopes`. Without a verified token on `req.auth`: 401 ERR_TOKEN_MISSING.
+   * `requireScopes('read:orders', 'write:orders')` or `requireScopes(['read:orders'], options)`.
+   */
+  function requireScopes(...args) {
+    let options = {};
+    if (args.length > 0 && args[args.length - 1] !== null && typeof args[args.length - 1] === 'object' && !Array.isArray(args[args.length - 1])) {
+      options = args.pop();
+    }
+    const scopes = args.flat();
+    if (scopes.length === 0) throw new TypeError('requireScopes needs at least one scope');
+    scopeText(scopes);
+    return requirementGuard({ scopes }, options, 'edgewardRequireScopes');
+  }
+
+  /**
+   * A per-route guard after `authenticate` (or the middleware): each claim of `claims` (`{
+   * client_id: ['billing-bot'], 'org.tenant': ['acme'] }`) must be one of its values (or, an
+   * array claim, contain one), else 403 ERR_PRINCIPAL_DENIED. Decided by the core, as a rule's
+   * `requires.claims`; the conditions are checked when the guard is made.
+   */
+  function requireClaims(claims, options = {}) {
+    if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw new TypeError('claims must be an object of claim names to arrays of values');
+    return requirementGuard({ claims }, options, 'edgewardRequireClaims');
+  }
+
+  function requirementGuard(requirement, options, name) {
+    let guard;
+    try {
+      guard = new bindings.Guard(JSON.stringify(requirement));
+    } catch (thrown) {
+      rethrow(thrown);
+    }
+    const onRefusal = refusalShaper(options);
+    const check = (req) => {
+      const auth = req.auth;
+      if (auth == null || !issued.has(auth)) return errorFrom(bindings.missing_error());
+      const refusal = guard.check(JSON.stringify(auth.claims), JSON.stringify(auth.scopes));
+      return refusal === '' ? undefined : errorFrom(refusal);
+    };
+    const run = {
+      [name](req, res, next) {
+        if (isFastifyReply(res)) {
+          const error = check(req);
+          if (error === undefined) return Promise.resolve();
+          answerReply(res, error, req, onRefusal);
+          return Promise.resolve(res);
+        }
+        const error = check(req);
+        if (error === undefined) {
+          if (typeof next === 'function') next();
+          return undefined;
+        }
+        deny(res, error, req, onRefusal);
+        return undefined;
+      },
+    };
+    return run[name];
+  }
+
+  function refusalShaper(options) {
+    const onRefusal = options.onRefusal;
+    if (onRefusal !== undefined && typeof onRefusal !== 'function') throw new TypeError('onRefusal must be a function');
+    return onRefusal;
+  }
+
+  // Fastify's reply: code(), headers(), send() and the node:http response in `raw`.
+  const isFastifyReply = (res) =>
+    res != null && typeof res.code === 'function' && typeof res.send === 'function' && res.raw != null;
+
+  // The refusal's body: the core's, or what `onRefusal` made of it (an object as JSON, a string
+  // as text). A hook that throws, or answers anything else, leaves the core's body.
+  function refusalBody(error, req, onRefusal) {
+    const { denial } = error;
+    if (onRefusal === undefined) return { headers: denial.headers, body: denial.body };
+    // A body of our own: its length and type are no longer the core's.
+    const headers = denial.headers.filter(([name]) => !['content-length', 'content-type'].includes(name.toLowerCase()));
+    let shaped;
+    try {
+      shaped = onRefusal(error, req);
+    } catch {
+      shaped = undefined;
+    }
+    if (typeof shaped === 'string') return { headers: [...headers, ['content-type', 'text/plain; charset=utf-8']], body: shaped };
+    if (shaped !== null && typeof shaped === 'object') {
+      let body;
+      try {
+        body = JSON.stringify(shaped);
+      } catch {
+        return { headers: denial.headers, body: denial.body };
+      }
+      return { headers: [...headers, ['content-type', 'application/json']], body };
+    }
+    return { headers: denial.headers, body: denial.body };
+  }
+
+  // A refusal through Fastify's reply: the core's status and headers, the (shaped) body.
+  function answerReply(reply, error, req, onRefusal) {
+    const { headers, body } = refusalBody(error, req, onRefusal);
+    reply.code(error.denial.status);
+    for (const [name, value] of headers) reply.header(name, value);
+    reply.send(body);
+  }
+
+  // The decision machinery of the middleware and of `authenticate`: the core's answer with this
+  // request's connection, the replay store, remote keys, onDecision and the HTTP answer.
+  // `how.decide(req, path, headers, common)` asks the core; `how.remotes(req, path)` names the
+  // remote key sets to keep fresh (undefined: none).
+  function makeGate(verifier, options, how) {
+    const now = options.now;
+    if (now !== undefined && typeof now !== 'function') throw new TypeError('now must be a function');
     // onDecision(record, req, error): every decision's record (allowed and refused), e.g. for
     // audit logs; a refusal's EdgewardError too (its message and cause: why a store failed).
     const userOnDecision = options.onDecision;
     if (userOnDecision !== undefined && typeof userOnDecision !== 'function') throw new TypeError('onDecision must be a function');
+    const onRefusal = refusalShaper(options);
     // decisionLog (a file path or a writable stream): each decision's line appended there
     // (decisionLogger), before onDecision sees the record.
     const log = options.decisionLog === undefined ? undefined : decisionLogger(options.decisionLog);
@@ -902,11 +1106,6 @@ function makeApi(bindings, platform = {}) {
     if (typeof replayTimeoutMs !== 'number' || !(replayTimeoutMs > 0) || !(replayTimeoutMs <= MAX_TIMER_MS)) {
       throw new TypeError(`replayTimeoutMs must be a positive number of milliseconds (at most ${MAX_TIMER_MS})`);
     }
-    // Match paths as the application will route them: Express's routers ignore case (whatever
-    // the app's 'case sensitive routing' says), so behind Express every rule is read
-    // case-insensitively unless `caseSensitive: true` says the app routes exactly.
-    const foldCase = (req) =>
-      caseSensitive === undefined ? req.app != null && typeof req.app.get === 'function' && typeof req.app.use === 'function' : !caseSensitive;
 
     // Each refusal once (a proof's refusal is reported where it is made, and passes through the
     // remote-keys retry below).
@@ -922,12 +1121,11 @@ function makeApi(bindings, platform = {}) {
     // client certificate gets this one's only when a refusal may be for the lack of it (a
     // certificate-bound token): getPeerCertificate() costs more than a cached decision.
     function authorizeRequest(req) {
-      const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
+      const path = pathOf(req);
       const headers = Array.isArray(req.rawHeaders) ? req.rawHeaders : req.headers;
       const run = (withPeer) =>
-        verifier.authorize(req.method, path, headers, {
+        how.decide(req, path, headers, {
           now: now === undefined ? undefined : now(),
-          caseInsensitive: foldCase(req),
           record: onDecision !== undefined,
           connection: connectionOf(req, withPeer),
         });
@@ -945,6 +1143,7 @@ function makeApi(bindings, platform = {}) {
     function admit(req, outcome) {
       applyHeaderChanges(req, outcome);
       req.auth = outcome.access === 'granted' ? outcome.result : undefined;
+      if (req.auth !== undefined) issued.add(req.auth);
       if (onDecision !== undefined) {
         if (req.auth !== undefined) req.auth.decision = outcome.record;
         onDecision(outcome.record, req);
@@ -1005,11 +1204,18 @@ function makeApi(bindings, platform = {}) {
       }
     }
 
+    // The decision for `req`: undefined (decided now) or a promise; throws or rejects with the
+    // refusal (an EdgewardError) or a failure (anything else).
+    function run(req) {
+      const remoteSets = how.remotes(req, pathOf(req));
+      return remoteSets === undefined ? decide(req) : decideWithRemote(req, remoteSets);
+    }
+
     function finish(req, res, next, error) {
       if (error === undefined) {
         if (typeof next === 'function') next();
       } else if (error instanceof EdgewardError) {
-        deny(res, error);
+        deny(res, error, req, onRefusal);
       } else if (typeof next === 'function') {
         next(error);
       } else {
@@ -1018,29 +1224,80 @@ function makeApi(bindings, platform = {}) {
       }
     }
 
-    const handler = function edgeward(req, res, next) {
-      const path = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
-      const remoteSets = remotesFor(verifier, req.method, path);
-      let pending;
+    // Fastify (a hook's `(request, reply)`): decided on `request.raw` (the node:http request:
+    // its URL as sent, its headers and socket), `request.auth` set too; a refusal answered
+    // through `reply` (the promise then resolves with it: Fastify stops the request there), a
+    // failure rejected (Fastify's error handler answers). Never left pending past the store's
+    // timeout, and never calling `done` as well as returning a promise.
+    async function fastifyHook(request, reply) {
+      const req = request.raw ?? request;
       try {
-        pending = remoteSets === undefined ? decide(req) : decideWithRemote(req, remoteSets);
+        await run(req);
       } catch (error) {
-        finish(req, res, next, error);
-        return;
+        if (!(error instanceof EdgewardError)) throw error;
+        request.auth = undefined;
+        answerReply(reply, error, request, onRefusal);
+        return reply;
       }
-      if (pending === undefined) {
-        finish(req, res, next, undefined);
-        return;
-      }
-      pending.then(
-        () => finish(req, res, next, undefined),
-        (error) => finish(req, res, next, error),
-      );
-    };
-    // The logger `decisionLog` made (its `close()`, `dropped`), if any.
-    if (log !== undefined) Object.defineProperty(handler, 'decisionLog', { value: log });
-    return handler;
+      request.auth = req.auth;
+      return undefined;
+    }
+
+    function handler(name) {
+      const named = {
+        [name](req, res, next) {
+          if (isFastifyReply(res)) return fastifyHook(req, res);
+          let pending;
+          try {
+            pending = run(req);
+          } catch (error) {
+            finish(req, res, next, error);
+            return undefined;
+          }
+          if (pending === undefined) {
+            finish(req, res, next, undefined);
+            return undefined;
+          }
+          pending.then(
+            () => finish(req, res, next, undefined),
+            (error) => finish(req, res, next, error),
+          );
+          return undefined;
+        },
+      };
+      const fn = named[name];
+      // The logger `decisionLog` made (its `close()`, `dropped`), if any.
+      if (log !== undefined) Object.defineProperty(fn, 'decisionLog', { value: log });
+      return fn;
+    }
+
+    return { handler, run, fastifyHook };
   }
+
+  const pathOf = (req) => (typeof req.originalUrl === 'string' ? req.originalUrl : req.url);
+
+  /**
+   * The Fastify plugin (register it: `app.register(edgeward.fastify, { verifier, … })`): an
+   * `onRequest` hook deciding every request of the scope it is registered in by the policy's
+   * rules (`{ authenticate: true }`: a per-route-free guard, the token only, as `authenticate`),
+   * `request.auth` decorated, refusals answered through `reply` with the core's status, headers
+   * and body. The other options are the middleware's. Marked as fastify-plugin marks a plugin
+   * (`skip-override`, its name and `fastify: '5.x'`), so the hook applies to the scope that
+   * registers it, without a dependency on fastify-plugin.
+   */
+  function fastifyPlugin(fastify, options, done) {
+    const { verifier, authenticate: tokenOnly = false, ...rest } = options ?? {};
+    if (!(verifier instanceof Verifier)) throw new TypeError('options.verifier must be an edgeward Verifier');
+    if (typeof tokenOnly !== 'boolean') throw new TypeError('authenticate must be a boolean');
+    const hook = tokenOnly ? authenticate(verifier, rest) : middleware(verifier, rest);
+    if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', undefined);
+    fastify.addHook('onRequest', (request, reply) => hook(request, reply));
+    done();
+  }
+  fastifyPlugin[Symbol.for('skip-override')] = true;
+  fastifyPlugin[Symbol.for('fastify.display-name')] = 'edgeward';
+  fastifyPlugin[Symbol.for('plugin-meta')] = { fastify: '5.x', name: 'edgeward' };
+  fastifyPlugin.default = fastifyPlugin;
 
   // Lines a decision log may hold unwritten (a stream that does not keep up): beyond, lines are
   // dropped and counted (`dropped`), never buffered without bound.
@@ -1168,6 +1425,10 @@ function makeApi(bindings, platform = {}) {
     RemoteJwks,
     createRemoteJwks,
     middleware,
+    authenticate,
+    requireScopes,
+    requireClaims,
+    fastify: fastifyPlugin,
     decisionLogger,
     memoryReplayStore,
     redisReplayStore,

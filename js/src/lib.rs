@@ -668,6 +668,13 @@ pub fn decode_unverified(token: &str) -> Result<String, String> {
     Ok(json!({ "header": Value::Object(parsed.header), "claims": Value::Object(parsed.claims) }).to_string())
 }
 
+/// The refusal of a request without a token (`ERR_TOKEN_MISSING`, 401 with the challenge) as JSON
+/// text: what `requireScopes` / `requireClaims` answer when no guard verified a token before them.
+#[wasm_bindgen]
+pub fn missing_error() -> String {
+    error_json(&Error::Missing)
+}
+
 /// The error of a remote JWKS that cannot be fetched (`ERR_JWKS_UNAVAILABLE`, 503) as JSON text,
 /// so the JS fetcher reports it with the core's code and HTTP answer.
 #[wasm_bindgen]
