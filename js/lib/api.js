@@ -383,8 +383,10 @@ function makeApi(bindings, platform = {}) {
       } else if (!providers.includes(provider)) {
         throw new TypeError(`unknown provider ${JSON.stringify(provider)}`);
       }
+      // A request (node:http, Express, Fastify's `raw`): its raw headers, else its headers; else
+      // `req` is the headers (a Headers, an object, a lookup function).
       let headers = req;
-      if (req != null && typeof req === 'object' && typeof req.get !== 'function') {
+      if (req != null && typeof req === 'object') {
         const raw = req.raw != null && typeof req.raw === 'object' ? req.raw : req;
         if (Array.isArray(raw.rawHeaders)) headers = raw.rawHeaders;
         else if (raw.headers != null && typeof raw.headers === 'object') headers = raw.headers;
