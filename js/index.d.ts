@@ -391,6 +391,22 @@ export class Verifier {
     options?: AuthorizeOptions,
   ): AuthorizeResult & { record?: DecisionRecord };
   /**
+   * Authenticates a request without the policy's rules (what `authenticate` asks): the token of
+   * `options.provider` (default: the only one, else by `iss`), verified, proof of possession
+   * checked; throws EdgewardError (ERR_JWT_MISSING without a token).
+   */
+  authenticate(
+    method: string,
+    path: string,
+    headers: RequestHeaders,
+    options?: Omit<AuthorizeOptions, 'caseInsensitive'> & { provider?: string },
+  ): AuthorizeResult & { record?: DecisionRecord };
+  /**
+   * The token `req` carries for `options.provider` (default: the only provider), found by its
+   * `from_headers` as the middleware finds it, or undefined: for code that calls `verify()`.
+   */
+  bearerToken(req: MiddlewareRequest | FastifyLikeRequest | RequestHeaders, options?: { provider?: string }): string | undefined;
+  /**
    * The core's refusal of an answer whose proof the store held (`'replayed'`: ERR_DPOP_REPLAYED)
    * or could not record (`'unavailable'`: ERR_REPLAY_STORE_UNAVAILABLE, 503, with `cause`).
    */
@@ -584,6 +600,12 @@ export interface MiddlewareOptions {
    * `ETIMEDOUT`); a late answer is ignored. Default 1000; at most 2147483647.
    */
   replayTimeoutMs?: number;
+  /**
+   * Shapes a refusal's body: an object (sent as JSON), a string (as text), or undefined (the
+   * core's body). Status, WWW-Authenticate and the other headers stay the core's; a hook that
+   * throws leaves the core's body.
+   */
+  onRefusal?: RefusalShaper;
 }
 
 /** What one decision was: who, holding what, by which rule, and the answer. Never the token. */
@@ -637,6 +659,86 @@ export function decisionLogger(target: string | DecisionLogStream, options?: { n
  */
 export function middleware(verifier: Verifier, options?: MiddlewareOptions): Middleware;
 
+/** What the guards and the Fastify plugin read from a Fastify request (FastifyRequest fits). */
+export interface FastifyLikeRequest {
+  /** The node:http request: its URL as sent, headers, socket. */
+  raw: MiddlewareRequest;
+  url: string;
+  auth?: VerifyResult;
+}
+
+/** What the guards and the Fastify plugin answer a refusal through (FastifyReply fits). */
+export interface FastifyLikeReply {
+  raw: MiddlewareResponse;
+  code(statusCode: number): unknown;
+  header(name: string, value: string): unknown;
+  send(body: string): unknown;
+}
+
+/**
+ * A request handler for node:http and Express (`(req, res, next)`: next() when it lets the request
+ * through, next(error) only for failures, refusals answered directly) that is also a Fastify hook
+ * (`(request, reply)`: a promise; refusals answered through `reply`).
+ */
+export interface Guard {
+  (req: MiddlewareRequest, res: MiddlewareResponse, next?: (error?: unknown) => void): void;
+  (request: FastifyLikeRequest, reply: FastifyLikeReply): Promise<unknown>;
+  /** The logger the `decisionLog` option made (absent without it). */
+  readonly decisionLog?: DecisionLogger;
+}
+
+/** The body of a refusal instead of the core's (an object as JSON, a string as text); undefined: the core's. */
+export type RefusalShaper = (
+  error: EdgewardError,
+  req: MiddlewareRequest | FastifyLikeRequest,
+) => Readonly<Record<string, JsonValue>> | string | undefined;
+
+export interface AuthenticateOptions extends Omit<MiddlewareOptions, 'caseSensitive'> {
+  /** Whose token: default the policy's only provider, else the one the token's `iss` names. */
+  provider?: string;
+}
+
+/**
+ * A per-route guard: verifies the request's token (no rules asked), proof of possession included,
+ * puts it on `req.auth` (Fastify: `request.auth`), refuses as the core maps it.
+ */
+export function authenticate(verifier: Verifier, options?: AuthenticateOptions): Guard;
+
+/** After `authenticate` (or the middleware): every scope, else 403 ERR_SCOPE_INSUFFICIENT (decided by the core). */
+export function requireScopes(...scopes: (string | readonly string[])[]): Guard;
+export function requireScopes(scopes: string | readonly string[], options: { onRefusal?: RefusalShaper }): Guard;
+
+/** After `authenticate` (or the middleware): each claim one of its values, else 403 ERR_PRINCIPAL_DENIED. */
+export function requireClaims(
+  claims: Readonly<Record<string, readonly (string | number | boolean)[]>>,
+  options?: { onRefusal?: RefusalShaper },
+): Guard;
+
+export interface FastifyPluginOptions extends MiddlewareOptions {
+  verifier: Verifier;
+  /** true: the token only for every route of the scope (`authenticate`), not the policy's rules. */
+  authenticate?: boolean;
+  /** Whose token with `authenticate: true`. */
+  provider?: string;
+}
+
+/**
+ * The Fastify plugin: `app.register(fastify, { verifier })` adds an onRequest hook to the scope it
+ * is registered in (marked as fastify-plugin marks plugins) and decorates `request.auth`.
+ * `import 'edgeward/fastify'` (or its default export, this plugin) types `request.auth`.
+ */
+export const fastify: {
+  (instance: FastifyPluginHost, options: FastifyPluginOptions, done: (error?: Error) => void): void;
+  readonly default: typeof fastify;
+};
+
+/** What the plugin uses of a Fastify instance (FastifyInstance fits). */
+export interface FastifyPluginHost {
+  hasRequestDecorator(name: string): boolean;
+  decorateRequest(name: string, value: undefined): unknown;
+  addHook(name: 'onRequest', hook: (request: FastifyLikeRequest, reply: FastifyLikeReply) => Promise<unknown>): unknown;
+}
+
 /** The core's in-memory replay store: `buckets` (default 1024) of `entriesPerBucket` (default 64). */
 export function memoryReplayStore(options?: { buckets?: number; entriesPerBucket?: number }): MemoryReplayStore;
 
@@ -677,3 +779,15 @@ export function errorCodes(): ErrorCode[];
 
 /** The wasm module's memory in bytes (it never shrinks; for leak checks). */
 export function wasmMemoryBytes(): number;
+
+// Express: `req.auth` on every Request (Express's types merge this global namespace; without
+// @types/express it declares nothing anyone uses). node:http and Fastify: `import 'edgeward/node'`
+// and `import 'edgeward/fastify'` (their module augmentations need @types/node and fastify).
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by edgeward's middleware or `authenticate`: the verified token (undefined on a public route). */
+      auth?: VerifyResult;
+    }
+  }
+}

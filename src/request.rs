@@ -290,7 +290,7 @@ impl Verifier {
     /// possession checked against the request (DPoP header, connection). Without `provider`, each
     /// provider's sources are read and the token's `iss` picks the provider, as in a rule's
     /// `requires_any` (with one provider: that one). No scopes and no claim conditions: those are
-    /// [`Verifier::check_requirement`]'s. A token is needed (`ERR_TOKEN_MISSING` without one); an
+    /// [`Verifier::check_requirement`]'s. A token is needed (`ERR_JWT_MISSING` without one); an
     /// allowed request gets the same header changes as under a rule. `rule` is `None`.
     pub fn authenticate(&mut self, request: &Request<'_>, provider: Option<&str>, now: i64) -> Decision {
         let policy = Arc::clone(self.policy_arc());

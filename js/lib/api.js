@@ -360,7 +360,7 @@ function makeApi(bindings, platform = {}) {
      * the token of `options.provider` (default: the only provider, else the one the token's
      * `iss` names) from its `from_headers`, verified, its proof of possession checked with the
      * `DPoP` header and `connection`. Answers as `authorize` does (`access` is always
-     * 'granted'), or throws EdgewardError (ERR_TOKEN_MISSING without a token).
+     * 'granted'), or throws EdgewardError (ERR_JWT_MISSING without a token).
      */
     authenticate(method, path, headers, options) {
       const provider = optionalProvider(options === undefined ? undefined : options.provider);
@@ -978,7 +978,7 @@ function makeApi(bindings, platform = {}) {
   /**
    * A per-route guard after `authenticate` (or the middleware): the token on `req.auth` must
    * carry every scope, else 403 ERR_SCOPE_INSUFFICIENT with the core's challenge. Decided by the
-   * core, as a rule's `scopes`. Without a verified token on `req.auth`: 401 ERR_TOKEN_MISSING.
+   * core, as a rule's `scopes`. Without a verified token on `req.auth`: 401 ERR_JWT_MISSING.
    * `requireScopes('read:orders', 'write:orders')` or `requireScopes(['read:orders'], options)`.
    */
   function requireScopes(...args) {

@@ -668,7 +668,7 @@ pub fn decode_unverified(token: &str) -> Result<String, String> {
     Ok(json!({ "header": Value::Object(parsed.header), "claims": Value::Object(parsed.claims) }).to_string())
 }
 
-/// The refusal of a request without a token (`ERR_TOKEN_MISSING`, 401 with the challenge) as JSON
+/// The refusal of a request without a token (`ERR_JWT_MISSING`, 401 with the challenge) as JSON
 /// text: what `requireScopes` / `requireClaims` answer when no guard verified a token before them.
 #[wasm_bindgen]
 pub fn missing_error() -> String {

@@ -48,9 +48,12 @@ test('the tarball holds the package and nothing else', () => {
   const expected = [
     'LICENSE',
     'README.md',
+    'fastify.cjs',
+    'fastify.d.ts',
     'index.cjs',
     'index.d.ts',
     'index.mjs',
+    'node.d.ts',
     'package.json',
     'pkg-web/api.mjs',
     'pkg-web/edgeward_js.js',
@@ -119,6 +122,9 @@ test('the shipped types check under tsc --strict', () => {
     path.join(project, 'check.mts'),
     `import { Verifier, type VerifyResult, type Policy } from 'edgeward';
      import init from 'edgeward/web';
+     import { authenticate, requireScopes } from 'edgeward';
+     const guards = [authenticate, requireScopes];
+     void guards;
      const policy: Policy = { providers: { a: { issuer: 'i', audiences: ['x'], local_jwks: { keys: [] } } } };
      const r: VerifyResult = new Verifier(policy).verify('t', { scopes: ['s'] });
      const n: number = r.claims.exp ?? 0;
