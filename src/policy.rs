@@ -770,13 +770,7 @@ impl RequirementDoc {
                 peers
             }
         };
-        Ok(Requirement {
-            provider_name: self.provider_name,
-            scopes,
-            claims,
-            allow_missing: self.allow_missing,
-            peers,
-        })
+        Ok(Requirement { provider_name: self.provider_name, scopes, claims, allow_missing: self.allow_missing, peers })
     }
 }
 
