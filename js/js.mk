@@ -40,10 +40,10 @@ bench-node: build-js
 	$(BENCH_FRAMEWORKS)
 
 # Requests/s through a real server (issue 15): Express 5 + edgeward's middleware, Express 5 +
-# express-oauth2-jwt-bearer (the same key set and scope), Fastify 5 + edgeward, node:http +
-# edgeward; reused and cold RS256 tokens; autocannon in the bench's process on CPU 1, each server a
-# child process on CPU 0. About 4 minutes with the defaults (3 rounds of 5 s cells, a 60k token
-# pool); BENCH_QUICK=1, BENCH_ROUNDS and BENCH_OUT as above. Rewrites only its own section of the
+# express-oauth2-jwt-bearer (the same key set and scope), Express with no guard (its own cost),
+# Fastify 5 + edgeward, node:http + edgeward; reused and cold RS256 tokens; autocannon in the
+# bench's process on CPU 1, each server a child process on CPU 0. About 4 minutes with the
+# defaults (3 rounds of 5 s cells, a 100k token pool); BENCH_QUICK=1, BENCH_ROUNDS and BENCH_OUT as above. Rewrites only its own section of the
 # report (bench.mjs keeps it when it rewrites the rest).
 BENCH_FRAMEWORKS = cd js && node bench/frameworks.mjs $(if $(BENCH_QUICK),--quick) \
   $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) $(if $(BENCH_OUT),--out $(abspath $(BENCH_OUT)))

@@ -73,7 +73,7 @@ function fastifyHook(verifier) {
 /**
  * The servers, in table order: `framework` and `guard` name the row, `start(config)` resolves to a
  * listening node:http server (bound by the caller, or by the framework on 127.0.0.1).
- * `peer: true` marks the baseline the ratios divide by.
+ * `peer: true` marks the baseline the ratios divide by; `open: true` a server without a guard.
  */
 export const SERVERS = {
   'express-edgeward': {
@@ -94,6 +94,14 @@ export const SERVERS = {
       // no fetch, as edgeward; jose's createLocalJWKSet picks the key by kid.
       return expressApp([auth({ issuer, audience, publicKey: jwks, tokenSigningAlg: 'RS256' }), requiredScopes(scope)]);
     },
+  },
+  // The framework's own cost: no guard at all (admits everything: the bench skips its refusal
+  // checks), to tell a guard's share of a request from Express's.
+  'express-no-guard': {
+    framework: 'Express 5',
+    guard: 'none (no guard: what Express itself costs)',
+    open: true,
+    start: async () => expressApp([]),
   },
   'fastify-edgeward-hook': {
     framework: 'Fastify 5',

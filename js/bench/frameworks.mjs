@@ -1,8 +1,8 @@
 // make bench-node, frameworks (issue 15): requests per second through a real HTTP server, GET
 // /orders requiring the scope read:orders, for every server of bench/frameworks-servers.mjs
-// (Express 5 + edgeward's middleware, Express 5 + express-oauth2-jwt-bearer, Fastify 5 +
-// edgeward, node:http + edgeward), with autocannon, one RS256 key and one key set for all of them,
-// in one run. Writes its section of js/BENCHMARKS-node.md (or --out) between its two marker lines,
+// (Express 5 + edgeward's middleware, Express 5 + express-oauth2-jwt-bearer, Express 5 with no
+// guard, Fastify 5 + edgeward, node:http + edgeward), with autocannon, one RS256 key and one key
+// set for all of them, in one run. Writes its section of js/BENCHMARKS-node.md (or --out) between its two marker lines,
 // leaving the rest of the file as it is (bench/bench.mjs keeps the section when it rewrites the
 // file).
 //
@@ -13,15 +13,15 @@
 //   - cold: distinct RS256 tokens, pre-minted (--pool, jti distinct), each sent once in the whole
 //     cell: autocannon's setupRequest hands every request the next one, and the cell stops at
 //     --duration or when the pool would run out (the report says if one did).
-// Before timing, every server process answers: no token 401, another token's signature 401, wrong
-// issuer 401, wrong audience 401, expired 401, the wrong scope 403, a good token 200. Each timed
-// cell first runs --warmup seconds (reused: the token; cold: a separate pool of warm-up tokens),
+// Before timing, every guarded server process answers: no token 401, another token's signature
+// 401, wrong issuer 401, wrong audience 401, expired 401, the wrong scope 403, a good token 200
+// (the server without a guard: the good token 200). Each timed cell first runs --warmup seconds (reused: the token; cold: a separate pool of warm-up tokens),
 // then --duration seconds; every answer of both must be a 200 (no error, no timeout), or the
 // bench fails. A cell's figure is autocannon's average requests/s; the table the median of rounds,
 // the rounds interleaved with a rotating server order.
 //
 //   node bench/frameworks.mjs [--rounds 3] [--duration 5] [--warmup 1] [--connections 10]
-//     [--pool 60000] [--out FILE] [--quick]
+//     [--pool 100000] [--out FILE] [--quick]
 // --quick (or BENCH_QUICK=1): one round of 1 s cells, no warm-up, a small pool (a shape check).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,7 +56,7 @@ const ROUNDS = setting('--rounds', 'BENCH_FW_ROUNDS', 3, 1);
 const DURATION = setting('--duration', 'BENCH_FW_SECONDS', 5, 1); // seconds per timed cell
 const WARMUP = setting('--warmup', 'BENCH_FW_WARMUP', 1, 0, { zero: true }); // seconds before each
 const CONNECTIONS = setting('--connections', 'BENCH_FW_CONNECTIONS', 10, 4);
-const POOL = setting('--pool', 'BENCH_FW_POOL', 60000, 3000); // distinct tokens for the cold cells
+const POOL = setting('--pool', 'BENCH_FW_POOL', 100000, 3000); // distinct tokens for the cold cells
 const WARM_POOL = WARMUP > 0 ? Math.max(CONNECTIONS * 4, Math.min(POOL, 5000)) : 0;
 const OUT = path.resolve(arg('--out', path.join(js, 'BENCHMARKS-node.md')));
 for (const n of [ROUNDS, CONNECTIONS]) if (!Number.isInteger(n)) throw new Error('--rounds and --connections are whole numbers');
@@ -153,8 +153,15 @@ function cpuSeconds(pid) {
   }
 }
 
-// Every refusal answered as it should be, and the good token admitted.
+// Every refusal answered as it should be, and the good token admitted (a server without a guard:
+// the good token only).
 async function check(name, url) {
+  if (SERVERS[name].open) {
+    const response = await fetch(url, { headers: { authorization: `Bearer ${good}` } });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`${name}: answered ${response.status}`);
+    return;
+  }
   for (const [what, { status, token }] of [...Object.entries(bad), ['a good token', { status: 200, token: good }]]) {
     const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     await response.arrayBuffer();
@@ -278,11 +285,11 @@ lines.push(
     `${ROUNDS} interleaved round(s), each figure the median of its rounds (autocannon's average requests/s); load average (1, 5, 15 min) ` +
     `${loadText(loadBefore)} before the first cell, ${loadText(loadAfter)} after the last; the run took ${(elapsed / 60).toFixed(1)} min.${QUICK ? ' **Quick run (--quick): a shape check, not figures to quote.**' : ''}`,
   '',
-  `Every server answers \`GET /orders\` (\`{"orders":[]}\`) to a bearer token with the scope \`${SCOPE}\`, RS256, one RSA-2048 key: ` +
+  `Every guarded server answers \`GET /orders\` (\`{"orders":[]}\`) to a bearer token with the scope \`${SCOPE}\`, RS256, one RSA-2048 key: ` +
     'edgeward\'s policy has one provider with that key set as `local_jwks` (issuer, audience, `algorithms: ["RS256"]`) and one rule ' +
     `(\`/orders\` needs the provider and \`${SCOPE}\`); express-oauth2-jwt-bearer gets the same issuer, audience and key set ` +
     '(`auth({ issuer, audience, publicKey: jwks, tokenSigningAlg: \'RS256\' })`, then `requiredScopes(\'read:orders\')`). Before ' +
-    'timing, each server process refuses no token, another token\'s signature, a wrong issuer, a wrong audience and an expired token ' +
+    'timing, each guarded server process refuses no token, another token\'s signature, a wrong issuer, a wrong audience and an expired token ' +
     '(401) and the wrong scope (403). **Reused**: one token on every request. **Cold**: ' +
     `${fmt(POOL)} pre-minted RS256 tokens (distinct \`jti\`), each sent at most once per cell (autocannon's \`setupRequest\` hands each ` +
     'request the next; the warm-up has its own tokens), so every request verifies a signature in every guard. Every answer of every ' +
@@ -305,6 +312,20 @@ for (const regime of REGIMES) {
   lines.push(
     `- ${REGIME_NAMES[regime]} ≥ ${TARGETS[regime].toFixed(1)}×: ${fmt(rps(OURS, regime))} ÷ ${fmt(rps(PEER, regime))} req/s = ` +
       `**${x2(r)}** — ${verdict(r >= TARGETS[regime])}.`,
+  );
+}
+// A guard's share: its server's CPU per request less the framework's alone (the open server).
+for (const open of NAMES.filter((n) => SERVERS[n].open)) {
+  const { framework } = SERVERS[open];
+  const guarded = NAMES.filter((n) => SERVERS[n].framework === framework && !SERVERS[n].open);
+  const cpu = (name, regime) => Number(cpuUs(name, regime));
+  if (guarded.length === 0 || Number.isNaN(cpu(open, 'reused'))) continue;
+  lines.push(
+    `- What the guard adds to ${framework}'s own ${REGIMES.map((r) => `${cpuUs(open, r)} µs`).join(' / ')} of server CPU per request ` +
+      `(${REGIMES.join(' / ')}; ${open}): ` +
+      guarded.map((n) => `${n} ${REGIMES.map((r) => `${(cpu(n, r) - cpu(open, r)).toFixed(0)}`).join(' / ')} µs`).join(', ') +
+      `. Were edgeward free, Express + edgeward could reach at most ${REGIMES.map((r) => x2(cpu(PEER, r) / cpu(open, r))).join(' / ')} ` +
+      'express-oauth2-jwt-bearer\'s throughput (its CPU per request ÷ Express alone\'s).',
   );
 }
 const fastify = NAMES.filter((n) => SERVERS[n].framework.startsWith('Fastify'));
