@@ -4,11 +4,13 @@
 #                    bench-node in miniature (bench/bench.test.mjs), and the CLI's --fetch-keys against
 #                    a real IdP over TLS (target/release/edgeward)
 #   make bench-node  edgeward (now, pure wasm, and built from BASELINE_REV) vs jose, fast-jwt,
-#                    node:crypto, every algorithm -> js/BENCHMARKS-node.md
+#                    node:crypto, every algorithm; then requests/s through Express, Fastify and
+#                    node:http with each guard, against express-oauth2-jwt-bearer -> js/BENCHMARKS-node.md
+#   make bench-node-frameworks  only the second part (its section of js/BENCHMARKS-node.md)
 #   make profile-node  where the cold path's time goes (V8 CPU profile, wasm names kept) -> perf/PROFILE-node.md
 #   make harness     the browser harness on http://127.0.0.1:8080/harness/ (/ redirects there; HARNESS_PORT)
 
-.PHONY: build-js test-js bench-node profile-node harness
+.PHONY: build-js test-js bench-node bench-node-frameworks profile-node harness
 
 build: build-js
 test: test-js
@@ -35,6 +37,18 @@ bench-node: build-js
 	cd $(BASELINE_WORKTREE)/js && EDGEWARD_JS_VARIANT=$(BASELINE_PKG) CARGO=$(CARGO) bash build.sh
 	cd js && EDGEWARD_OLD_PKG=$(BASELINE_PKG) EDGEWARD_OLD_REV=$(BASELINE_REV) node bench/bench.mjs $(if $(BENCH_QUICK),--quick) \
 	  $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) $(if $(BENCH_OUT),--out $(abspath $(BENCH_OUT)))
+	$(BENCH_FRAMEWORKS)
+
+# Requests/s through a real server (issue 15): Express 5 + edgeward's middleware, Express 5 +
+# express-oauth2-jwt-bearer (the same key set and scope), Express with no guard (its own cost),
+# Fastify 5 + edgeward, node:http + edgeward; reused and cold RS256 tokens; autocannon in the
+# bench's process on CPU 1, each server a child process on CPU 0. About 4 minutes with the
+# defaults (3 rounds of 5 s cells, a 100k token pool); BENCH_QUICK=1, BENCH_ROUNDS and BENCH_OUT as above. Rewrites only its own section of the
+# report (bench.mjs keeps it when it rewrites the rest).
+BENCH_FRAMEWORKS = cd js && node bench/frameworks.mjs $(if $(BENCH_QUICK),--quick) \
+  $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) $(if $(BENCH_OUT),--out $(abspath $(BENCH_OUT)))
+bench-node-frameworks: build-js
+	$(BENCH_FRAMEWORKS)
 
 profile-node:
 	@$(SETUP) rust wasm-bindgen node

@@ -626,11 +626,22 @@ lines.push(
 );
 lines.push('');
 
-// Hand-written analysis below the marker survives regeneration.
+// Hand-written analysis below the marker survives regeneration, and so does the section of
+// bench/frameworks.mjs (between its two marker lines: that script rewrites it, make bench-node runs
+// it after this one), kept above the notes.
 const MARKER = '<!-- notes: kept by make bench-node -->';
+const FRAMEWORKS = ['<!-- frameworks: written by js/bench/frameworks.mjs -->', '<!-- frameworks: end -->'];
 let notes = '';
-try { const old = fs.readFileSync(OUT, 'utf8'); if (old.includes(MARKER)) notes = old.slice(old.indexOf(MARKER)); } catch { /* first run */ }
-fs.writeFileSync(OUT, notes ? `${lines.join('\n')}\n${notes}` : lines.join('\n'));
+let frameworks = '';
+try {
+  const old = fs.readFileSync(OUT, 'utf8');
+  if (old.includes(MARKER)) notes = old.slice(old.indexOf(MARKER));
+  const [begin, end] = [old.indexOf(FRAMEWORKS[0]), old.indexOf(FRAMEWORKS[1])];
+  // (a section below the notes marker is part of the notes already)
+  if (begin >= 0 && end > begin && (notes === '' || begin < old.indexOf(MARKER))) frameworks = `${old.slice(begin, end + FRAMEWORKS[1].length)}\n`;
+} catch { /* first run */ }
+const body = `${lines.join('\n')}${frameworks ? `${frameworks}\n` : ''}`;
+fs.writeFileSync(OUT, notes ? `${body}\n${notes}` : body);
 const summary = [
   ...Object.keys(JOSE_TARGET).filter((a) => COLD_ALGS.includes(a)).map((a) => `${a} vs jose ${x2(cpuGain(a, NAMES.jose, NAMES.now))}`),
   ...Object.keys(PURE_WASM_TARGET).filter((a) => COLD_ALGS.includes(a)).map((a) => `${a} pure wasm vs old ${x2(cpuGain(a, NAMES.old, NAMES.pure))}`),

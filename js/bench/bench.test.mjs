@@ -52,3 +52,42 @@ test('bench-node runs and reports every algorithm and contender', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// make bench-node's frameworks part in miniature (--quick: one round of 1 s cells, no warm-up, 3,000
+// cold tokens, about 20 seconds): every server starts, refuses the bad requests and answers every
+// request of every cell with a 200 (the bench fails otherwise), and its section of the report has a
+// row per server, both regimes, the server CPU columns and the targets' verdicts, written between
+// its markers above the notes, the rest of the file left as it was.
+test('bench-node frameworks runs every server and writes its section', async () => {
+  const { SERVERS } = await import('./frameworks-servers.mjs');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeward-bench-frameworks-test-'));
+  try {
+    const out = path.join(dir, 'BENCH.md');
+    const before = '# the report\n\ntext of bench.mjs\n';
+    const notes = '<!-- notes: kept by make bench-node -->\nhand-written\n';
+    fs.writeFileSync(out, `${before}\n${notes}`);
+    const result = spawnSync(process.execPath, ['bench/frameworks.mjs', '--quick', '--out', out], { cwd: js, encoding: 'utf8', timeout: 180000 });
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    const names = Object.keys(SERVERS);
+    for (const regime of ['reused', 'cold']) {
+      for (const name of names) {
+        assert.match(result.stdout, new RegExp(`^r1 ${regime} +${name} +[\\d,]+ req/s +\\([\\d,]+ × 200 in `, 'm'), `${name} ${regime}`);
+      }
+    }
+    const report = fs.readFileSync(out, 'utf8');
+    assert.ok(report.startsWith(`${before}\n<!-- frameworks: written by js/bench/frameworks.mjs -->\n`), 'the section after the text before it');
+    assert.ok(report.endsWith(`<!-- frameworks: end -->\n\n${notes}`), 'the section ends above the notes');
+    assert.match(report, /^\| server \| guard \| reused token req\/s \| cold RS256 \(distinct tokens\) req\/s \| reused: server CPU µs\/request \| cold: server CPU µs\/request \|$/m);
+    const rows = report.split('\n').filter((l) => /^\| (Express 5|Fastify 5|node:http) \| /.test(l));
+    assert.equal(rows.length, names.length, 'a row per server');
+    for (const row of rows) assert.match(row, /^\| [^|]+ \| [^|]+ \| [\d,]+ \| [\d,]+ \| (\d+|n\/a) \| (\d+|n\/a) \|$/, row);
+    assert.match(report, /^\| Express 5 \| express-oauth2-jwt-bearer /m);
+    assert.match(report, /^- reused token ≥ 1\.5×: [\d,]+ ÷ [\d,]+ req\/s = \*\*[\d.]+×\*\* — (reached|\*\*not reached\*\*)\.$/m);
+    assert.match(report, /^- cold RS256 \(distinct tokens\) ≥ 2\.0×: [\d,]+ ÷ [\d,]+ req\/s = \*\*[\d.]+×\*\* — (reached|\*\*not reached\*\*)\.$/m);
+    assert.match(report, /Every answer of every cell was a 200\./);
+    assert.match(report, /Quick run/);
+    assert.ok(!/eyJ[\w-]+\.eyJ/.test(report + result.stdout + result.stderr), 'no token printed');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

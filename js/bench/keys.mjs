@@ -27,19 +27,30 @@ export function keys(alg) {
       : alg.startsWith('ES')
         ? crypto.generateKeyPairSync('ec', { namedCurve: CURVES[alg] })
         : crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  // node:crypto's hash and key options for this alg, for signing and (the floor) verifying.
+  // node:crypto's hash and key options for this alg, for verifying (the floor); minter() signs with the same.
   const hash = alg === 'EdDSA' ? null : `sha${bits(alg)}`;
   const options = (key) =>
     alg.startsWith('ES') ? { key, dsaEncoding: 'ieee-p1363' } : alg.startsWith('PS') ? { key, ...pss(alg) } : key;
-  const sign = (input) => crypto.sign(hash, Buffer.from(input), options(pair.privateKey));
   // RSA exports as kty RSA (alg says RS*/PS*), EC as kty EC with its crv, Ed25519 as kty OKP crv Ed25519.
   const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid: 'k1', alg };
   const pem = pair.publicKey.export({ type: 'spki', format: 'pem' });
   const now = Math.floor(Date.now() / 1000);
-  const mint = (i, claims = {}) => {
+  const mint = minter(alg, pair.privateKey, now);
+  return { alg, hash, verifyKey: options(pair.publicKey), jwk, pem, publicKey: pair.publicKey, privateKey: pair.privateKey, now, mint };
+}
+
+/**
+ * `mint(i, claims)` of `keys(alg)`, from its private key and `now` alone (a worker thread can be
+ * handed both: js/bench/mint.mjs): iss, aud, sub, scope read:orders, iat now, exp an hour on,
+ * jti `t${i}`, then `claims` over them.
+ */
+export function minter(alg, privateKey, now) {
+  const hash = alg === 'EdDSA' ? null : `sha${bits(alg)}`;
+  const key = alg.startsWith('ES') ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : alg.startsWith('PS') ? { key: privateKey, ...pss(alg) } : privateKey;
+  const header = b64({ alg, typ: 'JWT', kid: 'k1' });
+  return (i, claims = {}) => {
     const body = { iss: ISSUER, aud: AUDIENCE, sub: 'bot-7', scope: 'read:orders', iat: now, exp: now + 3600, jti: `t${i}`, ...claims };
-    const input = `${b64({ alg, typ: 'JWT', kid: 'k1' })}.${b64(body)}`;
-    return `${input}.${sign(input).toString('base64url')}`;
+    const input = `${header}.${b64(body)}`;
+    return `${input}.${crypto.sign(hash, Buffer.from(input), key).toString('base64url')}`;
   };
-  return { alg, hash, verifyKey: options(pair.publicKey), jwk, pem, publicKey: pair.publicKey, mint };
 }
