@@ -57,6 +57,20 @@ pub enum CacheUse {
     Miss,
 }
 
+impl CacheUse {
+    /// What the cache did between two readings of a verifier's [`crate::CacheStats`]: a miss if
+    /// any token was parsed, else a hit if any answer came from it.
+    fn between(before: crate::CacheStats, after: crate::CacheStats) -> CacheUse {
+        if after.misses > before.misses {
+            CacheUse::Miss
+        } else if after.hits > before.hits || after.replayed_failures > before.replayed_failures {
+            CacheUse::Hit
+        } else {
+            CacheUse::None
+        }
+    }
+}
+
 /// An allowed request: what it was granted, by which rule, and how its headers change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Allowed {
@@ -325,13 +339,7 @@ impl Verifier {
         let mut decided = None;
         let satisfied = self.satisfy(&policy, &alternatives, &mut token_for, &evidence, now, &mut decided);
         let after = self.cache_stats();
-        let cache = if after.misses > before.misses {
-            CacheUse::Miss
-        } else if after.hits > before.hits || after.replayed_failures > before.replayed_failures {
-            CacheUse::Hit
-        } else {
-            CacheUse::None
-        };
+        let cache = CacheUse::between(before, after);
         let (outcome, token) = match satisfied {
             Ok(Some((verified, proof))) => {
                 let access = Access::Granted(verified);
@@ -412,13 +420,7 @@ impl Verifier {
         };
         let outcome = run();
         let after = self.cache_stats();
-        let cache = if after.misses > before.misses {
-            CacheUse::Miss
-        } else if after.hits > before.hits || after.replayed_failures > before.replayed_failures {
-            CacheUse::Hit
-        } else {
-            CacheUse::None
-        };
+        let cache = CacheUse::between(before, after);
         Decided { outcome, cache, rule: matched, token: refused_token, required_scopes: required.to_vec() }
     }
 

@@ -36,6 +36,7 @@ import { createRequire } from 'node:module';
 import { Verifier, memoryReplayStore } from '../index.mjs';
 import { ALGORITHMS, AUDIENCE, ISSUER, keyDescription, keys } from './keys.mjs';
 import { ath, dpopKey, makeProof } from '../../tests/fixtures/dpop.mjs';
+import { QUICK, arg, setting } from './settings.mjs';
 
 const require = createRequire(import.meta.url);
 const jose = await import('jose');
@@ -46,17 +47,6 @@ const js = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(js, '..');
 const started = Date.now();
 
-const argv = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
-const QUICK = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const setting = (flag, env, full, quick) => {
-  const value = Number(arg(flag, process.env[env] ?? (QUICK ? quick : full)));
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`bad ${flag} / ${env}: ${value}`);
-  return value;
-};
 const ROUNDS = setting('--rounds', 'BENCH_ROUNDS', 3, 1);
 const WARM_MS = setting('--warm-ms', 'BENCH_WARM_MS', 1000, 100);
 const COLD_MS = setting('--cold-ms', 'BENCH_COLD_MS', 1500, 150);

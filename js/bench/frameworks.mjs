@@ -33,6 +33,7 @@ import { createRequire } from 'node:module';
 import { AUDIENCE, ISSUER, keys } from './keys.mjs';
 import { mintMany } from './mint.mjs';
 import { SERVERS } from './frameworks-servers.mjs';
+import { QUICK, arg, setting } from './settings.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
@@ -41,17 +42,6 @@ const js = path.resolve(here, '..');
 const root = path.resolve(js, '..');
 const started = Date.now();
 
-const argv = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
-const QUICK = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const setting = (flag, env, full, quick, { zero = false } = {}) => {
-  const value = Number(arg(flag, process.env[env] ?? (QUICK ? quick : full)));
-  if (!Number.isFinite(value) || value < 0 || (!zero && value === 0)) throw new Error(`bad ${flag} / ${env}: ${value}`);
-  return value;
-};
 const ROUNDS = setting('--rounds', 'BENCH_FW_ROUNDS', 3, 1);
 const DURATION = setting('--duration', 'BENCH_FW_SECONDS', 5, 1); // seconds per timed cell
 const WARMUP = setting('--warmup', 'BENCH_FW_WARMUP', 1, 0, { zero: true }); // seconds before each
