@@ -64,6 +64,8 @@ pub struct Policy {
     /// Token headers kept as sent: those of `forward: true` providers that no provider without
     /// `forward` reads its token from.
     pub forwarded_headers: Vec<String>,
+    /// Whether deciding may need the client certificate ([`Policy::reads_peer_certificates`]).
+    reads_peer_certificates: bool,
 }
 
 /// An identity provider: whose tokens are trusted and how they are checked.
@@ -333,9 +335,9 @@ impl Policy {
     /// `mtls` or `any`, `bind_subject_to_peer`, a requirement's `peers`). Hosts that pay for
     /// reading it read it up front then; otherwise only for a decision that asked for it
     /// (`ERR_POP_MISSING` of a certificate-bound token).
+    /// Decided once, when the policy loads: the filter asks for every request.
     pub fn reads_peer_certificates(&self) -> bool {
-        self.providers.iter().any(|p| matches!(p.pop.mode, PopMode::Mtls | PopMode::Any) || p.pop.bind_subject_to_peer)
-            || self.rules.iter().flat_map(|r| &r.requires).any(|r| !r.peers.is_empty())
+        self.reads_peer_certificates
     }
 
     /// Reads a policy from JSON text.
@@ -829,7 +831,11 @@ impl PolicyDoc {
             }
         };
         let (claim_headers, token_headers, forwarded_headers) = header_sets(&providers);
+        let reads_peer_certificates =
+            providers.iter().any(|p| matches!(p.pop.mode, PopMode::Mtls | PopMode::Any) || p.pop.bind_subject_to_peer)
+                || rules.iter().flat_map(|r| &r.requires).any(|r| !r.peers.is_empty());
         Ok(Policy {
+            reads_peer_certificates,
             providers,
             rules,
             deny_wildcard_scopes: self.deny_wildcard_scopes,
