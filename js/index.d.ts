@@ -714,6 +714,14 @@ export function requireClaims(
   options?: { onRefusal?: RefusalShaper },
 ): Guard;
 
+/**
+ * After `authenticate` (or the middleware): the TLS client certificate, verified against the
+ * server's CAs, names one of these peers (its first URI SAN, e.g. a SPIFFE ID), else 403
+ * ERR_PEER_DENIED (decided by the core, as a rule's `requires.peers`).
+ */
+export function requirePeers(...peers: (string | readonly string[])[]): Guard;
+export function requirePeers(peers: string | readonly string[], options: { onRefusal?: RefusalShaper }): Guard;
+
 export interface FastifyPluginOptions extends MiddlewareOptions {
   verifier: Verifier;
   /** true: the token only for every route of the scope (`authenticate`), not the policy's rules. */

@@ -10,6 +10,7 @@ export const {
   authenticate,
   requireScopes,
   requireClaims,
+  requirePeers,
   fastify,
   decisionLogger,
   memoryReplayStore,

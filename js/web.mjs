@@ -21,6 +21,7 @@ export const {
   authenticate,
   requireScopes,
   requireClaims,
+  requirePeers,
   fastify,
   decisionLogger,
   memoryReplayStore,

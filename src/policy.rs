@@ -690,9 +690,9 @@ struct RequirementDoc {
     peers: Option<Vec<String>>,
 }
 
-/// A per-route guard's conditions (the npm package's `requireScopes` / `requireClaims`): the
-/// same checks as a rule's `requires.scopes` and `requires.claims`, read from `{"scopes": […],
-/// "claims": {name: [values]}}`.
+/// A per-route guard's conditions (the npm package's `requireScopes` / `requireClaims` /
+/// `requirePeers`): the same checks as a rule's `requires.scopes`, `requires.claims` and
+/// `requires.peers`, read from `{"scopes": […], "claims": {name: [values]}, "peers": […]}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GuardDoc {
@@ -700,17 +700,20 @@ struct GuardDoc {
     scopes: Vec<String>,
     #[serde(default)]
     claims: BTreeMap<String, Vec<Value>>,
+    #[serde(default)]
+    peers: Option<Vec<String>>,
 }
 
 impl Requirement {
     /// A requirement for a per-route guard, outside the policy's rules: `json` is `{"scopes":
-    /// […], "claims": {name: [values]}}` (both optional), validated as a rule's `requires` is
-    /// (paths in errors start with `guard`). It names no provider: it is only checked against a
-    /// token that already verified ([`crate::Verifier::check_requirement`]).
+    /// […], "claims": {name: [values]}, "peers": […]}` (each optional), validated as a rule's
+    /// `requires` is (paths in errors start with `guard`). It names no provider: it is only
+    /// checked against a token that already verified ([`crate::Verifier::check_requirement`]).
     pub fn for_guard(json: &str) -> Result<Requirement, Error> {
         let doc: GuardDoc = serde_json::from_str(json).map_err(|e| Error::policy("guard", e.to_string()))?;
         let (scopes, claims) = checked_conditions("guard", doc.scopes, doc.claims)?;
-        Ok(Requirement { provider_name: String::new(), scopes, claims, allow_missing: false, peers: Vec::new() })
+        let peers = checked_peers("guard", doc.peers)?;
+        Ok(Requirement { provider_name: String::new(), scopes, claims, allow_missing: false, peers })
     }
 }
 
@@ -752,28 +755,30 @@ impl RequirementDoc {
             return refuse(format!("{path}.provider_name"), format!("unknown provider \"{}\"", self.provider_name));
         }
         let (scopes, claims) = checked_conditions(path, self.scopes, self.claims)?;
-        let peers = match self.peers {
-            None => Vec::new(),
-            Some(peers) if peers.is_empty() || peers.len() > MAX_PEERS => {
-                return refuse(
-                    format!("{path}.peers"),
-                    format!("expected 1 to {MAX_PEERS} peer IDs (omit the field to admit any)"),
-                );
-            }
-            Some(peers) => {
-                for (i, peer) in peers.iter().enumerate() {
-                    if !crate::pop::is_peer_id(peer) {
-                        return refuse(
-                            format!("{path}.peers[{i}]"),
-                            "expected a URI SAN of a client certificate, like spiffe://example.org/ns/bots/sa/billing",
-                        );
-                    }
-                }
-                peers
-            }
-        };
+        let peers = checked_peers(path, self.peers)?;
         Ok(Requirement { provider_name: self.provider_name, scopes, claims, allow_missing: self.allow_missing, peers })
     }
+}
+
+/// A requirement's `peers`, validated: absent admits any peer (or none); present, 1 to
+/// [`MAX_PEERS`] URI SANs.
+fn checked_peers(path: &str, peers: Option<Vec<String>>) -> Result<Vec<String>, Error> {
+    let Some(peers) = peers else { return Ok(Vec::new()) };
+    if peers.is_empty() || peers.len() > MAX_PEERS {
+        return refuse(
+            format!("{path}.peers"),
+            format!("expected 1 to {MAX_PEERS} peer IDs (omit the field to admit any)"),
+        );
+    }
+    for (i, peer) in peers.iter().enumerate() {
+        if !crate::pop::is_peer_id(peer) {
+            return refuse(
+                format!("{path}.peers[{i}]"),
+                "expected a URI SAN of a client certificate, like spiffe://example.org/ns/bots/sa/billing",
+            );
+        }
+    }
+    Ok(peers)
 }
 
 fn refuse<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, Error> {

@@ -60,5 +60,25 @@ fn guard_requirements_are_checked_as_a_rules_are() {
     };
     assert_eq!(path(json!({"scopes": ["two words"]})), "guard.scopes[0]");
     assert_eq!(path(json!({"claims": {"client_id": []}})), "guard.claims.client_id");
+    assert_eq!(path(json!({"peers": []})), "guard.peers");
+    assert_eq!(path(json!({"peers": ["not a uri"]})), "guard.peers[0]");
     assert!(Requirement::for_guard(r#"{"scope": ["x"]}"#).is_err(), "unknown fields stay errors");
+}
+
+#[test]
+fn a_peers_guard_needs_a_verified_peer_id_named_in_it() {
+    let mut v = default_verifier();
+    let token = token(&keys().es256, &claims_with(json!({"scope": "read:orders"})));
+    let Ok(Access::Granted(verified)) = authenticate(&mut v, Some(&token), None) else { panic!("verifies") };
+    let billing = "spiffe://example.org/ns/bots/sa/billing";
+    let guard = Requirement::for_guard(&json!({"peers": [billing], "scopes": ["read:orders"]}).to_string()).unwrap();
+    assert!(v.check_requirement(&verified, &guard, Some(billing)).is_ok());
+    for peer in [None, Some("spiffe://example.org/ns/bots/sa/audit"), Some("spiffe://example.org/ns/bots/sa/billing/")]
+    {
+        assert_eq!(v.check_requirement(&verified, &guard, peer).unwrap_err().code(), "ERR_PEER_DENIED", "{peer:?}");
+    }
+    // Who before what: the right peer without the scope is told about the scope.
+    let wide = Requirement::for_guard(&json!({"peers": [billing], "scopes": ["write:orders"]}).to_string()).unwrap();
+    assert_eq!(v.check_requirement(&verified, &wide, Some(billing)).unwrap_err().code(), "ERR_SCOPE_INSUFFICIENT");
+    assert_eq!(v.check_requirement(&verified, &wide, None).unwrap_err().code(), "ERR_PEER_DENIED");
 }

@@ -971,9 +971,10 @@ function makeApi(bindings, platform = {}) {
     return gate.handler('edgewardAuthenticate');
   }
 
-  // The results the middleware and the guards put on `req.auth`: what requireScopes and
-  // requireClaims accept (a result made elsewhere is no verified token).
-  const issued = new WeakSet();
+  // The results the middleware and the guards put on `req.auth`, each with the claims and scopes
+  // the core verified: what requireScopes and requireClaims check (a result made elsewhere is no
+  // verified token, and what a handler later writes on `req.auth` changes nothing).
+  const issued = new WeakMap();
 
   /**
    * A per-route guard after `authenticate` (or the middleware): the token on `req.auth` must
@@ -982,14 +983,32 @@ function makeApi(bindings, platform = {}) {
    * `requireScopes('read:orders', 'write:orders')` or `requireScopes(['read:orders'], options)`.
    */
   function requireScopes(...args) {
-    let options = {};
-    if (args.length > 0 && args[args.length - 1] !== null && typeof args[args.length - 1] === 'object' && !Array.isArray(args[args.length - 1])) {
-      options = args.pop();
-    }
-    const scopes = args.flat();
-    if (scopes.length === 0) throw new TypeError('requireScopes needs at least one scope');
+    const [scopes, options] = listAndOptions(args, 'requireScopes', 'scope');
     scopeText(scopes);
     return requirementGuard({ scopes }, options, 'edgewardRequireScopes');
+  }
+
+  /**
+   * A per-route guard after `authenticate` (or the middleware): the connection's client
+   * certificate, verified by the TLS layer against its CAs (`socket.authorized`), must name one of
+   * these peers as its first URI SAN (a SPIFFE ID, exactly), else 403 ERR_PEER_DENIED. Decided by
+   * the core, as a rule's `requires.peers`. Needs a verified token on `req.auth` first (else 401).
+   * `requirePeers('spiffe://example.org/ns/bots/sa/billing')` or `requirePeers([…], options)`.
+   */
+  function requirePeers(...args) {
+    const [peers, options] = listAndOptions(args, 'requirePeers', 'peer ID');
+    return requirementGuard({ peers }, options, 'edgewardRequirePeers');
+  }
+
+  // requireScopes('a', 'b') / requireScopes(['a', 'b'], options): the list and the options.
+  function listAndOptions(args, name, what) {
+    let options = {};
+    const last = args[args.length - 1];
+    if (args.length > 0 && last !== null && typeof last === 'object' && !Array.isArray(last)) options = args.pop();
+    const list = args.flat();
+    if (list.length === 0) throw new TypeError(`${name} needs at least one ${what}`);
+    if (list.some((item) => typeof item !== 'string')) throw new TypeError(`${name} takes strings`);
+    return [list, options];
   }
 
   /**
@@ -1003,6 +1022,18 @@ function makeApi(bindings, platform = {}) {
     return requirementGuard({ claims }, options, 'edgewardRequireClaims');
   }
 
+  // The JSON text of a verified token's claims or scopes, for the guards: a token's parts are
+  // frozen and shared by every request that carries it, so each is written once.
+  const texts = new WeakMap();
+  function jsonOf(part) {
+    let text = texts.get(part);
+    if (text === undefined) {
+      text = JSON.stringify(part);
+      texts.set(part, text);
+    }
+    return text;
+  }
+
   function requirementGuard(requirement, options, name) {
     let guard;
     try {
@@ -1011,21 +1042,25 @@ function makeApi(bindings, platform = {}) {
       rethrow(thrown);
     }
     const onRefusal = refusalShaper(options);
-    const check = (req) => {
+    // `node`: the node:http request under it (Fastify's `raw`), whose socket holds the peer.
+    const check = (req, node) => {
       const auth = req.auth;
-      if (auth == null || !issued.has(auth)) return errorFrom(bindings.missing_error());
-      const refusal = guard.check(JSON.stringify(auth.claims), JSON.stringify(auth.scopes));
+      const verified = auth == null ? undefined : issued.get(auth);
+      if (verified === undefined) return errorFrom(bindings.missing_error());
+      const claims = requirement.claims === undefined ? '{}' : jsonOf(verified.claims);
+      const peer = requirement.peers === undefined ? undefined : connectionOf(node, true).peerUriSan;
+      const refusal = guard.check(claims, jsonOf(verified.scopes), peer);
       return refusal === '' ? undefined : errorFrom(refusal);
     };
     const run = {
       [name](req, res, next) {
         if (isFastifyReply(res)) {
-          const error = check(req);
+          const error = check(req, req.raw ?? req);
           if (error === undefined) return Promise.resolve();
           answerReply(res, error, req, onRefusal);
           return Promise.resolve(res);
         }
-        const error = check(req);
+        const error = check(req, req);
         if (error === undefined) {
           if (typeof next === 'function') next();
           return undefined;
@@ -1145,7 +1180,7 @@ function makeApi(bindings, platform = {}) {
     function admit(req, outcome) {
       applyHeaderChanges(req, outcome);
       req.auth = outcome.access === 'granted' ? outcome.result : undefined;
-      if (req.auth !== undefined) issued.add(req.auth);
+      if (req.auth !== undefined) issued.set(req.auth, { claims: req.auth.claims, scopes: req.auth.scopes });
       if (onDecision !== undefined) {
         if (req.auth !== undefined) req.auth.decision = outcome.record;
         onDecision(outcome.record, req);
@@ -1430,6 +1465,7 @@ function makeApi(bindings, platform = {}) {
     authenticate,
     requireScopes,
     requireClaims,
+    requirePeers,
     fastify: fastifyPlugin,
     decisionLogger,
     memoryReplayStore,

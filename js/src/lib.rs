@@ -563,19 +563,20 @@ pub struct Guard {
 
 #[wasm_bindgen]
 impl Guard {
-    /// `{"scopes": […], "claims": {name: [values]}}`; throws the error's JSON text.
+    /// `{"scopes": […], "claims": {name: [values]}, "peers": […]}`; throws the error's JSON text.
     #[wasm_bindgen(constructor)]
     pub fn new(requirement: &str) -> Result<Guard, String> {
         Ok(Guard { requirement: edgeward::Requirement::for_guard(requirement).map_err(|e| error_json(&e))? })
     }
 
     /// Checks a verified token's `claims` (a JSON object) and `scopes` (a JSON array of strings),
-    /// as the middleware handed them out: `""` when the guard admits it, else the refusal's error
-    /// JSON (`ERR_PRINCIPAL_DENIED`, `ERR_SCOPE_INSUFFICIENT`: 403 with the core's challenge).
-    pub fn check(&self, claims: &str, scopes: &str) -> Result<String, String> {
+    /// as the middleware handed them out, and the connection's verified peer ID (`peer_uri_san`):
+    /// `""` when the guard admits it, else the refusal's error JSON (`ERR_PEER_DENIED`,
+    /// `ERR_PRINCIPAL_DENIED`, `ERR_SCOPE_INSUFFICIENT`: 403 with the core's challenge).
+    pub fn check(&self, claims: &str, scopes: &str, peer_uri_san: Option<String>) -> Result<String, String> {
         let claims: serde_json::Map<String, Value> = serde_json::from_str(claims).map_err(|e| e.to_string())?;
         let scopes: Vec<String> = serde_json::from_str(scopes).map_err(|e| e.to_string())?;
-        Ok(match self.requirement.check(&claims, &scopes, None) {
+        Ok(match self.requirement.check(&claims, &scopes, peer_uri_san.as_deref()) {
             Ok(()) => String::new(),
             Err(e) => error_json(&e),
         })

@@ -1,5 +1,5 @@
 // Express 5 for real (127.0.0.1): the per-route guards (authenticate, requireScopes,
-// requireClaims), DPoP through a guard on HTTPS, the rule-driven middleware inside a router mounted
+// requireClaims, requirePeers), DPoP and client certificates through the guards on HTTPS, the rule-driven middleware inside a router mounted
 // under a prefix (decided on req.originalUrl), Express's case-insensitive and non-strict routing
 // against the policy's exact matching, onRefusal, bearerToken, and next(err) only for failures.
 import { test, describe, before, after } from 'node:test';
@@ -10,9 +10,9 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Verifier, authenticate, requireScopes, requireClaims, middleware } from '../index.mjs';
+import { Verifier, authenticate, requireScopes, requireClaims, requirePeers, middleware } from '../index.mjs';
 import { NOW, keyPair, mint, claims, policy } from './helpers.mjs';
-import { makeCertificates } from './lib/tls.mjs';
+import { makeCa, makeCertificates, makeClientCertificate } from './lib/tls.mjs';
 import { dpopKey, makeProof } from '../../tests/fixtures/dpop.mjs';
 
 const express = createRequire(import.meta.url)('express');
@@ -42,12 +42,16 @@ async function listen(app, options) {
   return `${options === undefined ? 'http' : 'https'}://127.0.0.1:${server.address().port}`;
 }
 
-/** One request on its own connection: status, WWW-Authenticate, content type, body (JSON if it is). */
-function call(base, path, { method = 'GET', headers = {} } = {}) {
+/**
+ * One request on its own connection (presenting `cert`, a client certificate, if given): status,
+ * WWW-Authenticate, content type, body (JSON if it is).
+ */
+function call(base, path, { method = 'GET', headers = {}, cert } = {}) {
   const url = new URL(path, base);
   const client = url.protocol === 'https:' ? https : http;
+  const certificate = cert === undefined ? {} : { cert: cert.cert, key: cert.key };
   return new Promise((resolve, reject) => {
-    const request = client.request(url, { method, headers, agent: false, ca: tls.ca }, (response) => {
+    const request = client.request(url, { method, headers, agent: false, ca: tls.ca, ...certificate }, (response) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk) => (text += chunk));
@@ -82,6 +86,19 @@ describe('guards per handler (Express 5)', () => {
     app.post('/orders', auth, requireScopes('write:orders', 'read:orders'), who);
     app.get('/billing', auth, requireClaims({ client_id: ['billing-bot'] }), who);
     app.get('/unguarded-scope', requireScopes('read:orders'), who);
+    // A handler between the guards that rewrites req.auth widens nothing: the guards check what
+    // the core verified.
+    const widen = (req, res, next) => {
+      req.auth.scopes = ['read:orders', 'write:orders'];
+      req.auth.claims = { ...req.auth.claims, client_id: 'billing-bot' };
+      next();
+    };
+    app.get('/rewritten', auth, widen, requireScopes('write:orders'), who);
+    app.get('/rewritten-claims', auth, widen, requireClaims({ client_id: ['billing-bot'] }), who);
+    app.get('/forged', (req, res, next) => {
+      req.auth = { provider: 'corp-idp', header: {}, claims: { sub: 'x' }, scopes: ['read:orders'] };
+      next();
+    }, requireScopes('read:orders'), who);
     app.get('/shaped', authenticate(verifier, { now: () => NOW, onRefusal: (error) => ({ message: 'no entry', code: error.code }) }), who);
     app.get('/text', authenticate(verifier, { now: () => NOW, onRefusal: () => 'go away' }), who);
     app.get('/token', (req, res) => {
@@ -136,6 +153,16 @@ describe('guards per handler (Express 5)', () => {
     const r = await call(base, '/unguarded-scope', { headers: bearer(mint(key, claims())) });
     assert.equal(r.status, 401);
     assert.equal(r.body.code, 'ERR_JWT_MISSING');
+  });
+
+  test('a req.auth rewritten between the guards, or made by hand, is not what they check', async () => {
+    const token = bearer(mint(key, claims({ client_id: 'report-bot' })));
+    const scoped = await call(base, '/rewritten', { headers: token });
+    assert.deepEqual([scoped.status, scoped.body.code], [403, 'ERR_SCOPE_INSUFFICIENT']);
+    const claimed = await call(base, '/rewritten-claims', { headers: token });
+    assert.deepEqual([claimed.status, claimed.body.code], [403, 'ERR_PRINCIPAL_DENIED']);
+    const forged = await call(base, '/forged', { headers: token });
+    assert.deepEqual([forged.status, forged.body.code], [401, 'ERR_JWT_MISSING']);
   });
 
   test('onRefusal shapes the body; status and WWW-Authenticate stay the core\'s', async () => {
@@ -197,6 +224,48 @@ describe('DPoP through a guard on Express over HTTPS', () => {
     assert.equal(asBearer.status, 401);
     const wrongUrl = makeProof({ key: bot.privateKey, htm: 'GET', htu: `${base}/orders/2`, token, iat: NOW });
     assert.equal((await call(base, '/orders/1', { headers: { authorization: `DPoP ${token}`, dpop: wrongUrl } })).status, 401);
+  });
+});
+
+describe('client certificates through the guards on Express over HTTPS (mutual TLS)', () => {
+  const BILLING = 'spiffe://example.org/ns/bots/sa/billing';
+  const certs = {};
+  let base;
+  before(async () => {
+    certs.billing = makeClientCertificate(dir, tls, { name: 'billing-bot', uriSans: [BILLING] });
+    certs.audit = makeClientCertificate(dir, tls, { name: 'audit-bot', uriSans: ['spiffe://example.org/ns/bots/sa/audit'] });
+    // The right SPIFFE ID from a CA the server does not trust: no peer at all.
+    certs.rogue = makeClientCertificate(dir, makeCa(dir, { name: 'rogue CA', file: 'rogue-ca' }), { name: 'billing-bot', uriSans: [BILLING] });
+    const app = express();
+    const auth = authenticate(new Verifier(policy([key.jwk])), { now: () => NOW });
+    app.get('/bound', auth, requireScopes('read:orders'), who);
+    app.get('/ledger', auth, requirePeers(BILLING), requireScopes('read:orders'), who);
+    app.get('/peer-first', requirePeers(BILLING), who);
+    base = await listen(app, { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false });
+  });
+
+  test('a certificate-bound token passes with its certificate only', async () => {
+    const bound = bearer(mint(key, claims({ cnf: { 'x5t#S256': certs.billing.x5tS256 } })));
+    assert.equal((await call(base, '/bound', { headers: bound, cert: certs.billing })).status, 200);
+    const other = await call(base, '/bound', { headers: bound, cert: certs.audit });
+    assert.deepEqual([other.status, other.body.code], [401, 'ERR_MTLS_BINDING_MISMATCH']);
+    const none = await call(base, '/bound', { headers: bound });
+    assert.deepEqual([none.status, none.body.code], [401, 'ERR_POP_MISSING']);
+  });
+
+  test('requirePeers: only a CA-verified certificate naming the peer passes', async () => {
+    const token = bearer(mint(key, claims()));
+    const ok = await call(base, '/ledger', { headers: token, cert: certs.billing });
+    assert.deepEqual([ok.status, ok.body.sub], [200, claims().sub]);
+    for (const [what, cert] of [['another peer', certs.audit], ['an untrusted CA', certs.rogue], ['no certificate', undefined]]) {
+      const r = await call(base, '/ledger', { headers: token, cert });
+      assert.deepEqual([r.status, r.body.code], [403, 'ERR_PEER_DENIED'], what);
+    }
+    // The peer alone is no token: without authenticate before it, 401.
+    const alone = await call(base, '/peer-first', { headers: token, cert: certs.billing });
+    assert.deepEqual([alone.status, alone.body.code], [401, 'ERR_JWT_MISSING']);
+    assert.throws(() => requirePeers('not a uri'), /guard\.peers\[0\]/);
+    assert.throws(() => requirePeers(), TypeError);
   });
 });
 

@@ -1,6 +1,6 @@
 // Fastify 5 for real: the edgeward plugin (an onRequest hook, request.auth decorated, refusals
 // through reply with the core's status, headers and body), the per-route guards as route hooks,
-// DPoP over HTTPS, a replay store that never answers (the hook does not hang), onRefusal,
+// DPoP and client certificates (mutual TLS) over HTTPS, a replay store that never answers (the hook does not hang), onRefusal,
 // bearerToken; with fastify.inject and over real sockets (127.0.0.1).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as edgeward from '../index.mjs';
-import { Verifier, authenticate, requireScopes, requireClaims } from '../index.mjs';
+import { Verifier, authenticate, requireScopes, requireClaims, requirePeers } from '../index.mjs';
 import { NOW, keyPair, mint, claims, policy } from './helpers.mjs';
-import { makeCertificates } from './lib/tls.mjs';
+import { makeCertificates, makeClientCertificate } from './lib/tls.mjs';
 import { dpopKey, makeProof } from '../../tests/fixtures/dpop.mjs';
 
 const require = createRequire(import.meta.url);
@@ -192,6 +192,43 @@ describe('DPoP through the guard on Fastify over HTTPS', () => {
     assert.equal(again.status, 401);
     assert.equal(again.body.code, 'ERR_DPOP_REPLAYED');
     assert.match(again.challenge, /^DPoP realm="edgeward"/);
+  });
+});
+
+describe('client certificates through the plugin and guards on Fastify over HTTPS (mutual TLS)', () => {
+  test('a certificate-bound token needs its certificate; requirePeers needs the verified peer', async () => {
+    const BILLING = 'spiffe://example.org/ns/bots/sa/billing';
+    const billing = makeClientCertificate(dir, tls, { name: 'billing-bot', uriSans: [BILLING] });
+    const audit = makeClientCertificate(dir, tls, { name: 'audit-bot', uriSans: ['spiffe://example.org/ns/bots/sa/audit'] });
+    const fastify = app({ https: { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false } });
+    await fastify.register(edgeward.fastify, { verifier: new Verifier(policy([key.jwk])), authenticate: true, now: () => NOW });
+    fastify.get('/orders/:id', who);
+    fastify.get('/ledger', { preHandler: requirePeers(BILLING) }, who);
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = fastify.server.address();
+    const https = await import('node:https');
+    const get = (path, headers, cert) => new Promise((resolve, reject) => {
+      const client = cert === undefined ? {} : { cert: cert.cert, key: cert.key };
+      const request = https.request({ host: '127.0.0.1', port, path, headers, ca: tls.ca, agent: false, ...client }, (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode, body: JSON.parse(text) }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    const bound = bearer(mint(key, claims({ cnf: { 'x5t#S256': billing.x5tS256 } })));
+    assert.equal((await get('/orders/1', bound, billing)).status, 200);
+    const other = await get('/orders/1', bound, audit);
+    assert.deepEqual([other.status, other.body.code], [401, 'ERR_MTLS_BINDING_MISMATCH']);
+    // The plugin verified the token (authenticate: true, no rules); the route's guard asks for the peer.
+    const token = bearer(mint(key, claims()));
+    const ledger = await get('/ledger', token, billing);
+    assert.deepEqual([ledger.status, ledger.body.sub], [200, 'bot-7']);
+    const wrong = await get('/ledger', token, audit);
+    assert.deepEqual([wrong.status, wrong.body.code], [403, 'ERR_PEER_DENIED']);
+    const none = await get('/ledger', token);
+    assert.deepEqual([none.status, none.body.code], [403, 'ERR_PEER_DENIED']);
   });
 });
 

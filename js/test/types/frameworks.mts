@@ -4,7 +4,7 @@ import https from 'node:https';
 import express from 'express';
 import Fastify from 'fastify';
 import edgewardFastify from 'edgeward/fastify';
-import { Verifier, authenticate, middleware, requireClaims, requireScopes, type VerifyResult } from 'edgeward/node';
+import { Verifier, authenticate, middleware, requireClaims, requirePeers, requireScopes, type VerifyResult } from 'edgeward/node';
 
 const verifier = new Verifier({ providers: {}, rules: [] });
 const auth = authenticate(verifier, { provider: 'corp-idp', onRefusal: (error) => ({ message: error.code }) });
@@ -30,6 +30,9 @@ app.get('/orders', auth, requireScopes('read:orders'), (req, res) => {
 app.get('/billing', auth, requireClaims({ client_id: ['billing-bot'], level: [3] }), (req, res) => {
   res.json({ sub: req.auth?.claims.sub });
 });
+app.get('/ledger', auth, requirePeers('spiffe://example.org/ns/bots/sa/billing'), requireScopes(['read:ledger'], { onRefusal: () => 'no' }), (req, res) => {
+  res.json({ sub: req.auth?.claims.sub });
+});
 
 // Fastify: FastifyRequest.auth, the plugin and the guards as route hooks.
 const fastify = Fastify();
@@ -39,6 +42,8 @@ fastify.get('/orders', { onRequest: auth, preHandler: requireScopes('read:orders
   return { sub, token: verifier.bearerToken(request) };
 });
 
+// @ts-expect-error peer IDs are strings
+requirePeers(42);
 // @ts-expect-error claim values are strings, numbers or booleans
 requireClaims({ client_id: [{}] });
 // @ts-expect-error onRefusal answers a body, not a status
