@@ -7,8 +7,8 @@
 //   EDGEWARD_FRAMEWORKS_SERVER='{"server":"express-edgeward","issuer":…,"audience":…,"scope":…,"jwks":{"keys":[…]}}' \
 //     node bench/frameworks-servers.mjs
 //
-// A new variant (the Fastify plugin and the per-handler guards of the frameworks branch, say) is
-// one more entry in SERVERS: the bench measures every entry, in this order, both token regimes.
+// A new variant is one more entry in SERVERS: the bench measures every entry, in this order, both
+// token regimes.
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -45,35 +45,29 @@ function expressApp(guard) {
   return http.createServer(app);
 }
 
-// Fastify + edgeward by hand, until the frameworks branch's plugin lands: an onRequest hook that
-// decides request.raw (method, URL, raw headers, the connection) with verifier.authorize and
-// answers a refusal with the core's denial, as edgeward's node:http middleware does. The policy
-// sets no headers (no claim_to_headers), so there are no header changes to apply.
-function fastifyHook(verifier) {
-  return (request, reply, done) => {
-    const req = request.raw;
-    let answer;
-    try {
-      answer = verifier.authorize(req.method, req.url, req.rawHeaders, {
-        connection: { scheme: req.socket.encrypted ? 'https' : 'http', authority: req.headers.host },
-      });
-    } catch (error) {
-      if (error.denial === undefined) return done(error);
-      const { denial } = error;
-      reply.code(denial.status);
-      for (const [name, value] of denial.headers) reply.header(name, value);
-      reply.send(denial.body);
-      return undefined;
-    }
-    request.auth = answer.access === 'granted' ? answer.result : undefined;
-    done();
-  };
+// A Fastify 5 app: `setup(fastify)` registers its guard, then GET /orders with `routeOptions`
+// (route hooks) answers ORDERS.
+async function fastifyApp(setup, routeOptions = {}) {
+  const fastify = require('fastify')({ logger: false });
+  await setup(fastify);
+  fastify.get('/orders', routeOptions, async () => ORDERS);
+  await fastify.ready();
+  return fastify.server;
 }
+
+// The scope check an application writes with @fastify/jwt (it verifies the token, not scopes).
+const fastifyJwtScope = (scope) => async (request, reply) => {
+  const granted = typeof request.user?.scope === 'string' ? request.user.scope.split(' ') : [];
+  if (!granted.includes(scope)) return reply.code(403).send({ error: 'insufficient_scope' });
+  return undefined;
+};
 
 /**
  * The servers, in table order: `framework` and `guard` name the row, `start(config)` resolves to a
  * listening node:http server (bound by the caller, or by the framework on 127.0.0.1).
- * `peer: true` marks the baseline the ratios divide by; `open: true` a server without a guard.
+ * `peer: true` marks the baseline issue 15's targets divide by (express-oauth2-jwt-bearer);
+ * `comparedTo` names another server a row is also divided by (its framework's peer); `open: true`
+ * a server without a guard (the framework's own cost).
  */
 export const SERVERS = {
   'express-edgeward': {
@@ -82,6 +76,15 @@ export const SERVERS = {
     start: async (config) => {
       const { verifier, middleware } = await edgeward(config);
       return expressApp([middleware(verifier)]);
+    },
+  },
+  'express-edgeward-guards': {
+    framework: 'Express 5',
+    guard: "edgeward `authenticate(verifier)` + `requireScopes('read:orders')` (per route)",
+    start: async (config) => {
+      const { verifier } = await edgeward(config);
+      const { authenticate, requireScopes } = await import('../index.mjs');
+      return expressApp([authenticate(verifier), requireScopes(config.scope)]);
     },
   },
   'express-oauth2-jwt-bearer': {
@@ -103,20 +106,52 @@ export const SERVERS = {
     open: true,
     start: async () => expressApp([]),
   },
-  'fastify-edgeward-hook': {
+  'fastify-edgeward-plugin': {
     framework: 'Fastify 5',
-    guard: "edgeward `verifier.authorize` in an `onRequest` hook (by hand)",
+    guard: "edgeward's plugin `register(edgeward.fastify, { verifier })` (rule-driven)",
+    comparedTo: 'fastify-jwt',
     start: async (config) => {
       const { verifier } = await edgeward(config);
-      const fastify = require('fastify')({ logger: false });
-      fastify.addHook('onRequest', fastifyHook(verifier));
-      fastify.get('/orders', async () => ORDERS);
-      await fastify.ready();
-      return fastify.server;
+      const { fastify: plugin } = await import('../index.mjs');
+      return fastifyApp((fastify) => fastify.register(plugin, { verifier }));
     },
   },
-  // Pending the frameworks branch (one entry each), e.g.:
-  // 'fastify-edgeward-plugin': { framework: 'Fastify 5', guard: "edgeward's Fastify plugin", start: async (config) => … },
+  'fastify-edgeward-guards': {
+    framework: 'Fastify 5',
+    guard: "edgeward `authenticate(verifier)` + `requireScopes('read:orders')` (route hooks)",
+    comparedTo: 'fastify-jwt',
+    start: async (config) => {
+      const { verifier } = await edgeward(config);
+      const { authenticate, requireScopes } = await import('../index.mjs');
+      return fastifyApp((fastify) => fastify.decorateRequest('auth', undefined), {
+        onRequest: authenticate(verifier),
+        preHandler: requireScopes(config.scope),
+      });
+    },
+  },
+  'fastify-jwt': {
+    framework: 'Fastify 5',
+    guard: '@fastify/jwt `request.jwtVerify()` (onRequest) + a scope check (preHandler)',
+    start: async ({ issuer, audience, scope, jwks }) => {
+      // The same key as PEM (what @fastify/jwt takes), the same checks: RS256 only, issuer,
+      // audience, expiry (fast-jwt's defaults: no token cache).
+      const crypto = require('node:crypto');
+      const pem = crypto.createPublicKey({ key: jwks.keys[0], format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+      return fastifyApp(
+        (fastify) => fastify.register(require('@fastify/jwt'), {
+          secret: { public: pem },
+          verify: { algorithms: ['RS256'], allowedIss: issuer, allowedAud: audience, requiredClaims: ['exp'] },
+        }),
+        { onRequest: async (request) => { await request.jwtVerify(); }, preHandler: fastifyJwtScope(scope) },
+      );
+    },
+  },
+  'fastify-no-guard': {
+    framework: 'Fastify 5',
+    guard: 'none (no guard: what Fastify itself costs)',
+    open: true,
+    start: async () => fastifyApp(() => {}),
+  },
   'node-http-edgeward': {
     framework: 'node:http',
     guard: 'edgeward `middleware(verifier)` (reference: no framework)',

@@ -1,5 +1,6 @@
-// req.auth / request.auth typed in node:http, Express and Fastify (tsc --strict).
+// req.auth / request.auth typed in node:http, node:http2, Express and Fastify (tsc --strict).
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import express from 'express';
 import Fastify from 'fastify';
@@ -17,6 +18,13 @@ http.createServer((req, res) => {
   });
 });
 https.createServer({}, (req, res) => middleware(verifier)(req, res, () => res.end(req.auth?.provider)));
+// node:http2's compatibility API: Http2ServerRequest.auth.
+http2.createSecureServer({}, (req, res) => {
+  auth(req, res, () => {
+    const scopes: readonly string[] | undefined = req.auth?.scopes;
+    res.end(String(scopes));
+  });
+});
 const token: string | undefined = verifier.bearerToken({ authorization: 'Bearer t' });
 void token;
 
