@@ -116,6 +116,21 @@ function makeApi(bindings, platform = {}) {
 
   const NO_CHANGES = Object.freeze({ remove: Object.freeze([]), set: Object.freeze([]) });
 
+  // The header pairs as the core takes them: UTF-8 bytes (one copy into wasm memory, where the
+  // generated glue would copy a string character by character), written into one buffer that
+  // grows as needed and is handed over as a view: the glue copies it before this returns.
+  // Headers larger than the kept buffer get one of their own, not kept.
+  const utf8 = new TextEncoder();
+  const KEPT_HEADER_BYTES = 64 * 1024;
+  const scratch = new Uint8Array(KEPT_HEADER_BYTES);
+  function headerBytes(headers, names) {
+    const pairs = headerPairs(headers, names);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const into = pairs.length * 3 <= scratch.length ? scratch : new Uint8Array(pairs.length * 3);
+    const { written } = utf8.encodeInto(pairs, into);
+    return into.subarray(0, written);
+  }
+
   // Every request header as `name\0value` pairs for the core (it decides which to read and which
   // to remove); a lookup function can only answer for `names`.
   function headerPairs(headers, names) {
@@ -391,7 +406,7 @@ function makeApi(bindings, platform = {}) {
         if (Array.isArray(raw.rawHeaders)) headers = raw.rawHeaders;
         else if (raw.headers != null && typeof raw.headers === 'object') headers = raw.headers;
       }
-      return this.#core.extract_token(provider, headerPairs(headers, this.#headerNames)) ?? undefined;
+      return this.#core.extract_token(provider, headerBytes(headers, this.#headerNames)) ?? undefined;
     }
 
     // authorize and authenticate: the arguments checked, the core asked (`ask(pairs, now,
@@ -403,7 +418,7 @@ function makeApi(bindings, platform = {}) {
       const connection = connectionArgs(options === undefined ? undefined : options.connection);
       const now = nowSeconds(options === undefined ? undefined : options.now);
       const wantRecord = options !== undefined && options.record === true;
-      const pairs = headerPairs(headers, this.#headerNames);
+      const pairs = headerBytes(headers, this.#headerNames);
       let id;
       try {
         id = ask(pairs, now, wantRecord, connection);
@@ -417,8 +432,7 @@ function makeApi(bindings, platform = {}) {
         if (record !== undefined) Object.defineProperty(error, 'record', { value: record, enumerable: false });
         throw error;
       }
-      const changes = this.#core.take_changes();
-      const { remove, set } = changes === '' ? NO_CHANGES : JSON.parse(changes);
+      const { remove, set } = this.#changes(this.#core.take_changes());
       const answer = id === PUBLIC ? { access: 'public', remove, set } : { access: 'granted', result: fresh(this.#record(id)), remove, set };
       if (record !== undefined) answer.record = record;
       // Only a granted answer can have used a proof.
@@ -473,6 +487,17 @@ function makeApi(bindings, platform = {}) {
 
     #error() {
       return errorFrom(this.#core.take_error());
+    }
+
+    // The header changes' JSON, decoded (frozen): requests of one route and token ask the same
+    // changes, so the last text decoded is kept.
+    #lastChanges = ['', NO_CHANGES];
+    #changes(text) {
+      if (text === '') return NO_CHANGES;
+      if (text === this.#lastChanges[0]) return this.#lastChanges[1];
+      const changes = deepFreeze(JSON.parse(text));
+      this.#lastChanges = [text, changes];
+      return changes;
     }
 
     // The same token number is the same verified token: decode its JSON once.

@@ -298,7 +298,7 @@ impl Core {
         &mut self,
         method: &str,
         path: &str,
-        headers: &str,
+        headers: &[u8],
         now: f64,
         case_insensitive: bool,
         record: bool,
@@ -326,7 +326,7 @@ impl Core {
         provider: Option<String>,
         method: &str,
         path: &str,
-        headers: &str,
+        headers: &[u8],
         now: f64,
         record: bool,
         scheme: Option<String>,
@@ -347,14 +347,15 @@ impl Core {
     /// [`Core::decide`] takes them), by the core's rules ([`edgeward::Provider::extract_token`]);
     /// absent `provider`: the policy's only one. `None`: no token (or an unknown provider, which
     /// the wrapper refuses first).
-    pub fn extract_token(&self, provider: Option<String>, headers: &str) -> Option<String> {
+    pub fn extract_token(&self, provider: Option<String>, headers: &[u8]) -> Option<String> {
         let policy = self.verifier.policy();
         let found = match provider.as_deref() {
             Some(name) => policy.provider(name)?,
             None if policy.providers.len() == 1 => policy.providers.first()?,
             None => return None,
         };
-        let pairs = header_list(headers);
+        let headers = header_text(headers);
+        let pairs = header_list(&headers);
         let request = Request::new("GET", "/", &pairs);
         found.extract_token(|name| request.header(name))
     }
@@ -485,6 +486,16 @@ enum Check<'a> {
     Guard { provider: Option<&'a str> },
 }
 
+/// The header pairs' bytes as text: UTF-8 as the wrapper's TextEncoder writes it (one copy into
+/// wasm memory, where a string argument is copied character by character), borrowed when valid;
+/// anything else has its invalid bytes replaced (U+FFFD), as a JS string's lone surrogates are.
+fn header_text(headers: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(headers) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(headers),
+    }
+}
+
 /// `name\0value` pairs joined by `\0` as `(name, value)` pairs.
 fn header_list(headers: &str) -> Vec<(&str, &str)> {
     let mut pairs = Vec::new();
@@ -504,13 +515,14 @@ impl Core {
     fn decide_as(
         &mut self,
         check: Check<'_>,
-        (method, path, headers): (&str, &str, &str),
+        (method, path, headers): (&str, &str, &[u8]),
         now: f64,
         record: bool,
         (scheme, authority, peer_certificate, peer_uri_san): ConnectionArgs,
     ) -> Result<u32, String> {
         let now = seconds(now)?;
-        let pairs = header_list(headers);
+        let headers = header_text(headers);
+        let pairs = header_list(&headers);
         let connection = Connection {
             scheme: scheme.as_deref(),
             authority: authority.as_deref(),
