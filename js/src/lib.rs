@@ -796,7 +796,7 @@ mod tests {
     #[test]
     fn refusals_carry_the_cores_http_answer() {
         let mut core = Core::new(POLICY).unwrap();
-        assert_eq!(core.decide("GET", "/a", "", 1_800_000_000.0, false, false, None, None, None, None), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/a", b"", 1_800_000_000.0, false, false, None, None, None, None), Ok(REFUSED));
         let error = info(&core.take_error());
         assert_eq!(error["code"], "ERR_JWT_MISSING");
         assert_eq!(error["status"], 401);
@@ -808,7 +808,7 @@ mod tests {
             core.decide(
                 "GET",
                 "/a",
-                "authorization\0Bearer x.y.z",
+                b"authorization\0Bearer x.y.z",
                 1_800_000_000.0,
                 false,
                 false,
@@ -821,7 +821,7 @@ mod tests {
         );
         // The header was found and its token parsed (and refused), not reported missing.
         assert_eq!(info(&core.take_error())["code"], "ERR_JWT_INVALID");
-        assert_eq!(core.decide("GET", "/b", "", 1_800_000_000.0, false, false, None, None, None, None), Ok(REFUSED));
+        assert_eq!(core.decide("GET", "/b", b"", 1_800_000_000.0, false, false, None, None, None, None), Ok(REFUSED));
         assert_eq!(info(&core.take_error())["code"], "ERR_ROUTE_DENIED");
     }
 
