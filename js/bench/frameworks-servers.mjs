@@ -23,10 +23,10 @@ const policy = ({ issuer, audience, scope, jwks }) => ({
   rules: [{ match: { prefix: '/orders' }, requires: { provider_name: 'idp', scopes: [scope] } }],
 });
 
+// The package and a verifier of the bench's policy.
 const edgeward = async (config) => {
-  const { Verifier, middleware } = await import('../index.mjs');
-  const verifier = new Verifier(policy(config));
-  return { verifier, middleware };
+  const api = await import('../index.mjs');
+  return { ...api, verifier: new api.Verifier(policy(config)) };
 };
 
 // An Express 5 app with `guard` (an array of handlers) in front of GET /orders, and an error
@@ -82,8 +82,7 @@ export const SERVERS = {
     framework: 'Express 5',
     guard: "edgeward `authenticate(verifier)` + `requireScopes('read:orders')` (per route)",
     start: async (config) => {
-      const { verifier } = await edgeward(config);
-      const { authenticate, requireScopes } = await import('../index.mjs');
+      const { verifier, authenticate, requireScopes } = await edgeward(config);
       return expressApp([authenticate(verifier), requireScopes(config.scope)]);
     },
   },
@@ -111,8 +110,7 @@ export const SERVERS = {
     guard: "edgeward's plugin `register(edgeward.fastify, { verifier })` (rule-driven)",
     comparedTo: 'fastify-jwt',
     start: async (config) => {
-      const { verifier } = await edgeward(config);
-      const { fastify: plugin } = await import('../index.mjs');
+      const { verifier, fastify: plugin } = await edgeward(config);
       return fastifyApp((fastify) => fastify.register(plugin, { verifier }));
     },
   },
@@ -121,8 +119,7 @@ export const SERVERS = {
     guard: "edgeward `authenticate(verifier)` + `requireScopes('read:orders')` (route hooks)",
     comparedTo: 'fastify-jwt',
     start: async (config) => {
-      const { verifier } = await edgeward(config);
-      const { authenticate, requireScopes } = await import('../index.mjs');
+      const { verifier, authenticate, requireScopes } = await edgeward(config);
       return fastifyApp((fastify) => fastify.decorateRequest('auth', undefined), {
         onRequest: authenticate(verifier),
         preHandler: requireScopes(config.scope),

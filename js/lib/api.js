@@ -1067,25 +1067,25 @@ function makeApi(bindings, platform = {}) {
       rethrow(thrown);
     }
     const onRefusal = refusalShaper(options);
-    // `node`: the node:http request under it (Fastify's `raw`), whose socket holds the peer.
-    const check = (req, node) => {
+    const check = (req) => {
       const auth = req.auth;
       const verified = auth == null ? undefined : issued.get(auth);
       if (verified === undefined) return errorFrom(bindings.missing_error());
       const claims = requirement.claims === undefined ? '{}' : jsonOf(verified.claims);
-      const peer = requirement.peers === undefined ? undefined : connectionOf(node, true).peerUriSan;
+      // The peer from the node:http request's socket (Fastify's request: its `raw`).
+      const peer = requirement.peers === undefined ? undefined : connectionOf(req.raw ?? req, true).peerUriSan;
       const refusal = guard.check(claims, jsonOf(verified.scopes), peer);
       return refusal === '' ? undefined : errorFrom(refusal);
     };
     const run = {
       [name](req, res, next) {
         if (isFastifyReply(res)) {
-          const error = check(req, req.raw ?? req);
+          const error = check(req);
           if (error === undefined) return Promise.resolve();
           answerReply(res, error, req, onRefusal);
           return Promise.resolve(res);
         }
-        const error = check(req, req);
+        const error = check(req);
         if (error === undefined) {
           if (typeof next === 'function') next();
           return undefined;
